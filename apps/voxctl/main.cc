@@ -1,0 +1,151 @@
+// voxctl: the voxgate client and operator command line.
+//   voxctl transcribe FILE [--server URL] [--language L] [--format F] [--stream [--speed X]]
+//   voxctl models [--server URL]
+//   voxctl bench FILE --streams N [--speed X] [--server URL]
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "audio/decode.h"
+#include "audio/resampler.h"
+#include "cli/client.h"
+#include "cli/load_bench.h"
+
+namespace {
+
+constexpr int kStreamRate = 16000;
+constexpr double kProgressBarAfterSeconds = 5;
+
+int Fail(const std::string& message) {
+  std::cerr << "voxctl: " << message << "\n";
+  return 1;
+}
+
+// Partial results rewrite one status line on a terminal; finals are printed for good.
+class StreamPrinter {
+ public:
+  StreamPrinter(double total_seconds) : total_(total_seconds), tty_(isatty(STDOUT_FILENO)) {}
+
+  void Final(const std::string& text) {
+    partial_.clear();
+    if (tty_) std::cout << "\r\033[K";
+    if (!text.empty()) std::cout << text << "\n";
+    Redraw();
+  }
+  void Partial(const std::string& text) {
+    partial_ = text;
+    Redraw();
+  }
+  void Progress(double sent) {
+    sent_ = sent;
+    Redraw();
+  }
+  void Done() {
+    if (tty_) std::cout << "\r\033[K" << std::flush;
+  }
+
+ private:
+  void Redraw() {
+    if (!tty_) return;
+    std::string line;
+    if (total_ > kProgressBarAfterSeconds) {
+      constexpr int kWidth = 20;
+      const int filled = static_cast<int>(kWidth * std::min(1.0, sent_ / total_));
+      char time[48];
+      std::snprintf(time, sizeof time, "] %5.1f/%.1f s  ", sent_, total_);
+      line = "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + time;
+    }
+    line += partial_;
+    if (line.size() > 120) line = line.substr(0, 117) + "...";
+    std::cout << "\r\033[K" << line << std::flush;
+  }
+
+  double total_;
+  bool tty_;
+  double sent_ = 0;
+  std::string partial_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"voxctl: the voxgate client"};
+  app.require_subcommand(1);
+  std::string server = "http://127.0.0.1:8080";
+  app.add_option("--server", server, "voxgate server URL")->capture_default_str();
+
+  auto* transcribe = app.add_subcommand("transcribe", "Transcribe an audio file (WAV, FLAC, Ogg)");
+  std::string file, language, format = "text";
+  bool stream = false;
+  double speed = 1.0;
+  transcribe->add_option("file", file, "audio file")->required()->check(CLI::ExistingFile);
+  transcribe->add_option("--language", language, "language code, e.g. en-US");
+  transcribe->add_option("--format", format, "json, text, srt, vtt or verbose_json (file mode)")->capture_default_str();
+  transcribe->add_flag("--stream", stream, "stream the file at real-time pace over WebSocket, showing partial results");
+  transcribe->add_option("--speed", speed, "with --stream: times real time")->check(CLI::Range(0.1, 100.0))->capture_default_str();
+
+  auto* models = app.add_subcommand("models", "List the models and languages the server offers");
+
+  auto* bench = app.add_subcommand("bench", "Open N concurrent streams at real-time pace; report final-result latency");
+  std::string bench_file;
+  int streams = 1;
+  double bench_speed = 1.0;
+  bench->add_option("file", bench_file, "audio file each stream sends")->required()->check(CLI::ExistingFile);
+  bench->add_option("--streams", streams, "concurrent streams")->check(CLI::Range(1, 256))->capture_default_str();
+  bench->add_option("--speed", bench_speed, "times real time")->check(CLI::Range(0.1, 100.0))->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (models->parsed()) {
+    auto res = voxgate::cli::Get(server, "/v1/models");
+    if (!res.ok()) return Fail(std::string(res.status().message()));
+    std::cout << res->body << "\n";
+    return res->status == 200 ? 0 : 1;
+  }
+
+  if (bench->parsed()) {
+    std::ifstream in(bench_file, std::ios::binary);
+    std::stringstream data;
+    data << in.rdbuf();
+    auto pcm = voxgate::audio::DecodeAudioFile(data.str(), static_cast<size_t>(3600) * 192000);
+    if (!pcm.ok()) return Fail(bench_file + ": " + std::string(pcm.status().message()));
+    auto resampled = voxgate::audio::ResampleTo(*pcm, kStreamRate);
+    if (!resampled.ok()) return Fail(std::string(resampled.status().message()));
+    voxgate::cli::LoadBenchOptions options{server, language.empty() ? "en-US" : language, streams, bench_speed};
+    const auto r = voxgate::cli::RunLoadBench(options, *resampled);
+    std::printf("{\"streams\": %d, \"failed_streams\": %d, \"finals\": %d, \"final_latency_seconds\": "
+                "{\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"max\": %.3f}}\n",
+                r.streams, r.failed_streams, r.finals, r.p50, r.p95, r.p99, r.max);
+    for (const auto& e : r.errors) std::cerr << e << "\n";
+    return r.failed_streams == 0 ? 0 : 1;
+  }
+
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  if (!stream) {
+    auto res = voxgate::cli::PostTranscription(server, file.substr(file.find_last_of('/') + 1), bytes.str(), language, format);
+    if (!res.ok()) return Fail(std::string(res.status().message()));
+    if (res->status != 200) return Fail("server answered " + std::to_string(res->status) + ": " + res->body);
+    std::cout << res->body;
+    if (!res->body.empty() && res->body.back() != '\n') std::cout << "\n";
+    return 0;
+  }
+
+  auto pcm = voxgate::audio::DecodeAudioFile(bytes.str(), static_cast<size_t>(24) * 3600 * 192000);
+  if (!pcm.ok()) return Fail(file + ": " + std::string(pcm.status().message()));
+  auto resampled = voxgate::audio::ResampleTo(*pcm, kStreamRate);
+  if (!resampled.ok()) return Fail(std::string(resampled.status().message()));
+  StreamPrinter printer(resampled->DurationSeconds());
+  voxgate::cli::StreamEvents events;
+  events.on_final = [&](const std::string& text, double, double) { printer.Final(text); };
+  events.on_partial = [&](const std::string& text) { printer.Partial(text); };
+  events.on_progress = [&](double sent) { printer.Progress(sent); };
+  auto status = voxgate::cli::StreamRecognize(server, language.empty() ? "en-US" : language, *resampled, speed, events);
+  printer.Done();
+  if (!status.ok()) return Fail(std::string(status.message()));
+  return 0;
+}

@@ -1,0 +1,192 @@
+#include "core/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace voxgate::core {
+namespace {
+
+// A YAML mapping that knows its path and rejects keys nobody asked for.
+class Section {
+ public:
+  Section(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {
+    if (node_ && !node_.IsNull() && !node_.IsMap()) Fail(path_, "expected a mapping");
+  }
+
+  template <typename T>
+  void Read(const std::string& key, T& out, T min, T max) {
+    known_.insert(key);
+    YAML::Node v = node_[key];
+    if (!v || v.IsNull()) return;
+    const std::string path = Key(key);
+    if (!v.IsScalar()) Fail(path, "expected a number");
+    T value{};
+    if (!YAML::convert<T>::decode(v, value) || value < min || value > max) {
+      std::ostringstream msg;
+      msg << "expected " << (std::is_integral_v<T> ? "an integer" : "a number") << " from " << min << " to " << max
+          << ", got \"" << v.Scalar() << "\"";
+      Fail(path, msg.str());
+    }
+    out = value;
+  }
+
+  void Read(const std::string& key, std::string& out) {
+    known_.insert(key);
+    YAML::Node v = node_[key];
+    if (!v || v.IsNull()) return;
+    if (!v.IsScalar() || v.Scalar().empty()) Fail(Key(key), "expected a non-empty string");
+    out = v.Scalar();
+  }
+
+  void Read(const std::string& key, std::vector<std::string>& out) {
+    known_.insert(key);
+    YAML::Node v = node_[key];
+    if (!v || v.IsNull()) return;
+    if (!v.IsSequence()) Fail(Key(key), "expected a list of strings");
+    out.clear();
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].IsScalar() || v[i].Scalar().empty()) Fail(Key(key) + "[" + std::to_string(i) + "]", "expected a non-empty string");
+      out.push_back(v[i].Scalar());
+    }
+  }
+
+  Section Child(const std::string& key) {
+    known_.insert(key);
+    return Section(node_[key], Key(key));
+  }
+
+  // The items of a list of mappings.
+  std::vector<Section> List(const std::string& key) {
+    known_.insert(key);
+    YAML::Node v = node_[key];
+    std::vector<Section> items;
+    if (!v || v.IsNull()) return items;
+    if (!v.IsSequence()) Fail(Key(key), "expected a list");
+    for (size_t i = 0; i < v.size(); ++i) items.emplace_back(v[i], Key(key) + "[" + std::to_string(i) + "]");
+    return items;
+  }
+
+  // Call after reading every key: anything left is a typo or an option this version lacks.
+  void RejectUnknownKeys() const {
+    if (!node_ || !node_.IsMap()) return;
+    for (const auto& kv : node_) {
+      const std::string key = kv.first.as<std::string>();
+      if (!known_.count(key)) {
+        std::string known_list;
+        for (const auto& k : known_) known_list += (known_list.empty() ? "" : ", ") + k;
+        Fail(Key(key), "unknown key (known keys here: " + known_list + ")");
+      }
+    }
+  }
+
+  const std::string& path() const { return path_; }
+
+  [[noreturn]] static void Fail(const std::string& path, const std::string& what) {
+    throw ConfigError(path + ": " + what);
+  }
+
+ private:
+  std::string Key(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  YAML::Node node_;
+  std::string path_;
+  std::set<std::string> known_;
+};
+
+EngineConfig ParseEngine(Section s) {
+  EngineConfig e;
+  s.Read("engine", e.engine);
+  s.Read("address", e.address);
+  s.Read("capacity", e.capacity, 0, 1024);
+  s.Read("replicas", e.replicas, 1, 64);
+  s.Read("args", e.args);
+  s.RejectUnknownKeys();
+  if (e.engine.empty() == e.address.empty()) Section::Fail(s.path(), "set exactly one of `engine` (a built-in engine to start) or `address` (an engine already running)");
+  if (e.engine == "pocketsphinx" || e.engine.empty()) return e;
+  Section::Fail(s.path() + ".engine", "unknown built-in engine \"" + e.engine + "\" (built in: pocketsphinx)");
+}
+
+PoolConfig ParsePool(Section s) {
+  PoolConfig p;
+  s.Read("name", p.name);
+  s.Read("service", p.service);
+  s.Read("languages", p.languages);
+  Section hc = s.Child("health_check");
+  hc.Read("interval_seconds", p.health_check.interval_seconds, 0.05, 3600.0);
+  hc.Read("timeout_seconds", p.health_check.timeout_seconds, 0.01, 600.0);
+  hc.RejectUnknownKeys();
+  for (auto& e : s.List("engines")) p.engines.push_back(ParseEngine(std::move(e)));
+  s.RejectUnknownKeys();
+  if (p.name.empty()) Section::Fail(s.path() + ".name", "required");
+  if (p.service != "asr") Section::Fail(s.path() + ".service", "unknown service \"" + p.service + "\" (known: asr)");
+  if (p.languages.empty()) Section::Fail(s.path() + ".languages", "list at least one language code, e.g. [en-US]");
+  if (p.engines.empty()) Section::Fail(s.path() + ".engines", "list at least one engine");
+  return p;
+}
+
+}  // namespace
+
+int DefaultEngineCapacity() {
+  return std::max(2, static_cast<int>(std::thread::hardware_concurrency()) * 4);
+}
+
+ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ": not valid YAML: " + e.what());
+  }
+  ServerConfig c;
+  try {
+    Section s(root, "");
+    s.Read("listen", c.listen);
+    s.Read("admin", c.admin);
+    s.Read("drain_grace_seconds", c.drain_grace_seconds, 0.0, 3600.0);
+    Section l = s.Child("limits");
+    l.Read("max_upload_bytes", c.limits.max_upload_bytes, size_t{1024}, size_t{4} << 30);
+    l.Read("max_frame_bytes", c.limits.max_frame_bytes, size_t{1024}, size_t{64} << 20);
+    l.Read("max_stream_seconds", c.limits.max_stream_seconds, 1.0, 86400.0);
+    l.Read("idle_timeout_seconds", c.limits.idle_timeout_seconds, 0.1, 3600.0);
+    l.Read("request_timeout_seconds", c.limits.request_timeout_seconds, 1.0, 86400.0);
+    l.RejectUnknownKeys();
+    std::set<std::string> names;
+    for (auto& p : s.List("pools")) {
+      c.pools.push_back(ParsePool(std::move(p)));
+      if (!names.insert(c.pools.back().name).second) Section::Fail("pools", "two pools named \"" + c.pools.back().name + "\"");
+    }
+    s.RejectUnknownKeys();
+  } catch (const ConfigError& e) {
+    throw ConfigError(source + ": " + e.what());
+  }
+  if (c.pools.empty()) c.pools = DefaultConfig().pools;
+  return c;
+}
+
+ServerConfig LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read the file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+ServerConfig DefaultConfig() {
+  ServerConfig c;
+  PoolConfig pool;
+  pool.name = "asr-en-us";
+  pool.languages = {"en-US"};
+  EngineConfig engine;
+  engine.engine = "pocketsphinx";
+  pool.engines.push_back(engine);
+  c.pools.push_back(pool);
+  return c;
+}
+
+}  // namespace voxgate::core

@@ -1,0 +1,67 @@
+// The voxgate server configuration (YAML). Loading is strict: an unknown key or a bad value is an
+// error at start-up that names the key, e.g. `pools[0].engines[1].capacity: expected an integer
+// from 1 to 1024, got "lots"`.
+#pragma once
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace voxgate::core {
+
+// An engine the pool sends work to: either a built-in engine the server starts and supervises
+// (`engine: pocketsphinx` runs bin/voxgate-engine-pocketsphinx), or one already running at `address`.
+struct EngineConfig {
+  std::string engine;   // built-in engine name
+  std::string address;  // unix:/path or host:port
+  int capacity = 0;     // concurrent streams per engine process; 0: sized to the machine
+  int replicas = 1;     // processes to start (built-in engines only)
+  std::vector<std::string> args;  // extra command-line arguments for the engine process
+};
+
+struct HealthCheckConfig {
+  double interval_seconds = 5;
+  double timeout_seconds = 1;
+};
+
+struct PoolConfig {
+  std::string name;
+  std::string service = "asr";
+  std::vector<std::string> languages;  // BCP-47 codes routed to this pool
+  HealthCheckConfig health_check;
+  std::vector<EngineConfig> engines;
+};
+
+struct LimitsConfig {
+  size_t max_upload_bytes = 25 * 1024 * 1024;  // OpenAI's limit for /v1/audio/transcriptions
+  size_t max_frame_bytes = 1024 * 1024;        // one WebSocket message
+  double max_stream_seconds = 3600;            // audio per stream or file
+  double idle_timeout_seconds = 30;            // no message from a streaming client
+  double request_timeout_seconds = 600;        // whole HTTP request, upload and recognition
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string admin = "127.0.0.1:9090";
+  double drain_grace_seconds = 30;
+  LimitsConfig limits;
+  std::vector<PoolConfig> pools;
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses YAML text; `source` names it in error messages. Throws ConfigError.
+ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source = "config");
+// Reads and parses a file. Throws ConfigError.
+ServerConfig LoadConfigFile(const std::string& path);
+// The embedded default: one pocketsphinx en-US engine with capacity sized to this machine.
+ServerConfig DefaultConfig();
+// Streams per pocketsphinx process when the config says 0: ~4 per core (one stream costs
+// ~0.15-0.18 of a core), at least 2.
+int DefaultEngineCapacity();
+
+}  // namespace voxgate::core

@@ -1,0 +1,47 @@
+// The endpoint tier: the client-facing HTTP/WebSocket server and the admin listener.
+//   public: GET /v1/recognize (WebSocket), POST /v1/audio/transcriptions, GET /v1/models
+//   admin:  GET /healthz, /readyz, /metrics
+// Every request becomes calls on one SpeechService (the router, in the all-in-one server).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "core/config.h"
+#include "speech/speech_service.h"
+
+namespace voxgate::gateway {
+
+struct GatewayOptions {
+  std::string listen = "127.0.0.1:8080";  // port 0 picks a free port
+  std::string admin = "127.0.0.1:9090";
+  core::LimitsConfig limits;
+  int io_threads = 2;
+  int decode_threads = 2;  // audio decoding and resampling of uploads, off the I/O threads
+};
+
+class Gateway {
+ public:
+  Gateway(GatewayOptions options, speech::SpeechServicePtr service);
+  ~Gateway();
+
+  // Binds both listeners and starts serving.
+  absl::Status Start();
+  // "host:port" actually bound (useful with port 0).
+  std::string listen_address() const;
+  std::string admin_address() const;
+  // From now on /readyz fails and new requests and streams are refused with 503 / close 1013;
+  // open ones continue.
+  void StartDrain();
+  // Requests and streams in progress.
+  int active_requests() const;
+  void Stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace voxgate::gateway

@@ -1,0 +1,106 @@
+// Carries a recognition stream's callbacks (engine threads) to the connection's coroutines.
+// Results queue up to a bound (a client that stops reading is cut off, not buffered forever);
+// OnDone and OnReadyForAudio are never lost. Waits are awaitable with a deadline.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <optional>
+
+#include "gateway/internal/asio.h"
+#include "speech/speech_service.h"
+
+namespace voxgate::gateway::internal {
+
+class StreamEvents : public speech::RecognitionObserver {
+ public:
+  static constexpr size_t kMaxQueuedResults = 512;
+
+  explicit StreamEvents(asio::any_io_executor executor) : results_wake_(executor, 1), ready_wake_(executor, 1) {}
+
+  void OnResult(speech::RecognitionResult result) override {
+    {
+      std::lock_guard lock(mu_);
+      if (results_.size() >= kMaxQueuedResults) {
+        overflowed_ = true;
+        return;
+      }
+      results_.push_back(std::move(result));
+    }
+    results_wake_.try_send(boost::system::error_code{});
+  }
+
+  void OnDone(absl::Status status) override {
+    {
+      std::lock_guard lock(mu_);
+      done_ = std::move(status);
+    }
+    results_wake_.try_send(boost::system::error_code{});
+    ready_wake_.try_send(boost::system::error_code{});
+  }
+
+  void OnReadyForAudio() override { ready_wake_.try_send(boost::system::error_code{}); }
+
+  struct Next {
+    std::optional<speech::RecognitionResult> result;  // set: a result
+    std::optional<absl::Status> done;                 // set: the stream ended
+    bool overflowed = false;                           // results were dropped: the client is too slow
+    bool timed_out = false;
+  };
+
+  // The next result, or the end of the stream once every result was taken.
+  asio::awaitable<Next> NextResult(std::chrono::steady_clock::duration timeout) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+    while (true) {
+      {
+        std::lock_guard lock(mu_);
+        Next n;
+        if (overflowed_) {
+          n.overflowed = true;
+          co_return n;
+        }
+        if (!results_.empty()) {
+          n.result = std::move(results_.front());
+          results_.pop_front();
+          co_return n;
+        }
+        if (done_) {
+          n.done = *done_;
+          co_return n;
+        }
+      }
+      auto which = co_await (results_wake_.async_receive(kAwait) || timer.async_wait(kAwait));
+      if (which.index() == 1) {
+        Next n;
+        n.timed_out = true;
+        co_return n;
+      }
+    }
+  }
+
+  // Waits until the stream's buffer has room again (after a refused Write) or the stream ended.
+  // False on timeout.
+  asio::awaitable<bool> WaitReadyForAudio(std::chrono::steady_clock::duration timeout) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+    auto which = co_await (ready_wake_.async_receive(kAwait) || timer.async_wait(kAwait));
+    co_return which.index() == 0;
+  }
+
+  bool done() {
+    std::lock_guard lock(mu_);
+    return done_.has_value();
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<speech::RecognitionResult> results_;
+  std::optional<absl::Status> done_;
+  bool overflowed_ = false;
+  WakeChannel results_wake_;
+  WakeChannel ready_wake_;
+};
+
+}  // namespace voxgate::gateway::internal

@@ -1,0 +1,41 @@
+// The native streaming recognition protocol (GET /v1/recognize, WebSocket), minus the socket:
+// parsing the client's config and messages, and the JSON the server sends. See docs/API.md.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/status/statusor.h"
+#include "speech/speech_service.h"
+
+namespace voxgate::gateway::native {
+
+enum class Encoding { kPcmS16le, kWav };
+
+struct StreamConfig {
+  std::string language = "en-US";
+  int sample_rate = 16000;  // of the client's audio; ignored for wav (the header says)
+  Encoding encoding = Encoding::kPcmS16le;
+  bool interim_results = true;
+};
+
+// Applies the config keys of a URL query (language, sample_rate, encoding, interim_results).
+// Unknown parameters are an error so a typo never silently falls back to a default.
+absl::Status ApplyQuery(std::string_view query, StreamConfig& config);
+
+struct ClientMessage {
+  enum class Type { kConfig, kEnd } type;
+  nlohmann::json body;
+};
+// Parses a text frame: {"type":"config", ...} (type may be left out on a config) or {"type":"end"}.
+absl::StatusOr<ClientMessage> ParseClientText(std::string_view text);
+// Applies a config message's keys.
+absl::Status ApplyJson(const nlohmann::json& body, StreamConfig& config);
+
+std::string ReadyJson(const std::string& request_id, const StreamConfig& config);
+std::string ResultJson(const speech::RecognitionResult& result);
+std::string ErrorJson(const absl::Status& status);
+
+}  // namespace voxgate::gateway::native

@@ -1,0 +1,34 @@
+// Rendering a finished transcription in the OpenAI /v1/audio/transcriptions response formats.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "speech/speech_service.h"
+
+namespace voxgate::gateway::openai {
+
+enum class ResponseFormat { kJson, kText, kSrt, kVtt, kVerboseJson };
+
+absl::StatusOr<ResponseFormat> ParseResponseFormat(std::string_view name);
+
+struct Transcription {
+  std::vector<speech::RecognitionResult> segments;  // the final results, in order
+  std::string language;                             // as the client asked, e.g. "en"
+  double duration_seconds = 0;
+  bool word_timestamps = false;  // timestamp_granularities[] contains "word"
+};
+
+std::string FullText(const Transcription& t);
+
+struct RenderedBody {
+  std::string content_type;
+  std::string body;
+};
+RenderedBody Render(const Transcription& t, ResponseFormat format);
+
+// "00:01:02,345" (SRT) or "00:01:02.345" (WebVTT).
+std::string FormatTimestamp(double seconds, char decimal_separator);
+
+}  // namespace voxgate::gateway::openai

@@ -1,0 +1,456 @@
+// The gateway's listeners and HTTP routes. WebSocket streams are handed to ws_recognize.cc.
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "audio/decode.h"
+#include "audio/resampler.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "gateway/errors.h"
+#include "gateway/gateway.h"
+#include "gateway/internal/context.h"
+#include "gateway/internal/stream_events.h"
+#include "gateway/multipart.h"
+#include "gateway/protocols/openai/transcription_format.h"
+
+namespace voxgate::gateway {
+
+using namespace internal;  // NOLINT: the asio aliases
+
+namespace internal {
+
+std::string RequestIdFor(const Request& req) {
+  const auto it = req.find("x-request-id");
+  if (it != req.end()) {
+    const std::string_view id = it->value();
+    const bool sane = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    });
+    if (sane) return std::string(id);
+  }
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+  return buf;
+}
+
+}  // namespace internal
+
+namespace {
+
+constexpr auto kHeaderTimeout = std::chrono::seconds(30);
+constexpr size_t kMaxHeaderBytes = 16 * 1024;
+constexpr int kModelSampleRate = 16000;
+
+struct Outcome {
+  Response response;
+  double audio_seconds = 0;
+};
+
+Response JsonResponse(unsigned status, std::string body, const std::string& content_type = "application/json") {
+  Response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::server, "voxgate");
+  res.body() = std::move(body);
+  return res;
+}
+
+Response ErrorResponse(const absl::Status& status) {
+  Response res = JsonResponse(HttpStatusFor(status), ErrorBody(status));
+  if (int retry = RetryAfterSeconds(status); retry > 0) res.set(http::field::retry_after, std::to_string(retry));
+  return res;
+}
+
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+// Decodes and resamples an upload on the blocking pool: it is CPU work the I/O threads must not do.
+asio::awaitable<absl::StatusOr<audio::Pcm>> DecodeUpload(Context& ctx, std::string_view bytes) {
+  const size_t max_samples = static_cast<size_t>(ctx.options.limits.max_stream_seconds * audio::kMaxSampleRateHertz);
+  co_return co_await asio::co_spawn(
+      *ctx.blocking,
+      [&]() -> asio::awaitable<absl::StatusOr<audio::Pcm>> {
+        auto pcm = audio::DecodeAudioFile(bytes, max_samples);
+        if (!pcm.ok()) co_return pcm.status();
+        if (pcm->DurationSeconds() > ctx.options.limits.max_stream_seconds) {
+          co_return absl::OutOfRangeError(absl::StrCat("audio is ", static_cast<int>(pcm->DurationSeconds()),
+                                                       " s long; the limit is ", ctx.options.limits.max_stream_seconds, " s"));
+        }
+        co_return audio::ResampleTo(*pcm, kModelSampleRate);
+      },
+      asio::use_awaitable);
+}
+
+// Runs a whole file through a recognition stream, respecting the stream's flow control.
+asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> RecognizeFile(
+    Context& ctx, const speech::RecognitionConfig& config, const audio::Pcm& pcm) {
+  auto events = std::make_shared<StreamEvents>(co_await asio::this_coro::executor);
+  auto started = ctx.service->StartRecognition(config, events);
+  if (!started.ok()) co_return started.status();
+  speech::RecognitionStreamPtr stream = std::move(*started);
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(ctx.options.limits.request_timeout_seconds * 1000));
+  const size_t chunk = static_cast<size_t>(config.sample_rate_hertz);  // 1 s
+  size_t sent = 0;
+  while (sent < pcm.samples.size()) {
+    const size_t n = std::min(chunk, pcm.samples.size() - sent);
+    absl::Status s = stream->Write(std::span(pcm.samples).subspan(sent, n));
+    if (absl::IsResourceExhausted(s)) {
+      if (!co_await events->WaitReadyForAudio(deadline - std::chrono::steady_clock::now())) {
+        stream->Cancel();
+        co_return absl::DeadlineExceededError("recognition did not finish within the request timeout");
+      }
+      continue;
+    }
+    if (!s.ok()) break;  // the stream ended early; its status comes with OnDone
+    sent += n;
+  }
+  stream->Finish();
+  std::vector<speech::RecognitionResult> finals;
+  while (true) {
+    auto next = co_await events->NextResult(deadline - std::chrono::steady_clock::now());
+    if (next.timed_out) {
+      stream->Cancel();
+      co_return absl::DeadlineExceededError("recognition did not finish within the request timeout");
+    }
+    if (next.overflowed) co_return absl::InternalError("too many results queued");
+    if (next.done) {
+      if (!next.done->ok()) co_return *next.done;
+      co_return finals;
+    }
+    if (next.result->is_final) finals.push_back(std::move(*next.result));
+  }
+}
+
+// POST /v1/audio/transcriptions (OpenAI-compatible multipart).
+asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const std::string& request_id) {
+  auto boundary = MultipartBoundary(req[http::field::content_type]);
+  if (!boundary.ok()) co_return Outcome{ErrorResponse(boundary.status())};
+  auto parts = ParseMultipart(req.body(), *boundary);
+  if (!parts.ok()) co_return Outcome{ErrorResponse(parts.status())};
+  const MultipartPart* file = nullptr;
+  std::string model, language, format_name, granularities;
+  for (const auto& p : *parts) {
+    if (p.name == "file") file = &p;
+    if (p.name == "model") model = p.data;
+    if (p.name == "language") language = p.data;
+    if (p.name == "response_format") format_name = p.data;
+    if (p.name == "timestamp_granularities[]" || p.name == "timestamp_granularities") granularities += std::string(p.data) + ",";
+  }
+  if (file == nullptr) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("missing the `file` part (the audio to transcribe)"))};
+  if (file->data.empty()) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("the uploaded file is empty"))};
+  auto format = openai::ParseResponseFormat(format_name);
+  if (!format.ok()) co_return Outcome{ErrorResponse(format.status())};
+
+  speech::RecognitionConfig config;
+  config.request_id = request_id;
+  config.interim_results = false;
+  config.sample_rate_hertz = kModelSampleRate;
+  config.model = model == "whisper-1" ? "" : model;  // OpenAI clients send whisper-1: the default model
+  if (!language.empty()) config.language_code = language;
+  if (!config.model.empty()) {
+    auto caps = ctx.service->Describe();
+    bool known = false;
+    std::string names;
+    if (caps.ok()) {
+      for (const auto& m : caps->models) {
+        known = known || m.name == config.model;
+        names += (names.empty() ? "" : ", ") + m.name;
+      }
+    }
+    if (!known) {
+      co_return Outcome{ErrorResponse(absl::NotFoundError("unknown model \"" + config.model + "\" (available: whisper-1 as an alias of the default, " + names + ")"))};
+    }
+  }
+
+  auto pcm = co_await DecodeUpload(ctx, file->data);
+  if (!pcm.ok()) co_return Outcome{ErrorResponse(pcm.status())};
+  auto finals = co_await RecognizeFile(ctx, config, *pcm);
+  if (!finals.ok()) co_return Outcome{ErrorResponse(finals.status()), pcm->DurationSeconds()};
+
+  openai::Transcription t{std::move(*finals), language.empty() ? config.language_code : language, pcm->DurationSeconds(),
+                          absl::StrContains(granularities, "word")};
+  auto rendered = openai::Render(t, *format);
+  co_return Outcome{JsonResponse(200, std::move(rendered.body), rendered.content_type), pcm->DurationSeconds()};
+}
+
+Response Models(Context& ctx) {
+  auto caps = ctx.service->Describe();
+  if (!caps.ok()) return ErrorResponse(caps.status());
+  nlohmann::json data = nlohmann::json::array();
+  for (const auto& m : caps->models) {
+    data.push_back({{"id", m.name},
+                    {"object", "model"},
+                    {"created", 0},
+                    {"owned_by", "voxgate"},
+                    {"service", m.service},
+                    {"languages", m.language_codes},
+                    {"sample_rate_hertz", m.sample_rate_hertz}});
+  }
+  return JsonResponse(200, nlohmann::json{{"object", "list"}, {"data", data}}.dump());
+}
+
+Response Readiness(Context& ctx) {
+  if (ctx.draining) return JsonResponse(503, R"({"status":"draining"})");
+  if (!ctx.service->IsServing()) return JsonResponse(503, R"({"status":"not ready: no serving engine behind every route"})");
+  return JsonResponse(200, R"({"status":"ready"})");
+}
+
+// Routes one request; `route` is set to a bounded label for metrics.
+asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, const std::string& request_id,
+                               std::string& route) {
+  const std::string_view path = PathOf(req.target());
+  auto method_is = [&](http::verb v) { return req.method() == v; };
+  if (admin) {
+    if (path == "/healthz") {
+      route = path;
+      co_return Outcome{JsonResponse(200, R"({"status":"ok"})")};
+    }
+    if (path == "/readyz") {
+      route = path;
+      co_return Outcome{Readiness(ctx)};
+    }
+    if (path == "/metrics") {
+      route = path;
+      co_return Outcome{JsonResponse(200, core::Metrics().RenderText(), "text/plain; version=0.0.4; charset=utf-8")};
+    }
+  } else {
+    if (path == "/v1/models") {
+      route = path;
+      if (!method_is(http::verb::get)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use GET"))};
+      co_return Outcome{Models(ctx)};
+    }
+    if (path == "/v1/audio/transcriptions") {
+      route = path;
+      if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with multipart/form-data"))};
+      if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
+      co_return co_await Transcribe(ctx, req, request_id);
+    }
+    if (path == "/v1/recognize") {
+      route = path;
+      Response res = JsonResponse(426, ErrorBody(absl::InvalidArgumentError("/v1/recognize is a WebSocket endpoint: send an Upgrade request")));
+      res.set(http::field::upgrade, "websocket");
+      co_return Outcome{std::move(res)};
+    }
+  }
+  route = "other";
+  co_return Outcome{ErrorResponse(absl::NotFoundError("no such endpoint: " + std::string(path)))};
+}
+
+// After refusing an upload, reads and drops what the client still sends (bounded in bytes and
+// time) before closing: closing with unread data makes the kernel reset the connection, and the
+// client would see "broken pipe" instead of the 413 it was sent.
+asio::awaitable<void> DiscardBody(beast::tcp_stream& stream, beast::flat_buffer& buffer, uint64_t max_bytes) {
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream.expires_after(std::chrono::seconds(5));
+  uint64_t discarded = buffer.size();
+  buffer.consume(buffer.size());
+  std::array<char, 64 * 1024> scratch;
+  while (discarded < max_bytes) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(scratch), kAwait);
+    if (ec) break;
+    discarded += n;
+  }
+}
+
+asio::awaitable<void> Session(Context& ctx, tcp::socket socket, bool admin) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  std::string remote;
+  {
+    boost::system::error_code ec;
+    auto ep = stream.socket().remote_endpoint(ec);
+    if (!ec) remote = ep.address().to_string();
+  }
+  const auto& limits = ctx.options.limits;
+  while (true) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kMaxHeaderBytes);
+    // The body limit is checked by hand after the header (Beast would fail the header read and
+    // leave no way to answer 413); it is set before the body is read, for chunked uploads.
+    parser.body_limit(boost::none);
+    stream.expires_after(kHeaderTimeout);
+    auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kAwait);
+    if (ec) co_return;  // closed, timed out or garbage: nothing to answer
+    const auto start = std::chrono::steady_clock::now();
+    std::string request_id = RequestIdFor(parser.get());
+    Response early;
+    bool reject = false;
+    if (auto len = parser.content_length(); len && *len > limits.max_upload_bytes + 64 * 1024) {
+      early = ErrorResponse(absl::OutOfRangeError(absl::StrCat("upload of ", *len, " bytes exceeds the limit of ",
+                                                               limits.max_upload_bytes, " bytes")));
+      reject = true;
+    } else if (!websocket::is_upgrade(parser.get())) {
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        co_await http::async_write(stream, cont, kAwait);
+      }
+      stream.expires_after(std::chrono::milliseconds(static_cast<int64_t>(limits.request_timeout_seconds * 1000)));
+      parser.body_limit(limits.max_upload_bytes + 64 * 1024);  // room for the multipart framing
+      auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, kAwait);
+      if (body_ec == http::error::body_limit) {
+        early = ErrorResponse(absl::OutOfRangeError(absl::StrCat("upload exceeds the limit of ", limits.max_upload_bytes, " bytes")));
+        reject = true;
+      } else if (body_ec) {
+        co_return;
+      }
+    }
+    const uint64_t declared_length = parser.content_length().value_or(0);
+    Request req = parser.release();
+    if (!reject && !admin && websocket::is_upgrade(req) && PathOf(req.target()) == "/v1/recognize") {
+      stream.expires_never();
+      co_await RunRecognizeWebSocket(std::move(stream), std::move(req), ctx, request_id);
+      co_return;
+    }
+    std::string route = "other";
+    Outcome outcome;
+    if (reject) {
+      outcome.response = std::move(early);
+      route = std::string(PathOf(req.target())) == "/v1/audio/transcriptions" ? "/v1/audio/transcriptions" : "other";
+    } else if (admin) {
+      outcome = co_await Route(ctx, admin, req, request_id, route);
+    } else {
+      ActiveGuard active(ctx);  // only client work counts (drain waits for it)
+      outcome = co_await Route(ctx, admin, req, request_id, route);
+    }
+    Response& res = outcome.response;
+    res.set("x-request-id", request_id);
+    res.keep_alive(req.keep_alive() && !reject);
+    res.prepare_payload();
+    stream.expires_after(std::chrono::seconds(30));
+    auto [wec, wn] = co_await http::async_write(stream, res, kAwait);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const int status = res.result_int();
+    if (!admin) {
+      core::Metrics()
+          .GetCounter("voxgate_http_requests_total", "HTTP requests by route and status code.",
+                      {{"route", route}, {"code", std::to_string(status)}})
+          .Increment();
+      core::Metrics()
+          .GetHistogram("voxgate_http_request_duration_seconds", "HTTP request latency.", core::LatencyBuckets(), {{"route", route}})
+          .Observe(seconds);
+      if (outcome.audio_seconds > 0) {
+        core::Metrics().GetCounter("voxgate_audio_seconds_total", "Seconds of audio recognized.", {{"route", route}}).Increment(outcome.audio_seconds);
+      }
+      core::Log(status >= 500 ? core::Severity::kError : status >= 400 ? core::Severity::kWarning : core::Severity::kInfo,
+                "request",
+                {{"request_id", request_id},
+                 {"httpRequest",
+                  {{"requestMethod", std::string(req.method_string())},
+                   {"requestUrl", std::string(PathOf(req.target()))},
+                   {"status", status},
+                   {"latency", absl::StrCat(seconds, "s")},
+                   {"requestSize", std::to_string(req.body().size())},
+                   {"responseSize", std::to_string(res.body().size())},
+                   {"remoteIp", remote},
+                   {"userAgent", std::string(req[http::field::user_agent])}}},
+                 {"audio_seconds", outcome.audio_seconds},
+                 {"outcome", status < 400 ? "ok" : status < 500 ? "client_error" : "server_error"}});
+    }
+    if (reject && !wec) co_await DiscardBody(stream, buffer, declared_length);
+    if (wec || !res.keep_alive()) break;
+  }
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+absl::StatusOr<tcp::endpoint> ParseEndpoint(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return absl::InvalidArgumentError("address \"" + address + "\" is not host:port");
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  auto ip = asio::ip::make_address(host, ec);
+  int port = -1;
+  try {
+    port = std::stoi(address.substr(colon + 1));
+  } catch (...) {
+  }
+  if (ec || port < 0 || port > 65535) return absl::InvalidArgumentError("address \"" + address + "\" is not host:port");
+  return tcp::endpoint(ip, static_cast<unsigned short>(port));
+}
+
+asio::awaitable<void> Listen(Context& ctx, tcp::acceptor& acceptor, bool admin) {
+  while (true) {
+    auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), kAwait);
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) continue;  // e.g. EMFILE: keep serving the connections we have
+    auto executor = socket.get_executor();
+    asio::co_spawn(executor, Session(ctx, std::move(socket), admin), asio::detached);
+  }
+}
+
+}  // namespace
+
+struct Gateway::Impl {
+  Impl(GatewayOptions options, speech::SpeechServicePtr service)
+      : ioc(options.io_threads), blocking(options.decode_threads), public_acceptor(ioc), admin_acceptor(ioc) {
+    ctx.options = std::move(options);
+    ctx.service = std::move(service);
+    ctx.blocking = &blocking;
+  }
+
+  Context ctx;
+  asio::io_context ioc;
+  asio::thread_pool blocking;
+  tcp::acceptor public_acceptor, admin_acceptor;
+  std::vector<std::thread> threads;
+};
+
+Gateway::Gateway(GatewayOptions options, speech::SpeechServicePtr service)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(service))) {}
+
+Gateway::~Gateway() { Stop(); }
+
+absl::Status Gateway::Start() {
+  auto bind = [](tcp::acceptor& acceptor, const std::string& address) -> absl::Status {
+    auto ep = ParseEndpoint(address);
+    if (!ep.ok()) return ep.status();
+    boost::system::error_code ec;
+    acceptor.open(ep->protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(*ep, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return absl::UnavailableError("cannot listen on " + address + ": " + ec.message());
+    return absl::OkStatus();
+  };
+  if (auto s = bind(impl_->public_acceptor, impl_->ctx.options.listen); !s.ok()) return s;
+  if (auto s = bind(impl_->admin_acceptor, impl_->ctx.options.admin); !s.ok()) return s;
+  asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->public_acceptor, false), asio::detached);
+  asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->admin_acceptor, true), asio::detached);
+  for (int i = 0; i < std::max(1, impl_->ctx.options.io_threads); ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  core::Metrics().AddCallbackGauge("voxgate_active_requests", "HTTP requests and streams in progress.",
+                                   [this] { return impl_->ctx.active.load(); });
+  return absl::OkStatus();
+}
+
+static std::string EndpointString(const tcp::acceptor& a) {
+  boost::system::error_code ec;
+  auto ep = a.local_endpoint(ec);
+  if (ec) return "";
+  const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+  return host + ":" + std::to_string(ep.port());
+}
+
+std::string Gateway::listen_address() const { return EndpointString(impl_->public_acceptor); }
+std::string Gateway::admin_address() const { return EndpointString(impl_->admin_acceptor); }
+
+void Gateway::StartDrain() { impl_->ctx.draining = true; }
+
+int Gateway::active_requests() const { return impl_->ctx.active.load(); }
+
+void Gateway::Stop() {
+  if (impl_->threads.empty()) return;
+  core::Metrics().AddCallbackGauge("voxgate_active_requests", "HTTP requests and streams in progress.", [] { return 0.0; });
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+  impl_->blocking.join();
+}
+
+}  // namespace voxgate::gateway

@@ -1,0 +1,310 @@
+// GET /v1/recognize: the native streaming recognition protocol over WebSocket (docs/API.md).
+// Two coroutines share the connection's strand: the reader turns client frames into audio for the
+// recognition stream, the writer sends results back; all Beast writes happen in the writer, except
+// errors before the stream exists.
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "audio/pcm.h"
+#include "audio/resampler.h"
+#include "audio/wav_stream_parser.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "gateway/errors.h"
+#include "gateway/internal/context.h"
+#include "gateway/internal/stream_events.h"
+#include "gateway/protocols/native/native_protocol.h"
+
+namespace voxgate::gateway::internal {
+namespace {
+
+constexpr int kModelSampleRate = 16000;
+using Ws = websocket::stream<beast::tcp_stream>;
+using Clock = std::chrono::steady_clock;
+
+std::chrono::milliseconds Seconds(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
+
+// Turns client audio frames (pcm_s16le or a streamed WAV file) into samples at the model's rate.
+class AudioInput {
+ public:
+  absl::Status Init(const native::StreamConfig& config) {
+    config_ = config;
+    if (config.encoding == native::Encoding::kPcmS16le) return MakeResampler(config.sample_rate);
+    return absl::OkStatus();  // WAV: the rate comes with the header
+  }
+
+  absl::Status Append(std::string_view bytes, std::vector<int16_t>& out) {
+    std::vector<int16_t> raw;
+    if (config_.encoding == native::Encoding::kPcmS16le) {
+      pcm_.Append(bytes, raw);
+    } else {
+      const bool had_header = wav_.header_done();
+      if (auto s = wav_.Append(bytes, raw); !s.ok()) return s;
+      if (!had_header && wav_.header_done()) {
+        if (auto s = MakeResampler(wav_.sample_rate_hertz()); !s.ok()) return s;
+      }
+    }
+    if (!raw.empty()) {
+      auto resampled = resampler_->Process(raw);
+      out.insert(out.end(), resampled.begin(), resampled.end());
+    }
+    return absl::OkStatus();
+  }
+
+  // End of audio: what the resampler still holds, or why the audio was incomplete.
+  absl::StatusOr<std::vector<int16_t>> Flush() {
+    if (config_.encoding == native::Encoding::kWav) {
+      if (auto s = wav_.Finish(); !s.ok()) return s;
+    }
+    return resampler_ ? resampler_->Flush() : std::vector<int16_t>{};
+  }
+
+ private:
+  absl::Status MakeResampler(int rate) {
+    auto r = audio::Resampler::Create(rate, kModelSampleRate);
+    if (!r.ok()) return r.status();
+    resampler_.emplace(std::move(*r));
+    return absl::OkStatus();
+  }
+
+  native::StreamConfig config_;
+  audio::PcmS16leParser pcm_;
+  audio::WavStreamParser wav_;
+  std::optional<audio::Resampler> resampler_;
+};
+
+struct StreamState {
+  std::string request_id;
+  native::StreamConfig config;
+  speech::RecognitionStreamPtr stream;
+  std::shared_ptr<StreamEvents> events;
+  absl::Status client_error;  // why the reader gave up on the client, sent by the writer
+  bool client_gone = false;
+  double audio_seconds = 0;
+  int finals = 0;
+  int partials = 0;
+  Clock::time_point end_of_audio{};
+};
+
+asio::awaitable<void> SendErrorAndClose(Ws& ws, const absl::Status& status) {
+  ws.text(true);
+  co_await ws.async_write(asio::buffer(native::ErrorJson(status)), kAwait);
+  websocket::close_reason reason(static_cast<websocket::close_code>(WebSocketCloseCode(status)));
+  // A close frame holds 123 bytes of reason, which must be UTF-8: keep printable ASCII only.
+  for (char c : std::string(status.message())) {
+    if (reason.reason.size() == 120) break;
+    if (c >= 0x20 && c < 0x7f) reason.reason += c;
+  }
+  co_await ws.async_close(reason, kAwait);
+}
+
+// Writes audio into the stream, waiting (bounded) while its buffer is full.
+asio::awaitable<absl::Status> WriteAudio(StreamState& st, std::span<const int16_t> samples, std::chrono::milliseconds timeout) {
+  while (true) {
+    absl::Status s = st.stream->Write(samples);
+    // FAILED_PRECONDITION: the stream already ended (say, its engine died); the writer reports
+    // the stream's own status, which is the one that tells the client what happened.
+    if (absl::IsFailedPrecondition(s)) co_return absl::OkStatus();
+    if (!absl::IsResourceExhausted(s)) co_return s;
+    if (!co_await st.events->WaitReadyForAudio(timeout)) {
+      co_return absl::DeadlineExceededError("the recognizer fell behind the audio for too long");
+    }
+    if (st.events->done()) co_return absl::OkStatus();  // the writer reports why it ended
+  }
+}
+
+asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Context& ctx) {
+  const auto& limits = ctx.options.limits;
+  beast::flat_buffer buffer;
+  std::vector<int16_t> samples;
+  auto fail = [&](absl::Status s) {
+    st.client_error = std::move(s);
+    st.stream->Cancel();
+  };
+  while (true) {
+    buffer.clear();
+    auto [ec, n] = co_await ws.async_read(buffer, kAwait);
+    if (ec) {
+      if (ec == websocket::error::message_too_big) {
+        fail(absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", limits.max_frame_bytes, " bytes")));
+      } else if (ec == beast::error::timeout) {
+        fail(absl::DeadlineExceededError(absl::StrCat("no message for ", limits.idle_timeout_seconds, " s")));
+      } else if (!st.events->done()) {
+        st.client_gone = true;  // vanished or closed without {"type":"end"}
+        st.stream->Cancel();
+      }
+      co_return;
+    }
+    const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+    if (ws.got_text()) {
+      auto msg = native::ParseClientText(data);
+      if (!msg.ok()) co_return fail(msg.status());
+      if (msg->type == native::ClientMessage::Type::kConfig) {
+        co_return fail(absl::FailedPreconditionError("config must come first and only once (query parameters count as config)"));
+      }
+      auto rest = input.Flush();
+      if (!rest.ok()) co_return fail(rest.status());
+      samples = std::move(*rest);
+      if (!samples.empty()) {
+        if (auto s = co_await WriteAudio(st, samples, Seconds(limits.idle_timeout_seconds)); !s.ok()) co_return fail(s);
+      }
+      st.end_of_audio = Clock::now();
+      st.stream->Finish();
+      co_return;  // the writer closes the connection after the last final result
+    }
+    samples.clear();
+    if (auto s = input.Append(data, samples); !s.ok()) co_return fail(s);
+    st.audio_seconds += static_cast<double>(samples.size()) / kModelSampleRate;
+    if (st.audio_seconds > limits.max_stream_seconds) {
+      co_return fail(absl::OutOfRangeError(absl::StrCat("stream exceeds the limit of ", limits.max_stream_seconds, " s of audio")));
+    }
+    if (samples.empty()) continue;
+    if (st.events->done()) co_return;  // ended early; the writer closes with the reason
+    if (auto s = co_await WriteAudio(st, samples, Seconds(limits.idle_timeout_seconds)); !s.ok()) co_return fail(s);
+  }
+}
+
+asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
+  absl::Status status;
+  while (true) {
+    // Results may be far apart while a client streams silence, so the wait is as long as a stream.
+    auto next = co_await st.events->NextResult(Seconds(ctx.options.limits.max_stream_seconds + 60));
+    if (next.timed_out || next.overflowed) {
+      st.stream->Cancel();
+      status = next.overflowed ? absl::ResourceExhaustedError("the client is not reading results") : absl::DeadlineExceededError("no result in time");
+      continue;  // OnDone follows the cancel
+    }
+    if (next.done) {
+      status = !st.client_error.ok() ? st.client_error : *next.done;
+      break;
+    }
+    const auto& r = *next.result;
+    if (r.is_final) {
+      st.finals++;
+    } else {
+      st.partials++;
+      if (!st.config.interim_results) continue;
+    }
+    ws.text(true);
+    auto [ec, n] = co_await ws.async_write(asio::buffer(native::ResultJson(r)), kAwait);
+    if (ec) {
+      st.client_gone = true;
+      st.stream->Cancel();
+    }
+  }
+  if (st.client_gone) co_return;
+  if (status.ok()) {
+    co_await ws.async_close(websocket::close_code::normal, kAwait);
+  } else {
+    co_await SendErrorAndClose(ws, status);
+  }
+  st.client_error = status;
+}
+
+}  // namespace
+
+asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id) {
+  ActiveGuard active(ctx);
+  const auto start = Clock::now();
+  const auto& limits = ctx.options.limits;
+  Ws ws(std::move(stream));
+  websocket::stream_base::timeout timeouts{std::chrono::seconds(30), Seconds(limits.idle_timeout_seconds), false};
+  ws.set_option(timeouts);
+  ws.read_message_max(limits.max_frame_bytes);
+  ws.set_option(websocket::stream_base::decorator([&](websocket::response_type& res) {
+    res.set(http::field::server, "voxgate");
+    res.set("x-request-id", request_id);
+  }));
+  auto [accept_ec] = co_await ws.async_accept(req, kAwait);
+  if (accept_ec) co_return;
+
+  StreamState st;
+  st.request_id = request_id;
+  AudioInput input;
+  absl::Status status = absl::OkStatus();
+  std::string_view target = req.target();
+  const size_t q = target.find('?');
+  // Config in the query starts the stream at once (so a bad language is refused at once);
+  // otherwise the first message is either a JSON config or already audio.
+  const bool config_in_query = q != std::string_view::npos && q + 1 < target.size();
+  if (config_in_query) status = native::ApplyQuery(target.substr(q + 1), st.config);
+  if (status.ok() && ctx.draining) status = absl::UnavailableError("the server is shutting down; retry on another instance");
+
+  beast::flat_buffer first;
+  bool first_is_audio = false;
+  bool end_at_once = false;
+  if (status.ok() && !config_in_query) {
+    auto [ec, n] = co_await ws.async_read(first, kAwait);
+    if (ec == websocket::error::message_too_big) {
+      status = absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", limits.max_frame_bytes, " bytes"));
+    } else if (ec) {
+      co_return;  // gone before saying anything
+    } else if (ws.got_text()) {
+      auto msg = native::ParseClientText({static_cast<const char*>(first.data().data()), first.size()});
+      status = msg.status();
+      if (msg.ok() && msg->type == native::ClientMessage::Type::kConfig) status = native::ApplyJson(msg->body, st.config);
+      if (msg.ok() && msg->type == native::ClientMessage::Type::kEnd) end_at_once = true;
+    } else {
+      first_is_audio = true;
+    }
+  }
+  if (status.ok()) status = input.Init(st.config);
+  if (status.ok()) {
+    st.events = std::make_shared<StreamEvents>(co_await asio::this_coro::executor);
+    speech::RecognitionConfig config;
+    config.language_code = st.config.language;
+    config.sample_rate_hertz = kModelSampleRate;
+    config.interim_results = st.config.interim_results;
+    config.request_id = request_id;
+    auto started = ctx.service->StartRecognition(config, st.events);
+    status = started.status();
+    if (started.ok()) st.stream = std::move(*started);
+  }
+  if (!status.ok()) {
+    co_await SendErrorAndClose(ws, status);
+  } else {
+    ws.text(true);
+    co_await ws.async_write(asio::buffer(native::ReadyJson(request_id, st.config)), kAwait);
+    absl::Status first_status;
+    if (first_is_audio) {
+      std::vector<int16_t> samples;
+      first_status = input.Append({static_cast<const char*>(first.data().data()), first.size()}, samples);
+      st.audio_seconds += static_cast<double>(samples.size()) / kModelSampleRate;
+      if (first_status.ok() && !samples.empty()) first_status = co_await WriteAudio(st, samples, Seconds(limits.idle_timeout_seconds));
+    }
+    if (!first_status.ok()) {
+      st.client_error = first_status;
+      st.stream->Cancel();
+    } else if (end_at_once) {
+      st.end_of_audio = Clock::now();
+      st.stream->Finish();
+    }
+    using namespace asio::experimental::awaitable_operators;
+    if (first_status.ok() && !end_at_once) {
+      co_await (ReadLoop(ws, st, input, ctx) && WriteLoop(ws, st, ctx));
+    } else {
+      co_await WriteLoop(ws, st, ctx);
+    }
+    status = st.client_error;
+  }
+
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const std::string outcome = st.client_gone ? "client_gone" : status.ok() ? "ok" : ErrorCode(status);
+  core::Metrics().GetCounter("voxgate_streams_total", "Recognition streams by outcome.", {{"outcome", outcome}}).Increment();
+  if (st.audio_seconds > 0) {
+    core::Metrics().GetCounter("voxgate_audio_seconds_total", "Seconds of audio recognized.", {{"route", "/v1/recognize"}}).Increment(st.audio_seconds);
+  }
+  nlohmann::json fields = {{"request_id", request_id},
+                           {"httpRequest", {{"requestMethod", "GET"}, {"requestUrl", "/v1/recognize"}, {"status", 101},
+                                            {"latency", absl::StrCat(seconds, "s")},
+                                            {"userAgent", std::string(req[http::field::user_agent])}}},
+                           {"language", st.config.language},
+                           {"audio_seconds", st.audio_seconds},
+                           {"final_results", st.finals},
+                           {"partial_results", st.partials},
+                           {"outcome", outcome}};
+  if (!status.ok()) fields["error"] = std::string(status.message());
+  core::Log(status.ok() || st.client_gone ? core::Severity::kInfo : core::Severity::kWarning, "stream", fields);
+}
+
+}  // namespace voxgate::gateway::internal

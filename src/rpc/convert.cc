@@ -1,0 +1,116 @@
+#include "rpc/convert.h"
+
+#include <cmath>
+
+namespace voxgate::rpc {
+namespace {
+
+int32_t ToMillis(double seconds) { return static_cast<int32_t>(std::lround(seconds * 1000)); }
+double FromMillis(int32_t ms) { return ms / 1000.0; }
+
+}  // namespace
+
+// absl and gRPC share the canonical codes, number for number.
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+v1::RecognitionConfig ToProto(const speech::RecognitionConfig& c) {
+  v1::RecognitionConfig p;
+  p.set_language_code(c.language_code);
+  p.set_sample_rate_hertz(c.sample_rate_hertz);
+  p.set_encoding(v1::LINEAR_PCM);
+  p.set_interim_results(c.interim_results);
+  p.set_enable_word_time_offsets(c.enable_word_time_offsets);
+  p.set_model(c.model);
+  p.set_request_id(c.request_id);
+  return p;
+}
+
+speech::RecognitionConfig FromProto(const v1::RecognitionConfig& p) {
+  speech::RecognitionConfig c;
+  c.language_code = p.language_code();
+  c.sample_rate_hertz = p.sample_rate_hertz();
+  c.interim_results = p.interim_results();
+  c.enable_word_time_offsets = p.enable_word_time_offsets();
+  c.model = p.model();
+  c.request_id = p.request_id();
+  return c;
+}
+
+v1::StreamingRecognitionResult ToProto(const speech::RecognitionResult& r) {
+  v1::StreamingRecognitionResult p;
+  p.set_is_final(r.is_final);
+  p.set_stability(r.stability);
+  p.set_result_start_time(ToMillis(r.start_seconds));
+  p.set_result_end_time(ToMillis(r.end_seconds));
+  auto* alt = p.add_alternatives();
+  alt->set_transcript(r.transcript);
+  alt->set_confidence(r.confidence);
+  for (const auto& w : r.words) {
+    auto* pw = alt->add_words();
+    pw->set_word(w.word);
+    pw->set_start_time(ToMillis(w.start_seconds));
+    pw->set_end_time(ToMillis(w.end_seconds));
+    pw->set_confidence(w.confidence);
+  }
+  return p;
+}
+
+speech::RecognitionResult FromProto(const v1::StreamingRecognitionResult& p) {
+  speech::RecognitionResult r;
+  r.is_final = p.is_final();
+  r.stability = p.stability();
+  r.start_seconds = FromMillis(p.result_start_time());
+  r.end_seconds = FromMillis(p.result_end_time());
+  if (p.alternatives_size() > 0) {
+    const auto& alt = p.alternatives(0);
+    r.transcript = alt.transcript();
+    r.confidence = alt.confidence();
+    for (const auto& pw : alt.words()) {
+      r.words.push_back({pw.word(), FromMillis(pw.start_time()), FromMillis(pw.end_time()), pw.confidence()});
+    }
+  }
+  return r;
+}
+
+v1::DescribeResponse ToProto(const speech::Capabilities& c) {
+  v1::DescribeResponse p;
+  p.set_engine(c.engine);
+  p.set_version(c.version);
+  p.set_capacity(c.capacity);
+  p.set_active_streams(c.active_streams);
+  for (const auto& m : c.models) {
+    auto* pm = p.add_models();
+    pm->set_name(m.name);
+    pm->set_service(m.service);
+    pm->set_sample_rate_hertz(m.sample_rate_hertz);
+    for (const auto& l : m.language_codes) pm->add_language_codes(l);
+  }
+  return p;
+}
+
+speech::Capabilities FromProto(const v1::DescribeResponse& p) {
+  speech::Capabilities c;
+  c.engine = p.engine();
+  c.version = p.version();
+  c.capacity = p.capacity();
+  c.active_streams = p.active_streams();
+  for (const auto& pm : p.models()) {
+    speech::ModelInfo m;
+    m.name = pm.name();
+    m.service = pm.service();
+    m.sample_rate_hertz = pm.sample_rate_hertz();
+    m.language_codes.assign(pm.language_codes().begin(), pm.language_codes().end());
+    c.models.push_back(std::move(m));
+  }
+  return c;
+}
+
+}  // namespace voxgate::rpc

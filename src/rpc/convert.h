@@ -1,0 +1,25 @@
+// Translation between the gRPC engine protocol and the in-process SpeechService types, and
+// between absl::Status and grpc::Status (the only place the two meet).
+#pragma once
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+#include "speech/speech_service.h"
+#include "voxgate/v1/engine.pb.h"
+
+namespace voxgate::rpc {
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+v1::RecognitionConfig ToProto(const speech::RecognitionConfig& config);
+speech::RecognitionConfig FromProto(const v1::RecognitionConfig& config);
+
+v1::StreamingRecognitionResult ToProto(const speech::RecognitionResult& result);
+speech::RecognitionResult FromProto(const v1::StreamingRecognitionResult& result);
+
+v1::DescribeResponse ToProto(const speech::Capabilities& capabilities);
+speech::Capabilities FromProto(const v1::DescribeResponse& response);
+
+}  // namespace voxgate::rpc

@@ -1,0 +1,221 @@
+#include "rpc/engine_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <deque>
+#include <mutex>
+
+#include "core/log.h"
+#include "rpc/convert.h"
+#include "voxgate/v1/engine.grpc.pb.h"
+
+namespace voxgate::rpc {
+namespace {
+
+// Results waiting for the client beyond this many mean it stopped reading.
+constexpr size_t kMaxQueuedResponses = 1024;
+
+// One StreamingRecognize call. gRPC owns the reactor and deletes it after OnDone; it is only
+// finished once the service's stream has reported OnDone, so the observer never outlives it.
+class RecognizeReactor : public grpc::ServerBidiReactor<v1::StreamingRecognizeRequest, v1::StreamingRecognizeResponse> {
+ public:
+  explicit RecognizeReactor(speech::SpeechServicePtr service) : service_(std::move(service)) { StartRead(&request_); }
+
+  void OnReadDone(bool ok) override {
+    std::unique_lock lock(mu_);
+    if (!ok) {
+      // Client half-closed (end of audio) or went away (OnCancel follows then).
+      if (!stream_) {
+        FinishLocked(lock, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no streaming_config was sent"));
+      } else if (!finished_audio_) {
+        finished_audio_ = true;
+        stream_->Finish();
+      }
+      return;
+    }
+    if (!stream_) {
+      if (!request_.has_streaming_config()) {
+        FinishLocked(lock, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first message must carry streaming_config"));
+        return;
+      }
+      auto stream = service_->StartRecognition(FromProto(request_.streaming_config()), std::make_shared<Observer>(this));
+      if (!stream.ok()) {
+        FinishLocked(lock, ToGrpcStatus(stream.status()));
+        return;
+      }
+      stream_ = std::move(*stream);
+      lock.unlock();
+      StartRead(&request_);
+      return;
+    }
+    if (request_.streaming_request_case() != v1::StreamingRecognizeRequest::kAudioContent) {
+      // A cancel, or a second config (a client bug): end the stream; OnDone finishes the call.
+      stream_->Cancel();
+      return;
+    }
+    const std::string& bytes = request_.audio_content();
+    pending_audio_.resize(bytes.size() / 2);
+    for (size_t i = 0; i < pending_audio_.size(); ++i) {
+      pending_audio_[i] = static_cast<int16_t>(static_cast<uint8_t>(bytes[2 * i]) | (static_cast<uint8_t>(bytes[2 * i + 1]) << 8));
+    }
+    WritePendingLocked(lock);
+  }
+
+  void OnCancel() override {
+    std::lock_guard lock(mu_);
+    if (stream_) stream_->Cancel();
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock lock(mu_);
+    write_in_flight_ = false;
+    if (ok && !responses_.empty()) responses_.pop_front();
+    if (!ok) responses_.clear();
+    SendNextLocked(lock);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  struct Observer : speech::RecognitionObserver {
+    explicit Observer(RecognizeReactor* r) : reactor(r) {}
+    void OnResult(speech::RecognitionResult result) override { reactor->OnServiceResult(std::move(result)); }
+    void OnDone(absl::Status status) override { reactor->OnServiceDone(std::move(status)); }
+    void OnReadyForAudio() override { reactor->OnServiceReady(); }
+    RecognizeReactor* reactor;
+  };
+
+  void OnServiceResult(speech::RecognitionResult result) {
+    std::unique_lock lock(mu_);
+    if (responses_.size() >= kMaxQueuedResponses) {
+      if (stream_) stream_->Cancel();
+      return;
+    }
+    v1::StreamingRecognizeResponse response;
+    *response.add_results() = ToProto(result);
+    responses_.push_back(std::move(response));
+    SendNextLocked(lock);
+  }
+
+  void OnServiceDone(absl::Status status) {
+    std::unique_lock lock(mu_);
+    final_status_ = ToGrpcStatus(status);
+    service_done_ = true;
+    SendNextLocked(lock);
+  }
+
+  void OnServiceReady() {
+    std::unique_lock lock(mu_);
+    if (!pending_audio_.empty()) WritePendingLocked(lock);
+  }
+
+  // Hands the audio just read to the service; reads more only once it was taken (flow control).
+  void WritePendingLocked(std::unique_lock<std::mutex>& lock) {
+    if (service_done_ || finished_audio_) return;
+    absl::Status s = stream_->Write(pending_audio_);
+    if (absl::IsResourceExhausted(s)) return;  // OnReadyForAudio calls again
+    pending_audio_.clear();
+    if (!s.ok()) {
+      stream_->Cancel();
+      return;
+    }
+    lock.unlock();
+    StartRead(&request_);
+  }
+
+  // Writes the next queued result, or finishes once the service is done and all are written.
+  void SendNextLocked(std::unique_lock<std::mutex>& lock) {
+    if (write_in_flight_ || finish_called_) return;
+    if (!responses_.empty()) {
+      write_in_flight_ = true;
+      const v1::StreamingRecognizeResponse* next = &responses_.front();
+      lock.unlock();
+      StartWrite(next);
+      return;
+    }
+    if (service_done_) FinishLocked(lock, final_status_);
+  }
+
+  void FinishLocked(std::unique_lock<std::mutex>& lock, grpc::Status status) {
+    if (finish_called_) return;
+    finish_called_ = true;
+    lock.unlock();
+    Finish(std::move(status));
+  }
+
+  speech::SpeechServicePtr service_;
+  std::mutex mu_;
+  v1::StreamingRecognizeRequest request_;
+  speech::RecognitionStreamPtr stream_;
+  std::vector<int16_t> pending_audio_;
+  std::deque<v1::StreamingRecognizeResponse> responses_;
+  bool write_in_flight_ = false;
+  bool finished_audio_ = false;
+  bool service_done_ = false;
+  bool finish_called_ = false;
+  grpc::Status final_status_;
+};
+
+}  // namespace
+
+class EngineServer::Service : public v1::Engine::CallbackService {
+ public:
+  explicit Service(speech::SpeechServicePtr service) : service_(std::move(service)) {}
+
+  grpc::ServerBidiReactor<v1::StreamingRecognizeRequest, v1::StreamingRecognizeResponse>* StreamingRecognize(
+      grpc::CallbackServerContext*) override {
+    return new RecognizeReactor(service_);
+  }
+
+  grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* context, const v1::DescribeRequest*,
+                                     v1::DescribeResponse* response) override {
+    auto* reactor = context->DefaultReactor();
+    auto caps = service_->Describe();
+    if (caps.ok()) *response = ToProto(*caps);
+    reactor->Finish(ToGrpcStatus(caps.status()));
+    return reactor;
+  }
+
+ private:
+  speech::SpeechServicePtr service_;
+};
+
+absl::StatusOr<std::unique_ptr<EngineServer>> EngineServer::Start(speech::SpeechServicePtr service,
+                                                                  const std::string& address) {
+  grpc::EnableDefaultHealthCheckService(true);
+  std::unique_ptr<EngineServer> server(new EngineServer());
+  server->service_ = std::make_unique<Service>(std::move(service));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxReceiveMessageSize(4 << 20);
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_) return absl::UnavailableError("cannot listen on " + address);
+  server->address_ = address;
+  if (address.rfind("unix:", 0) != 0) {
+    server->address_ = address.substr(0, address.rfind(':') + 1) + std::to_string(port);
+  }
+  server->SetServing(false);
+  return server;
+}
+
+EngineServer::~EngineServer() { Shutdown(std::chrono::milliseconds(0)); }
+
+void EngineServer::SetServing(bool serving) {
+  if (!server_) return;
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus(serving);
+  health->SetServingStatus(v1::Engine::service_full_name(), serving);
+}
+
+void EngineServer::Shutdown(std::chrono::milliseconds grace) {
+  if (!server_) return;
+  SetServing(false);
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace voxgate::rpc

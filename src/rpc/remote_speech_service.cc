@@ -1,0 +1,238 @@
+#include "rpc/remote_speech_service.h"
+
+#include <grpcpp/alarm.h>
+#include <grpcpp/grpcpp.h>
+
+#include <deque>
+#include <mutex>
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "rpc/convert.h"
+#include "voxgate/v1/engine.grpc.pb.h"
+
+namespace voxgate::rpc {
+
+// One StreamingRecognize call: a client reactor that owns itself from StartCall until OnDone.
+// The caller's handle and the reactor share it through shared_ptr.
+class RemoteSpeechService::Call
+    : public grpc::ClientBidiReactor<v1::StreamingRecognizeRequest, v1::StreamingRecognizeResponse>,
+      public std::enable_shared_from_this<Call> {
+ public:
+  Call(speech::RecognitionObserverPtr observer, size_t max_buffered_samples)
+      : observer_(std::move(observer)), max_buffered_samples_(max_buffered_samples) {}
+
+  void Start(v1::Engine::Stub* stub, const speech::RecognitionConfig& config) {
+    self_ = shared_from_this();
+    stub->async()->StreamingRecognize(&context_, this);
+    v1::StreamingRecognizeRequest first;
+    *first.mutable_streaming_config() = ToProto(config);
+    {
+      std::unique_lock lock(mu_);
+      queue_.push_back(std::move(first));
+      SendNextLocked(lock);
+    }
+    StartRead(&response_);
+    StartCall();
+  }
+
+  absl::Status Write(std::span<const int16_t> samples) {
+    std::unique_lock lock(mu_);
+    if (writes_done_ || done_) return absl::FailedPreconditionError("the stream has ended");
+    if (buffered_samples_ + samples.size() > max_buffered_samples_) {
+      refused_ = true;
+      return absl::ResourceExhaustedError("the stream's send buffer is full");
+    }
+    v1::StreamingRecognizeRequest request;
+    std::string* bytes = request.mutable_audio_content();
+    bytes->resize(samples.size() * 2);
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const auto u = static_cast<uint16_t>(samples[i]);
+      (*bytes)[2 * i] = static_cast<char>(u & 0xff);
+      (*bytes)[2 * i + 1] = static_cast<char>(u >> 8);
+    }
+    buffered_samples_ += samples.size();
+    queue_.push_back(std::move(request));
+    SendNextLocked(lock);
+    return absl::OkStatus();
+  }
+
+  void Finish() {
+    std::unique_lock lock(mu_);
+    if (writes_done_) return;
+    writes_done_ = true;
+    SendNextLocked(lock);
+  }
+
+  // Asks the engine to end the stream (in band, so OnDone comes once the engine has freed the
+  // stream's decoder and the pool's count stays true); cancels the call outright if the engine
+  // does not answer within kCancelGrace.
+  void Cancel() {
+    {
+      std::unique_lock lock(mu_);
+      if (done_ || cancel_sent_) return;
+      cancel_sent_ = true;
+      writes_done_ = true;
+      // Audio not yet on the wire is dropped; a write in flight must stay until it completes.
+      while (queue_.size() > (write_in_flight_ ? 1u : 0u)) {
+        buffered_samples_ -= queue_.back().audio_content().size() / 2;
+        queue_.pop_back();
+      }
+      v1::StreamingRecognizeRequest cancel;
+      cancel.set_cancel(true);
+      queue_.push_back(std::move(cancel));
+      SendNextLocked(lock);
+    }
+    alarm_.Set(std::chrono::system_clock::now() + kCancelGrace, [weak = weak_from_this()](bool fired) {
+      if (auto self = weak.lock(); fired && self) self->context_.TryCancel();
+    });
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock lock(mu_);
+    write_in_flight_ = false;
+    if (!ok) return;  // the call is ending; OnDone reports why
+    buffered_samples_ -= queue_.front().audio_content().size() / 2;
+    queue_.pop_front();
+    const bool notify = refused_ && buffered_samples_ <= max_buffered_samples_ / 2;
+    if (notify) refused_ = false;
+    SendNextLocked(lock);
+    if (notify) observer_->OnReadyForAudio();
+  }
+
+  void OnWritesDoneDone(bool) override {}
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;
+    for (const auto& result : response_.results()) observer_->OnResult(FromProto(result));
+    StartRead(&response_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    absl::Status s = FromGrpcStatus(status);
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+      s = absl::UnavailableError("engine unavailable: " + status.error_message());
+    }
+    observer_->OnDone(std::move(s));
+    observer_.reset();
+    self_.reset();  // may delete this
+  }
+
+ private:
+  // Starts the next write, or half-closes once all audio is sent after Finish.
+  void SendNextLocked(std::unique_lock<std::mutex>& lock) {
+    if (write_in_flight_ || done_) return;
+    if (!queue_.empty()) {
+      write_in_flight_ = true;
+      const auto* next = &queue_.front();
+      lock.unlock();
+      StartWrite(next);
+      lock.lock();
+      return;
+    }
+    if (writes_done_ && !writes_done_sent_) {
+      writes_done_sent_ = true;
+      lock.unlock();
+      StartWritesDone();
+      lock.lock();
+    }
+  }
+
+  static constexpr auto kCancelGrace = std::chrono::seconds(2);
+
+  grpc::ClientContext context_;
+  grpc::Alarm alarm_;
+  speech::RecognitionObserverPtr observer_;
+  const size_t max_buffered_samples_;
+  std::shared_ptr<Call> self_;
+  v1::StreamingRecognizeResponse response_;
+  std::mutex mu_;
+  std::deque<v1::StreamingRecognizeRequest> queue_;
+  size_t buffered_samples_ = 0;
+  bool write_in_flight_ = false;
+  bool writes_done_ = false;
+  bool writes_done_sent_ = false;
+  bool refused_ = false;
+  bool cancel_sent_ = false;
+  bool done_ = false;
+};
+
+namespace {
+
+class RemoteStream : public speech::RecognitionStream {
+ public:
+  explicit RemoteStream(std::shared_ptr<void> call_owner, RemoteSpeechService::Call* call)
+      : owner_(std::move(call_owner)), call_(call) {}
+  ~RemoteStream() override {
+    if (!finished_) call_->Cancel();
+  }
+  absl::Status Write(std::span<const int16_t> samples) override { return call_->Write(samples); }
+  void Finish() override {
+    finished_ = true;
+    call_->Finish();
+  }
+  void Cancel() override { call_->Cancel(); }
+
+ private:
+  std::shared_ptr<void> owner_;
+  RemoteSpeechService::Call* call_;
+  bool finished_ = false;
+};
+
+}  // namespace
+
+RemoteSpeechService::RemoteSpeechService(std::string address, Options options)
+    : address_(std::move(address)), options_(options) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(4 << 20);
+  // Reconnect quickly after an engine restart; the pool's health checks decide when to use it.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  channel_ = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), args);
+}
+
+RemoteSpeechService::~RemoteSpeechService() = default;
+
+absl::StatusOr<speech::RecognitionStreamPtr> RemoteSpeechService::StartRecognition(
+    const speech::RecognitionConfig& config, speech::RecognitionObserverPtr observer) {
+  // One stub per call is cheap: it only wraps the shared channel.
+  auto stub = v1::Engine::NewStub(channel_);
+  const auto max_samples = static_cast<size_t>(options_.max_buffered_seconds * std::max(config.sample_rate_hertz, 1));
+  auto call = std::make_shared<Call>(std::move(observer), max_samples);
+  call->Start(stub.get(), config);
+  Call* raw = call.get();
+  return std::make_unique<RemoteStream>(std::move(call), raw);
+}
+
+absl::StatusOr<speech::Capabilities> RemoteSpeechService::Describe() {
+  auto stub = v1::Engine::NewStub(channel_);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + options_.describe_timeout);
+  v1::DescribeResponse response;
+  grpc::Status status = stub->Describe(&context, v1::DescribeRequest(), &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return FromProto(response);
+}
+
+absl::Status RemoteSpeechService::CheckHealth(std::chrono::milliseconds timeout) {
+  auto stub = grpc::health::v1::Health::NewStub(channel_);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + timeout);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(v1::Engine::service_full_name());
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = stub->Check(&context, request, &response);
+  absl::Status result = FromGrpcStatus(status);
+  if (result.ok() && response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+    result = absl::UnavailableError("engine reports NOT_SERVING");
+  }
+  serving_ = result.ok();
+  return result;
+}
+
+bool RemoteSpeechService::IsServing() { return serving_; }
+
+}  // namespace voxgate::rpc

@@ -1,0 +1,114 @@
+#include "server/serve.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/process.h"
+#include "gateway/gateway.h"
+#include "pool/engine_process.h"
+#include "pool/pool.h"
+#include "router/router.h"
+
+namespace voxgate::server {
+namespace {
+
+using std::chrono::milliseconds;
+
+milliseconds Millis(double seconds) { return milliseconds(static_cast<int64_t>(seconds * 1000)); }
+
+}  // namespace
+
+int Serve(const ServeOptions& options) {
+  const core::ServerConfig& config = options.config;
+  core::SetLogLabels({{"tier", "all-in-one"}});
+
+  // Engine sockets live in a private directory removed at exit.
+  std::string socket_dir_template = std::filesystem::temp_directory_path().string() + "/voxgate-XXXXXX";
+  if (mkdtemp(socket_dir_template.data()) == nullptr) {
+    core::LogError("cannot create a directory for engine sockets", {{"error", std::strerror(errno)}});
+    return 1;
+  }
+  const std::string socket_dir = socket_dir_template;
+
+  std::vector<std::unique_ptr<pool::EngineProcess>> processes;
+  std::vector<std::shared_ptr<pool::Pool>> pools;
+  std::vector<router::Route> routes;
+  for (const auto& pc : config.pools) {
+    std::vector<std::shared_ptr<rpc::RemoteSpeechService>> engines;
+    int index = 0;
+    for (const auto& ec : pc.engines) {
+      if (!ec.address.empty()) {
+        engines.push_back(std::make_shared<rpc::RemoteSpeechService>(ec.address, rpc::RemoteSpeechService::Options{}));
+        continue;
+      }
+      const int capacity = ec.capacity > 0 ? ec.capacity : core::DefaultEngineCapacity();
+      for (int r = 0; r < ec.replicas; ++r, ++index) {
+        const std::string address = "unix:" + socket_dir + "/" + pc.name + "-" + std::to_string(index) + ".sock";
+        pool::EngineProcess::Options po;
+        po.name = pc.name + "/" + ec.engine + "-" + std::to_string(index);
+        po.argv = {options.engine_bin_dir + "/voxgate-engine-" + ec.engine, "--listen", address, "--capacity",
+                   std::to_string(capacity), "--languages"};
+        std::string langs;
+        for (const auto& l : pc.languages) langs += (langs.empty() ? "" : ",") + l;
+        po.argv.push_back(langs);
+        po.argv.insert(po.argv.end(), ec.args.begin(), ec.args.end());
+        processes.push_back(std::make_unique<pool::EngineProcess>(po));
+        engines.push_back(std::make_shared<rpc::RemoteSpeechService>(address, rpc::RemoteSpeechService::Options{}));
+      }
+    }
+    pool::Pool::Options pool_options;
+    pool_options.name = pc.name;
+    pool_options.health_interval = Millis(pc.health_check.interval_seconds);
+    pool_options.health_timeout = Millis(pc.health_check.timeout_seconds);
+    auto p = std::make_shared<pool::Pool>(pool_options, std::move(engines));
+    pools.push_back(p);
+    routes.push_back(router::Route{pc.name, pc.languages, p});
+  }
+  for (auto& proc : processes) proc->Start();
+  for (auto& p : pools) p->Start();
+
+  gateway::GatewayOptions gateway_options;
+  gateway_options.listen = config.listen;
+  gateway_options.admin = config.admin;
+  gateway_options.limits = config.limits;
+  gateway_options.io_threads = std::max(2u, std::thread::hardware_concurrency());
+  auto router = std::make_shared<router::Router>(std::move(routes));
+  gateway::Gateway gateway(gateway_options, router);
+  int exit_code = 0;
+  if (auto s = gateway.Start(); !s.ok()) {
+    core::LogError("cannot start", {{"error", std::string(s.message())}});
+    exit_code = 1;
+  } else {
+    core::Metrics().GetGauge("voxgate_build_info", "Build information.", {{"version", "0.1.0"}}).Set(1);
+    core::LogInfo("voxgate listening", {{"listen", gateway.listen_address()}, {"admin", gateway.admin_address()}});
+    const int sig = core::WaitForStopSignal();
+    // Drain: not ready, no new work, open streams get the grace period to finish.
+    core::LogInfo("draining", {{"signal", strsignal(sig)}, {"grace_seconds", config.drain_grace_seconds},
+                               {"active_requests", gateway.active_requests()}});
+    gateway.StartDrain();
+    for (auto& p : pools) p->Drain();
+    const auto deadline = std::chrono::steady_clock::now() + Millis(config.drain_grace_seconds);
+    while (gateway.active_requests() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    if (gateway.active_requests() > 0) {
+      core::LogWarning("grace period over; closing open streams", {{"active_requests", gateway.active_requests()}});
+    }
+  }
+  gateway.Stop();
+  pools.clear();
+  for (auto& proc : processes) proc->Stop();
+  std::error_code ec;
+  std::filesystem::remove_all(socket_dir, ec);
+  core::LogInfo("stopped", {{"exit_code", exit_code}});
+  core::FlushLogs();
+  return exit_code;
+}
+
+}  // namespace voxgate::server

@@ -1,0 +1,101 @@
+// The one interface every voxgate tier implements: an engine, the pool (delegating to engines),
+// the router (delegating to pools) and the gRPC client (calling another process). Tiers compose
+// like middleware; tests can put a fake at any position.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace voxgate::speech {
+
+// What a recognition stream is asked to do. Audio is always signed 16-bit mono PCM.
+struct RecognitionConfig {
+  std::string language_code = "en-US";
+  int sample_rate_hertz = 16000;
+  bool interim_results = true;
+  bool enable_word_time_offsets = true;
+  std::string model;       // empty: the service's default
+  std::string request_id;  // carried into logs of every tier
+};
+
+struct WordInfo {
+  std::string word;
+  double start_seconds = 0;  // from the start of the stream
+  double end_seconds = 0;
+  float confidence = 0;
+};
+
+struct RecognitionResult {
+  std::string transcript;
+  bool is_final = false;
+  float stability = 0;  // 0..1; partials from pocketsphinx are unstable, finals are 1
+  float confidence = 0;
+  double start_seconds = 0;  // of the utterance, from the start of the stream
+  double end_seconds = 0;
+  std::vector<WordInfo> words;
+};
+
+// Receives the results of one stream. Calls come from the service's threads, one at a time for a
+// given stream; OnDone comes last and exactly once, after which nothing else is called.
+class RecognitionObserver {
+ public:
+  virtual ~RecognitionObserver() = default;
+  virtual void OnResult(RecognitionResult result) = 0;
+  virtual void OnDone(absl::Status status) = 0;
+  // Flow control: called after a Write failed with RESOURCE_EXHAUSTED, once the stream's buffer
+  // has room again. May come from any thread, also while OnResult runs; not after OnDone.
+  virtual void OnReadyForAudio() {}
+};
+using RecognitionObserverPtr = std::shared_ptr<RecognitionObserver>;
+
+// The caller's handle on one stream. Calls must not overlap (one caller at a time).
+// Destroying the handle before OnDone cancels the stream. No method calls the observer before it
+// returns, so a caller may hold its own lock across these calls.
+class RecognitionStream {
+ public:
+  virtual ~RecognitionStream() = default;
+  // Queues audio. Never blocks: fails with RESOURCE_EXHAUSTED when the stream's bounded buffer
+  // is full (the caller waits and retries, or gives up), FAILED_PRECONDITION after Finish/Cancel.
+  virtual absl::Status Write(std::span<const int16_t> samples) = 0;
+  // End of audio: the service sends the last final result, then OnDone(OK).
+  virtual void Finish() = 0;
+  // Abandons the stream: OnDone(CANCELLED) follows unless the stream is done already.
+  virtual void Cancel() = 0;
+};
+using RecognitionStreamPtr = std::unique_ptr<RecognitionStream>;
+
+struct ModelInfo {
+  std::string name;
+  std::string service = "asr";
+  std::vector<std::string> language_codes;
+  int sample_rate_hertz = 16000;
+};
+
+struct Capabilities {
+  std::string engine;  // e.g. "pocketsphinx"; "pool" or "router" for the tiers above engines
+  std::string version;
+  std::vector<ModelInfo> models;
+  int capacity = 0;  // concurrent streams
+  int active_streams = 0;
+};
+
+class SpeechService {
+ public:
+  virtual ~SpeechService() = default;
+  // Starts a stream. Fails at once (and never calls the observer) for a bad config, an unknown
+  // language (NOT_FOUND) or no free capacity (RESOURCE_EXHAUSTED).
+  virtual absl::StatusOr<RecognitionStreamPtr> StartRecognition(const RecognitionConfig& config,
+                                                                RecognitionObserverPtr observer) = 0;
+  virtual absl::StatusOr<Capabilities> Describe() = 0;
+  // True when the service can take new streams now.
+  virtual bool IsServing() = 0;
+};
+using SpeechServicePtr = std::shared_ptr<SpeechService>;
+
+}  // namespace voxgate::speech

@@ -1,0 +1,173 @@
+// Starts real voxgate processes for integration tests and cleans up after them.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = process.env.VOXGATE_BIN_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../build/bin');
+export const TESTDATA = '/usr/share/pocketsphinx/test/data';
+export const LIBRIVOX = `${TESTDATA}/librivox`;
+
+// The LibriVox clips and their reference transcripts.
+export function librivoxClips() {
+  const lines = readFileSync(`${LIBRIVOX}/transcription`, 'utf8').trim().split('\n');
+  const ids = readFileSync(`${LIBRIVOX}/fileids`, 'utf8').trim().split('\n');
+  return ids.map((id, i) => ({
+    file: `${LIBRIVOX}/${id}.wav`,
+    text: lines[i].replace(/\([^)]*\)\s*$/, '').replace(/<\/?s>/g, '').trim().toLowerCase(),
+  }));
+}
+
+export function tempDir(prefix = 'voxgate-it-') {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export function wordErrorRate(reference, hypothesis) {
+  const norm = (s) => s.toLowerCase().replace(/[^a-z0-9' ]+/g, ' ').split(/\s+/).filter(Boolean);
+  const r = norm(reference), h = norm(hypothesis);
+  if (r.length === 0) return h.length;
+  let prev = Array.from({ length: h.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= r.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= h.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r[i - 1] === h[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[h.length] / r.length;
+}
+
+// Speech generated at test time: espeak-ng's klatt2 voice (pocketsphinx recognises it far better
+// than the default voice), resampled to 16 kHz mono by sox.
+export function synthesize(text, file, voice = 'en-us+klatt2') {
+  const raw = file.replace(/\.wav$/, '.22k.wav');
+  execFileSync('espeak-ng', ['-v', voice, '-s', '150', '-w', raw, text]);
+  // Some silence around the speech, as a recording has, and headroom for resampling. (Measured:
+  // longer leading silence hurts, as the engine starts each stream from the model's default
+  // cepstral mean and adapts it from what it hears.)
+  execFileSync('sox', [raw, '-r', '16000', '-c', '1', '-b', '16', file, 'gain', '-3', 'pad', '0.2', '0.5']);
+  rmSync(raw);
+  return file;
+}
+
+// A running `voxgate serve`. Its JSON log lines are kept for assertions.
+export class Server {
+  static async start({ config = '', args = [], readyTimeoutMs = 60000 } = {}) {
+    const dir = tempDir();
+    const configFile = path.join(dir, 'voxgate.yaml');
+    writeFileSync(configFile, config || `
+pools:
+  - name: asr-en
+    languages: [en-US]
+    health_check: {interval_seconds: 1, timeout_seconds: 1}
+    engines:
+      - {engine: pocketsphinx, capacity: 2}
+`);
+    const s = new Server();
+    s.dir = dir;
+    s.logs = [];
+    s.proc = spawn(`${BIN}/voxgate`, ['serve', '--config', configFile, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    s.exited = new Promise((resolve) => s.proc.on('exit', (code, signal) => resolve({ code, signal })));
+    let buffered = '';
+    const listening = new Promise((resolve, reject) => {
+      s.proc.stdout.on('data', (chunk) => {
+        buffered += chunk;
+        let nl;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          try {
+            const entry = JSON.parse(line);
+            s.logs.push(entry);
+            if (entry.message === 'voxgate listening') resolve(entry);
+          } catch {
+            s.logs.push({ unparsable: line });
+          }
+        }
+      });
+      s.proc.stderr.on('data', (chunk) => { s.stderr = (s.stderr ?? '') + chunk; });
+      s.exited.then(({ code }) => reject(new Error(`voxgate exited with ${code}: ${s.stderr ?? ''}`)));
+    });
+    const info = await withTimeout(listening, 15000, 'voxgate did not start listening');
+    s.url = `http://${info.listen}`;
+    s.wsUrl = `ws://${info.listen}`;
+    s.adminUrl = `http://${info.admin}`;
+    await s.waitReady(readyTimeoutMs);
+    return s;
+  }
+
+  async waitReady(timeoutMs = 60000) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        if ((await fetch(`${this.adminUrl}/readyz`)).status === 200) return;
+      } catch { /* not yet */ }
+      await sleep(100);
+    }
+    throw new Error('voxgate did not become ready');
+  }
+
+  async metric(name, labels = '') {
+    const text = await (await fetch(`${this.adminUrl}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(name + labels + ' '));
+    return line === undefined ? undefined : Number(line.split(' ').pop());
+  }
+
+  // SIGTERM, then wait for exit; SIGKILL if it hangs.
+  async stop(timeoutMs = 30000) {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    rmSync(this.dir, { recursive: true, force: true });
+    return result;
+  }
+}
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} (after ${ms} ms)`)), ms); });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function childPids(pid) {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid)]).toString().trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+// Streams a 16 kHz mono WAV file over the native WebSocket protocol. `chunkMs` of audio a frame;
+// `paceMs` between frames (0: as fast as the server's flow control allows).
+export async function streamFile(WebSocket, url, file, { chunkMs = 100, paceMs = 0, configMessage, timeoutMs = 120000 } = {}) {
+  const pcm = readFileSync(file).subarray(44);
+  const ws = new WebSocket(url);
+  const messages = [];
+  const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  ws.on('message', (data, isBinary) => { if (!isBinary) messages.push(JSON.parse(data.toString())); });
+  await withTimeout(new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); }), 10000, 'WebSocket open');
+  if (configMessage) ws.send(JSON.stringify(configMessage));
+  const step = 32 * chunkMs;  // bytes of 16 kHz s16
+  for (let pos = 0; pos < pcm.length && ws.readyState === WebSocket.OPEN; pos += step) {
+    ws.send(pcm.subarray(pos, pos + step));
+    if (paceMs > 0) await sleep(paceMs);
+  }
+  if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'end' }));
+  const close = await withTimeout(closed, timeoutMs, 'stream close');
+  const finals = messages.filter((m) => m.type === 'final');
+  return { ...close, messages, finals, partials: messages.filter((m) => m.type === 'partial'),
+           text: finals.map((m) => m.text).filter(Boolean).join(' ') };
+}
+
+export { existsSync };

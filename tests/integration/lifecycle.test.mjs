@@ -1,0 +1,88 @@
+// The server as an operator meets it: config errors, engine crashes, SIGTERM drain.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { Server, BIN, librivoxClips, streamFile, tempDir, childPids, sleep, withTimeout } from './harness.mjs';
+
+test('config errors stop start-up with a message naming the key', () => {
+  const dir = tempDir();
+  const cases = [
+    ['pools:\n  - name: a\n    languages: [en-US]\n    engines: [{engine: pocketsphinx, capacty: 2}]\n', /pools\[0\]\.engines\[0\]\.capacty: unknown key/],
+    ['limits: {idle_timeout_seconds: soon}\n', /limits\.idle_timeout_seconds: expected a number/],
+    ['listen: [oops\n', /not valid YAML/],
+  ];
+  for (const [yaml, pattern] of cases) {
+    const file = path.join(dir, 'bad.yaml');
+    writeFileSync(file, yaml);
+    const r = spawnSync(`${BIN}/voxgate`, ['serve', '--config', file], { timeout: 10000 });
+    assert.equal(r.status, 2, r.stderr.toString());
+    assert.match(r.stderr.toString(), pattern);
+  }
+  const missing = spawnSync(`${BIN}/voxgate`, ['serve', '--config', path.join(dir, 'nope.yaml')], { timeout: 10000 });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr.toString(), /cannot read/);
+});
+
+test('an engine that dies is restarted and the server recovers', async () => {
+  const server = await Server.start();
+  try {
+    const [engine] = childPids(server.proc.pid);
+    assert.ok(engine, 'the engine runs as a child process');
+    process.kill(engine, 'SIGKILL');
+    // The pool notices (health checks every second here) and the supervisor restarts it.
+    const deadline = Date.now() + 30000;
+    let restarted = false;
+    while (Date.now() < deadline && !restarted) {
+      await sleep(200);
+      const pids = childPids(server.proc.pid);
+      restarted = pids.length === 1 && pids[0] !== engine;
+    }
+    assert.ok(restarted, 'a new engine process was started');
+    assert.ok(server.logs.some((e) => e.message === 'engine process died; restarting' && e.signal), 'the death is logged');
+    // A client that retries on close code 1013 ("try again later"), as the protocol asks, gets
+    // through once the new engine is loaded.
+    let r;
+    const until = Date.now() + 30000;
+    do {
+      await server.waitReady(30000);
+      r = await streamFile(WebSocket, `${server.wsUrl}/v1/recognize`, librivoxClips()[1].file);
+      if (r.code === 1013) await sleep(500);
+      else break;
+    } while (Date.now() < until);
+    assert.equal(r.code, 1000, r.reason);
+    assert.ok(r.text.length > 0);
+  } finally {
+    assert.equal((await server.stop()).code, 0);
+  }
+});
+
+test('SIGTERM drains: not ready, new streams refused, the open stream finishes, exit 0', async () => {
+  const server = await Server.start();
+  const engines = childPids(server.proc.pid);
+  const clip = librivoxClips()[0];
+  const pcm = readFileSync(clip.file).subarray(44);
+  const ws = new WebSocket(`${server.wsUrl}/v1/recognize`);
+  const finals = [];
+  const closed = new Promise((r) => ws.on('close', (code) => r(code)));
+  ws.on('message', (d) => { const m = JSON.parse(d.toString()); if (m.type === 'final') finals.push(m.text); });
+  await new Promise((r) => ws.on('open', r));
+  ws.send(pcm.subarray(0, pcm.length / 2));
+  await sleep(200);
+  server.proc.kill('SIGTERM');
+  await sleep(300);
+  assert.equal((await fetch(`${server.adminUrl}/readyz`)).status, 503);
+  const refused = await fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: new FormData() });
+  assert.equal(refused.status, 503);
+  assert.ok(refused.headers.get('retry-after'));
+  ws.send(pcm.subarray(pcm.length / 2));
+  ws.send(JSON.stringify({ type: 'end' }));
+  assert.equal(await withTimeout(closed, 30000, 'drained stream close'), 1000);
+  assert.ok(finals.join(' ').split(' ').length >= 10, `the whole clip was transcribed: ${finals.join(' ')}`);
+  const { code } = await withTimeout(server.exited, 30000, 'exit after drain');
+  assert.equal(code, 0);
+  for (const pid of engines) assert.ok(!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), 'engine stopped');
+  await server.stop();
+});

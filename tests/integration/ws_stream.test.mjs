@@ -1,0 +1,161 @@
+// The native streaming protocol (GET /v1/recognize) through node's `ws` client.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { Server, librivoxClips, wordErrorRate, streamFile, tempDir, withTimeout, sleep } from './harness.mjs';
+
+let server;
+let dir;
+before(async () => {
+  server = await Server.start();
+  dir = tempDir();
+});
+after(async () => {
+  assert.equal((await server.stop()).code, 0);
+});
+
+async function transcribeFile(file) {
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(file)]), 'a.wav');
+  form.append('model', 'whisper-1');
+  const res = await fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: form });
+  assert.equal(res.status, 200);
+  return (await res.json()).text;
+}
+
+// Opens a stream and returns the first error frame and the close code.
+async function expectRejected(url, send = () => {}) {
+  const ws = new WebSocket(url);
+  const messages = [];
+  ws.on('message', (d) => messages.push(JSON.parse(d.toString())));
+  const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  ws.on('open', () => send(ws));
+  ws.on('error', () => {});
+  const close = await withTimeout(closed, 15000, 'close');
+  return { ...close, error: messages.find((m) => m.type === 'error') };
+}
+
+test('streaming and file transcription of the same audio agree', async () => {
+  for (const clip of librivoxClips().slice(0, 3)) {
+    const streamed = await streamFile(WebSocket, `${server.wsUrl}/v1/recognize?language=en-US`, clip.file);
+    assert.equal(streamed.code, 1000, streamed.reason);
+    assert.equal(streamed.messages[0].type, 'ready');
+    assert.ok(streamed.finals.length >= 1);
+    const fromFile = await transcribeFile(clip.file);
+    assert.ok(wordErrorRate(fromFile, streamed.text) <= 0.1, `stream "${streamed.text}" vs file "${fromFile}"`);
+    assert.ok(wordErrorRate(clip.text, streamed.text) < 0.5);
+    for (const f of streamed.finals) {
+      for (const w of f.words) assert.ok(w.start <= w.end && w.conf >= 0 && w.conf <= 1);
+    }
+  }
+});
+
+test('partial results arrive while audio streams in, and not when interim_results is off', async () => {
+  const clip = librivoxClips()[0];
+  const withPartials = await streamFile(WebSocket, `${server.wsUrl}/v1/recognize`, clip.file, { paceMs: 5 });
+  assert.ok(withPartials.partials.length >= 3, `${withPartials.partials.length} partials`);
+  const firstFinal = withPartials.messages.findIndex((m) => m.type === 'final');
+  assert.ok(withPartials.messages.findIndex((m) => m.type === 'partial') < firstFinal);
+  const without = await streamFile(WebSocket, `${server.wsUrl}/v1/recognize`, clip.file,
+    { configMessage: { type: 'config', interim_results: false } });
+  assert.equal(without.partials.length, 0);
+  assert.ok(without.finals.length >= 1);
+});
+
+test('a WAV file streamed in arbitrary chunks, and 8 kHz audio, are resampled', async () => {
+  const clip = librivoxClips()[1];
+  const reference = await transcribeFile(clip.file);
+  // encoding=wav: the whole file, header included, in 1000-byte frames.
+  const ws = new WebSocket(`${server.wsUrl}/v1/recognize?encoding=wav`);
+  const finals = [];
+  const closed = new Promise((r) => ws.on('close', (code) => r(code)));
+  ws.on('message', (d) => { const m = JSON.parse(d.toString()); if (m.type === 'final') finals.push(m.text); });
+  await new Promise((r) => ws.on('open', r));
+  const bytes = readFileSync(clip.file);
+  for (let i = 0; i < bytes.length; i += 1000) ws.send(bytes.subarray(i, i + 1000));
+  ws.send(JSON.stringify({ type: 'end' }));
+  assert.equal(await withTimeout(closed, 60000, 'close'), 1000);
+  assert.ok(wordErrorRate(reference, finals.join(' ')) <= 0.1, finals.join(' '));
+
+  const raw8k = path.join(dir, '8k.wav');
+  execFileSync('sox', [clip.file, '-r', '8000', raw8k]);
+  const at8k = await streamFile(WebSocket, `${server.wsUrl}/v1/recognize`, raw8k,
+    { configMessage: { type: 'config', sample_rate: 8000 }, chunkMs: 200 });  // 200 ms of 16 kHz bytes = 400 ms at 8 kHz
+  assert.equal(at8k.code, 1000);
+  assert.ok(wordErrorRate(reference, at8k.text) <= 0.5, at8k.text);
+});
+
+test('bad config and bad frames get an error frame and a close code that says why', async () => {
+  let r = await expectRejected(`${server.wsUrl}/v1/recognize?sample_rate=0`);
+  assert.equal(r.code, 1007);
+  assert.match(r.error.message, /sample_rate 0 Hz is out of range/);
+  r = await expectRejected(`${server.wsUrl}/v1/recognize?sample_rate=10000000`);
+  assert.equal(r.code, 1007);
+  r = await expectRejected(`${server.wsUrl}/v1/recognize?language=xx-YY`);
+  assert.equal(r.code, 1008);
+  assert.match(r.error.message, /served languages: en-US/);
+  r = await expectRejected(`${server.wsUrl}/v1/recognize`, (ws) => ws.send('{not json'));
+  assert.equal(r.code, 1007);
+  assert.match(r.error.message, /JSON/);
+  r = await expectRejected(`${server.wsUrl}/v1/recognize?encoding=flac`);
+  assert.match(r.error.message, /unsupported encoding/);
+  // A text frame where audio was expected.
+  r = await expectRejected(`${server.wsUrl}/v1/recognize`, (ws) => { ws.send(Buffer.alloc(3200)); ws.send('hello'); });
+  assert.equal(r.code, 1007);
+  // A frame over the 1 MiB default limit.
+  r = await expectRejected(`${server.wsUrl}/v1/recognize`, (ws) => { ws.send(Buffer.alloc(3200)); ws.send(Buffer.alloc(2 << 20)); });
+  assert.equal(r.code, 1009);
+  // A WAV stream that is not 16-bit PCM.
+  r = await expectRejected(`${server.wsUrl}/v1/recognize?encoding=wav`, (ws) => ws.send(Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x03\x00\x01\x00\x80\x3e\x00\x00\x00\xfa\x00\x00\x04\x00\x20\x00', 'latin1')));
+  assert.equal(r.code, 1007);
+});
+
+async function waitIdle() {
+  const deadline = Date.now() + 10000;
+  while (Date.now() < deadline && (await server.metric('voxgate_pool_active_streams', '{pool="asr-en"}')) !== 0) await sleep(50);
+}
+
+test('a client that vanishes mid-stream is cleaned up and the server keeps serving', async () => {
+  await waitIdle();
+  const goneBefore = (await server.metric('voxgate_streams_total', '{outcome="client_gone"}')) ?? 0;
+  for (let i = 0; i < 3; i++) {
+    const ws = new WebSocket(`${server.wsUrl}/v1/recognize?language=en-US`);
+    const ready = new Promise((r) => ws.on('message', r));
+    await new Promise((r) => ws.on('open', r));
+    await ready;
+    ws.send(readFileSync(librivoxClips()[0].file).subarray(44, 44 + 64000));
+    await sleep(100);
+    ws.terminate();  // no close frame, no end message
+    // Freeing a decoder mid-utterance takes the engine a moment (~0.1-0.2 s measured); only then
+    // is the slot free for the next client.
+    await waitIdle();
+  }
+  // Each vanished stream is counted and its engine slot freed, without any client help.
+  const deadline = Date.now() + 10000;
+  const gone = () => server.metric('voxgate_streams_total', '{outcome="client_gone"}');
+  while (Date.now() < deadline && (await gone()) < goneBefore + 3) await sleep(50);
+  assert.equal(await gone(), goneBefore + 3);
+  await waitIdle();
+  assert.equal(await server.metric('voxgate_pool_active_streams', '{pool="asr-en"}'), 0);
+  const after = await streamFile(WebSocket, `${server.wsUrl}/v1/recognize`, librivoxClips()[1].file);
+  assert.equal(after.code, 1000);
+});
+
+test('over capacity: a stream beyond every engine slot is told to retry later', async () => {
+  await waitIdle();
+  const open = [];
+  for (let i = 0; i < 2; i++) {  // the test server's capacity
+    const ws = new WebSocket(`${server.wsUrl}/v1/recognize`);
+    await new Promise((r) => ws.on('open', r));
+    ws.send(Buffer.alloc(3200));
+    open.push(ws);
+  }
+  await sleep(300);
+  const r = await expectRejected(`${server.wsUrl}/v1/recognize`, (ws) => ws.send(Buffer.alloc(3200)));
+  assert.equal(r.code, 1013);
+  assert.match(r.error.message, /over capacity.*retry after/);
+  for (const ws of open) ws.close();
+});

@@ -1,0 +1,232 @@
+// A SpeechService for unit tests of the tiers: it "recognizes" by counting samples. Each Write
+// yields a partial "n samples"; Finish yields the final "n samples" and OnDone(OK). Work happens
+// on the fake's own thread, as in a real engine, so observers are never called from Write.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "speech/speech_service.h"
+
+namespace voxgate::testing {
+
+class FakeSpeechService : public speech::SpeechService {
+ public:
+  explicit FakeSpeechService(int capacity = 4, size_t max_buffered_samples = 1 << 20)
+      : capacity_(capacity), max_buffered_(max_buffered_samples), worker_([this] { Run(); }) {}
+  ~FakeSpeechService() override {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+
+  absl::StatusOr<speech::RecognitionStreamPtr> StartRecognition(const speech::RecognitionConfig& config,
+                                                                speech::RecognitionObserverPtr observer) override {
+    std::lock_guard lock(mu_);
+    if (config.language_code != "en-US") return absl::NotFoundError("fake serves en-US only");
+    if (active_ >= capacity_) return absl::ResourceExhaustedError("fake is full");
+    active_++;
+    started_++;
+    last_config_ = config;
+    auto state = std::make_shared<State>();
+    state->observer = std::move(observer);
+    return std::make_unique<Stream>(this, state);
+  }
+  absl::StatusOr<speech::Capabilities> Describe() override {
+    std::lock_guard lock(mu_);
+    speech::Capabilities c;
+    c.engine = "fake";
+    c.capacity = capacity_;
+    c.active_streams = active_;
+    c.models.push_back({"fake-model", "asr", {"en-US"}, 16000});
+    return c;
+  }
+  bool IsServing() override { return true; }
+
+  // While paused the worker consumes nothing (to fill buffers in flow-control tests).
+  void SetPaused(bool paused) {
+    {
+      std::lock_guard lock(mu_);
+      paused_ = paused;
+    }
+    cv_.notify_all();
+  }
+  int active() {
+    std::lock_guard lock(mu_);
+    return active_;
+  }
+  int started() {
+    std::lock_guard lock(mu_);
+    return started_;
+  }
+  speech::RecognitionConfig last_config() {
+    std::lock_guard lock(mu_);
+    return last_config_;
+  }
+
+ private:
+  struct State {
+    speech::RecognitionObserverPtr observer;
+    size_t buffered = 0;
+    size_t total = 0;
+    bool refused = false;
+    bool finished = false;
+    bool cancelled = false;
+    bool done = false;
+  };
+  struct Work {
+    std::shared_ptr<State> state;
+    size_t samples;  // 0 with end=true: the end of the stream
+    bool end;
+  };
+
+  class Stream : public speech::RecognitionStream {
+   public:
+    Stream(FakeSpeechService* f, std::shared_ptr<State> s) : fake_(f), state_(std::move(s)) {}
+    ~Stream() override { Cancel(); }
+    absl::Status Write(std::span<const int16_t> samples) override {
+      std::lock_guard lock(fake_->mu_);
+      if (state_->finished || state_->cancelled) return absl::FailedPreconditionError("ended");
+      if (state_->buffered + samples.size() > fake_->max_buffered_) {
+        state_->refused = true;
+        return absl::ResourceExhaustedError("fake buffer full");
+      }
+      state_->buffered += samples.size();
+      fake_->work_.push_back({state_, samples.size(), false});
+      fake_->cv_.notify_all();
+      return absl::OkStatus();
+    }
+    void Finish() override {
+      std::lock_guard lock(fake_->mu_);
+      if (state_->finished || state_->cancelled) return;
+      state_->finished = true;
+      fake_->work_.push_back({state_, 0, true});
+      fake_->cv_.notify_all();
+    }
+    void Cancel() override {
+      std::lock_guard lock(fake_->mu_);
+      if (state_->finished || state_->cancelled) return;
+      state_->cancelled = true;
+      fake_->work_.push_back({state_, 0, true});
+      fake_->cv_.notify_all();
+    }
+
+   private:
+    FakeSpeechService* fake_;
+    std::shared_ptr<State> state_;
+  };
+
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return stop_ || (!paused_ && !work_.empty()); });
+      if (stop_) return;
+      Work w = std::move(work_.front());
+      work_.pop_front();
+      State& s = *w.state;
+      if (s.done) continue;
+      auto observer = s.observer;
+      if (!w.end) {
+        s.buffered -= w.samples;
+        s.total += w.samples;
+        const bool ready = s.refused && s.buffered <= max_buffered_ / 2;
+        if (ready) s.refused = false;
+        speech::RecognitionResult partial;
+        partial.transcript = std::to_string(s.total) + " samples";
+        lock.unlock();
+        observer->OnResult(partial);
+        if (ready) observer->OnReadyForAudio();
+        lock.lock();
+        continue;
+      }
+      s.done = true;
+      active_--;
+      const bool cancelled = s.cancelled;
+      speech::RecognitionResult final_result;
+      final_result.is_final = true;
+      final_result.stability = 1;
+      final_result.transcript = std::to_string(s.total) + " samples";
+      final_result.end_seconds = s.total / 16000.0;
+      final_result.words.push_back({"samples", 0, final_result.end_seconds, 0.9f});
+      s.observer.reset();
+      lock.unlock();
+      if (cancelled) {
+        observer->OnDone(absl::CancelledError("cancelled"));
+      } else {
+        observer->OnResult(final_result);
+        observer->OnDone(absl::OkStatus());
+      }
+      lock.lock();
+    }
+  }
+
+  const int capacity_;
+  const size_t max_buffered_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Work> work_;
+  int active_ = 0;
+  int started_ = 0;
+  bool paused_ = false;
+  bool stop_ = false;
+  speech::RecognitionConfig last_config_;
+  std::thread worker_;
+};
+
+// Collects what an observer is told, with bounded waits.
+class RecordingObserver : public speech::RecognitionObserver {
+ public:
+  void OnResult(speech::RecognitionResult r) override {
+    std::lock_guard lock(mu_);
+    results_.push_back(std::move(r));
+    cv_.notify_all();
+  }
+  void OnDone(absl::Status s) override {
+    std::lock_guard lock(mu_);
+    done_count_++;
+    status_ = std::move(s);
+    cv_.notify_all();
+  }
+  void OnReadyForAudio() override {
+    std::lock_guard lock(mu_);
+    ready_count_++;
+    cv_.notify_all();
+  }
+  // False if OnDone did not come within `timeout`.
+  bool WaitDone(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return done_count_ > 0; });
+  }
+  bool WaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [this] { return ready_count_ > 0; });
+  }
+  std::vector<speech::RecognitionResult> results() {
+    std::lock_guard lock(mu_);
+    return results_;
+  }
+  absl::Status status() {
+    std::lock_guard lock(mu_);
+    return status_;
+  }
+  int done_count() {
+    std::lock_guard lock(mu_);
+    return done_count_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<speech::RecognitionResult> results_;
+  absl::Status status_;
+  int done_count_ = 0;
+  int ready_count_ = 0;
+};
+
+}  // namespace voxgate::testing

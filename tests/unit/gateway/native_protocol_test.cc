@@ -1,0 +1,86 @@
+#include "gateway/protocols/native/native_protocol.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace voxgate::gateway::native {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(NativeProtocol, ConfigFromQuery) {
+  StreamConfig c;
+  ASSERT_TRUE(ApplyQuery("language=en-GB&sample_rate=44100&encoding=wav&interim_results=false", c).ok());
+  EXPECT_EQ(c.language, "en-GB");
+  EXPECT_EQ(c.sample_rate, 44100);
+  EXPECT_EQ(c.encoding, Encoding::kWav);
+  EXPECT_FALSE(c.interim_results);
+}
+
+TEST(NativeProtocol, BadQueryValuesAreNamed) {
+  StreamConfig c;
+  EXPECT_THAT(std::string(ApplyQuery("sample_rate=0", c).message()), HasSubstr("sample_rate 0 Hz is out of range"));
+  EXPECT_THAT(std::string(ApplyQuery("sample_rate=10000000", c).message()), HasSubstr("out of range"));
+  EXPECT_THAT(std::string(ApplyQuery("sample_rate=fast", c).message()), HasSubstr("must be an integer"));
+  EXPECT_THAT(std::string(ApplyQuery("encoding=mp3", c).message()), HasSubstr("unsupported encoding \"mp3\""));
+  EXPECT_THAT(std::string(ApplyQuery("langauge=en", c).message()), HasSubstr("unknown query parameter \"langauge\""));
+  EXPECT_FALSE(ApplyQuery("language=en%20US", c).ok());
+}
+
+TEST(NativeProtocol, ClientMessages) {
+  auto config = ParseClientText(R"({"language":"en-US","sample_rate":8000})");
+  ASSERT_TRUE(config.ok());
+  EXPECT_EQ(config->type, ClientMessage::Type::kConfig);
+  StreamConfig c;
+  ASSERT_TRUE(ApplyJson(config->body, c).ok());
+  EXPECT_EQ(c.sample_rate, 8000);
+  EXPECT_EQ(ParseClientText(R"({"type":"end"})")->type, ClientMessage::Type::kEnd);
+  EXPECT_THAT(std::string(ParseClientText("not json").status().message()), HasSubstr("must be JSON objects"));
+  EXPECT_THAT(std::string(ParseClientText(R"({"type":"pause"})").status().message()), HasSubstr("unknown message type"));
+  EXPECT_THAT(std::string(ApplyJson(nlohmann::json{{"sample_rate", "16000"}}, c).message()), HasSubstr("must be an integer"));
+  EXPECT_THAT(std::string(ApplyJson(nlohmann::json{{"volume", 3}}, c).message()), HasSubstr("unknown config key"));
+}
+
+TEST(NativeProtocol, ResultJson) {
+  speech::RecognitionResult r;
+  r.transcript = "go forward";
+  r.is_final = true;
+  r.start_seconds = 0.5;
+  r.end_seconds = 1.25;
+  r.words = {{"go", 0.5, 0.75, 0.9f}, {"forward", 0.75, 1.25, 0.8f}};
+  auto j = nlohmann::json::parse(ResultJson(r));
+  EXPECT_EQ(j["type"], "final");
+  EXPECT_EQ(j["text"], "go forward");
+  EXPECT_EQ(j["words"][1]["word"], "forward");
+  EXPECT_DOUBLE_EQ(j["words"][1]["end"].get<double>(), 1.25);
+  r.is_final = false;
+  r.stability = 0.1f;
+  j = nlohmann::json::parse(ResultJson(r));
+  EXPECT_EQ(j["type"], "partial");
+  EXPECT_FALSE(j.contains("words"));
+}
+
+TEST(NativeProtocol, ErrorJsonCarriesCodeAndMessage) {
+  auto j = nlohmann::json::parse(ErrorJson(absl::InvalidArgumentError("bad \xff audio")));
+  EXPECT_EQ(j["type"], "error");
+  EXPECT_EQ(j["code"], "invalid_argument");
+  EXPECT_THAT(j["message"].get<std::string>(), HasSubstr("bad"));
+}
+
+}  // namespace
+}  // namespace voxgate::gateway::native
+
+namespace voxgate::gateway::native {
+namespace {
+
+TEST(NativeProtocol, QueryViewIntoALargerBuffer) {
+  // The gateway passes a view into the request line; nothing after it may be read.
+  const std::string request_line = "/v1/recognize?language=en-GB HTTP/1.1\r\nHost: x";
+  std::string_view target(request_line.data(), request_line.find(' '));
+  StreamConfig c;
+  ASSERT_TRUE(ApplyQuery(target.substr(target.find('?') + 1), c).ok());
+  EXPECT_EQ(c.language, "en-GB");
+}
+
+}  // namespace
+}  // namespace voxgate::gateway::native

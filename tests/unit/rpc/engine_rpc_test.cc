@@ -1,0 +1,150 @@
+// The gRPC hop between tiers: a SpeechService served by EngineServer and reached through
+// RemoteSpeechService must behave like the service itself.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "rpc/engine_server.h"
+#include "rpc/remote_speech_service.h"
+#include "testing/fake_speech_service.h"
+
+namespace voxgate::rpc {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::FakeSpeechService;
+using testing::RecordingObserver;
+
+class EngineRpcTest : public ::testing::Test {
+ protected:
+  void StartServer(int capacity = 4, size_t max_buffered = 1 << 20) {
+    fake_ = std::make_shared<FakeSpeechService>(capacity, max_buffered);
+    auto server = EngineServer::Start(fake_, "unix:" + socket_);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    server_->SetServing(true);
+    RemoteSpeechService::Options options;
+    options.max_buffered_seconds = 1;  // 16000 samples at 16 kHz
+    remote_ = std::make_shared<RemoteSpeechService>(server_->address(), options);
+  }
+  void TearDown() override {
+    remote_.reset();
+    if (server_) server_->Shutdown(std::chrono::milliseconds(100));
+    std::filesystem::remove(socket_);
+  }
+
+  std::string socket_ = std::filesystem::temp_directory_path() / ("voxgate-rpc-test-" + std::to_string(getpid()) + ".sock");
+  std::shared_ptr<FakeSpeechService> fake_;
+  std::unique_ptr<EngineServer> server_;
+  std::shared_ptr<RemoteSpeechService> remote_;
+};
+
+TEST_F(EngineRpcTest, HealthFollowsServingState) {
+  StartServer();
+  EXPECT_TRUE(remote_->CheckHealth(std::chrono::seconds(2)).ok());
+  EXPECT_TRUE(remote_->IsServing());
+  server_->SetServing(false);
+  EXPECT_FALSE(remote_->CheckHealth(std::chrono::seconds(2)).ok());
+  EXPECT_FALSE(remote_->IsServing());
+}
+
+TEST_F(EngineRpcTest, HealthCheckOfAMissingEngineFailsWithinTheTimeout) {
+  RemoteSpeechService remote("unix:/nonexistent/engine.sock", {});
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(remote.CheckHealth(std::chrono::milliseconds(300)).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST_F(EngineRpcTest, DescribeCrossesTheWire) {
+  StartServer(3);
+  auto caps = remote_->Describe();
+  ASSERT_TRUE(caps.ok()) << caps.status();
+  EXPECT_EQ(caps->engine, "fake");
+  EXPECT_EQ(caps->capacity, 3);
+  ASSERT_EQ(caps->models.size(), 1u);
+  EXPECT_EQ(caps->models[0].language_codes, std::vector<std::string>{"en-US"});
+}
+
+TEST_F(EngineRpcTest, StreamsAudioAndResultsBothWays) {
+  StartServer();
+  auto observer = std::make_shared<RecordingObserver>();
+  speech::RecognitionConfig config;
+  config.request_id = "req-1";
+  auto stream = remote_->StartRecognition(config, observer);
+  ASSERT_TRUE(stream.ok());
+  std::vector<int16_t> chunk(1600, 7);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*stream)->Write(chunk).ok());
+  (*stream)->Finish();
+  ASSERT_TRUE(observer->WaitDone());
+  EXPECT_TRUE(observer->status().ok()) << observer->status();
+  const auto results = observer->results();
+  ASSERT_EQ(results.size(), 4u);  // three partials, one final
+  EXPECT_FALSE(results[0].is_final);
+  EXPECT_TRUE(results[3].is_final);
+  EXPECT_EQ(results[3].transcript, "4800 samples");
+  EXPECT_NEAR(results[3].words[0].end_seconds, 0.3, 0.001);
+  EXPECT_EQ(fake_->last_config().request_id, "req-1");
+  EXPECT_EQ(observer->done_count(), 1);
+}
+
+TEST_F(EngineRpcTest, ServiceErrorsReachTheClient) {
+  StartServer(1);
+  auto observer = std::make_shared<RecordingObserver>();
+  speech::RecognitionConfig config;
+  config.language_code = "fr-FR";
+  auto stream = remote_->StartRecognition(config, observer);
+  ASSERT_TRUE(stream.ok());  // the error comes back asynchronously over the wire
+  ASSERT_TRUE(observer->WaitDone());
+  EXPECT_EQ(observer->status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(observer->status().message()), HasSubstr("en-US"));
+}
+
+TEST_F(EngineRpcTest, FlowControlRefusesThenResumes) {
+  StartServer(4, /*max_buffered=*/8000);
+  fake_->SetPaused(true);
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = remote_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok());
+  std::vector<int16_t> chunk(1600, 1);
+  size_t written = 0;
+  absl::Status s;
+  for (int i = 0; i < 1000 && (s = (*stream)->Write(chunk)).ok(); ++i) written += chunk.size();
+  ASSERT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_GE(written, 8000u);  // the engine's buffer and the client's both filled
+  fake_->SetPaused(false);
+  ASSERT_TRUE(observer->WaitReady());
+  ASSERT_TRUE((*stream)->Write(chunk).ok());
+  written += chunk.size();
+  (*stream)->Finish();
+  ASSERT_TRUE(observer->WaitDone());
+  ASSERT_TRUE(observer->status().ok()) << observer->status();
+  EXPECT_EQ(observer->results().back().transcript, std::to_string(written) + " samples");
+}
+
+TEST_F(EngineRpcTest, CancelEndsTheEngineStream) {
+  StartServer();
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = remote_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(160, 0)).ok());
+  (*stream)->Cancel();
+  ASSERT_TRUE(observer->WaitDone());
+  EXPECT_EQ(observer->status().code(), absl::StatusCode::kCancelled);
+  for (int i = 0; i < 100 && fake_->active() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(fake_->active(), 0);
+}
+
+TEST_F(EngineRpcTest, DroppingTheHandleCancels) {
+  StartServer();
+  auto observer = std::make_shared<RecordingObserver>();
+  {
+    auto stream = remote_->StartRecognition({}, observer);
+    ASSERT_TRUE(stream.ok());
+  }
+  ASSERT_TRUE(observer->WaitDone());
+  EXPECT_EQ(observer->status().code(), absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace voxgate::rpc
