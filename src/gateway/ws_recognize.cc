@@ -171,7 +171,7 @@ asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
     auto next = co_await st.events->NextResult(Seconds(ctx.options.limits.max_stream_seconds + 60));
     if (next.timed_out || next.overflowed) {
       st.stream->Cancel();
-      status = next.overflowed ? absl::ResourceExhaustedError("the client is not reading results") : absl::DeadlineExceededError("no result in time");
+      status = next.overflowed ? absl::FailedPreconditionError("the client is not reading its results") : absl::DeadlineExceededError("no result in time");
       continue;  // OnDone follows the cancel
     }
     if (next.done) {
@@ -289,6 +289,12 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
   }
 
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (status.ok() && st.end_of_audio != Clock::time_point{}) {
+    core::Metrics()
+        .GetHistogram("voxgate_stream_end_to_close_seconds",
+                      "From the client's end of audio to the last final result and close.", core::LatencyBuckets())
+        .Observe(std::chrono::duration<double>(Clock::now() - st.end_of_audio).count());
+  }
   const std::string outcome = st.client_gone ? "client_gone" : status.ok() ? "ok" : ErrorCode(status);
   core::Metrics().GetCounter("voxgate_streams_total", "Recognition streams by outcome.", {{"outcome", outcome}}).Increment();
   if (st.audio_seconds > 0) {

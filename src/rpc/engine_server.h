@@ -26,10 +26,12 @@ class EngineServer {
   void Shutdown(std::chrono::milliseconds grace);
 
   class Service;
+  class Health;
 
  private:
-  EngineServer() = default;
+  EngineServer();
   std::unique_ptr<Service> service_;
+  std::unique_ptr<Health> health_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
 };

@@ -1,19 +1,70 @@
 #include "rpc/remote_speech_service.h"
 
-#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
+#include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
+#include <thread>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "rpc/convert.h"
 #include "voxgate/v1/engine.grpc.pb.h"
 
 namespace voxgate::rpc {
+namespace {
+
+// Runs a callback at a deadline, for the few calls that need a fallback cancel. One thread for the
+// process, never destroyed (gRPC's callback Alarm double-freed its completion queue under ASan).
+class DelayedActions {
+ public:
+  static DelayedActions& Get() {
+    static auto* actions = new DelayedActions();
+    return *actions;
+  }
+  void At(std::chrono::steady_clock::time_point when, std::function<void()> action) {
+    {
+      std::lock_guard lock(mu_);
+      actions_.emplace(when, std::move(action));
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  DelayedActions() {
+    std::thread([this] { Run(); }).detach();
+  }
+  void Run() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      if (actions_.empty()) {
+        cv_.wait(lock);
+        continue;
+      }
+      auto next = actions_.begin();
+      if (cv_.wait_until(lock, next->first) == std::cv_status::no_timeout) continue;
+      auto action = std::move(actions_.begin()->second);
+      actions_.erase(actions_.begin());
+      lock.unlock();
+      action();
+      lock.lock();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> actions_;
+};
+
+}  // namespace
 
 // One StreamingRecognize call: a client reactor that owns itself from StartCall until OnDone.
 // The caller's handle and the reactor share it through shared_ptr.
+//
+// The caller's Write/Finish/Cancel start gRPC operations from outside the reactions, which gRPC
+// allows only while the reactor holds the call open (AddHold): the hold is released once the
+// half-close is sent, or once the call is ending (the server finished, so reads failed), after
+// which no operation starts from outside.
 class RemoteSpeechService::Call
     : public grpc::ClientBidiReactor<v1::StreamingRecognizeRequest, v1::StreamingRecognizeResponse>,
       public std::enable_shared_from_this<Call> {
@@ -26,18 +77,17 @@ class RemoteSpeechService::Call
     stub->async()->StreamingRecognize(&context_, this);
     v1::StreamingRecognizeRequest first;
     *first.mutable_streaming_config() = ToProto(config);
-    {
-      std::unique_lock lock(mu_);
-      queue_.push_back(std::move(first));
-      SendNextLocked(lock);
-    }
+    queue_.push_back(std::move(first));
+    write_in_flight_ = true;
+    AddHold();
+    StartWrite(&queue_.front());
     StartRead(&response_);
     StartCall();
   }
 
   absl::Status Write(std::span<const int16_t> samples) {
     std::unique_lock lock(mu_);
-    if (writes_done_ || done_) return absl::FailedPreconditionError("the stream has ended");
+    if (writes_done_ || ending_) return absl::FailedPreconditionError("the stream has ended");
     if (buffered_samples_ + samples.size() > max_buffered_samples_) {
       refused_ = true;
       return absl::ResourceExhaustedError("the stream's send buffer is full");
@@ -69,7 +119,7 @@ class RemoteSpeechService::Call
   void Cancel() {
     {
       std::unique_lock lock(mu_);
-      if (done_ || cancel_sent_) return;
+      if (ending_ || cancel_sent_) return;
       cancel_sent_ = true;
       writes_done_ = true;
       // Audio not yet on the wire is dropped; a write in flight must stay until it completes.
@@ -82,36 +132,45 @@ class RemoteSpeechService::Call
       queue_.push_back(std::move(cancel));
       SendNextLocked(lock);
     }
-    alarm_.Set(std::chrono::system_clock::now() + kCancelGrace, [weak = weak_from_this()](bool fired) {
-      if (auto self = weak.lock(); fired && self) self->context_.TryCancel();
+    DelayedActions::Get().At(std::chrono::steady_clock::now() + kCancelGrace, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->context_.TryCancel();
     });
   }
 
   void OnWriteDone(bool ok) override {
+    auto keep = shared_from_this();  // releasing the hold may run OnDone inline
     std::unique_lock lock(mu_);
     write_in_flight_ = false;
-    if (!ok) return;  // the call is ending; OnDone reports why
+    if (!ok) ending_ = true;  // the call is ending; OnDone reports why
+    if (ending_) {
+      ReleaseHoldLocked(lock);
+      return;
+    }
     buffered_samples_ -= queue_.front().audio_content().size() / 2;
     queue_.pop_front();
     const bool notify = refused_ && buffered_samples_ <= max_buffered_samples_ / 2;
     if (notify) refused_ = false;
     SendNextLocked(lock);
+    if (lock.owns_lock()) lock.unlock();
     if (notify) observer_->OnReadyForAudio();
   }
 
   void OnWritesDoneDone(bool) override {}
 
   void OnReadDone(bool ok) override {
-    if (!ok) return;
+    if (!ok) {
+      // The server has finished: no more operations from outside; let OnDone come.
+      auto keep = shared_from_this();
+      std::unique_lock lock(mu_);
+      ending_ = true;
+      if (!write_in_flight_) ReleaseHoldLocked(lock);
+      return;
+    }
     for (const auto& result : response_.results()) observer_->OnResult(FromProto(result));
     StartRead(&response_);
   }
 
   void OnDone(const grpc::Status& status) override {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
     absl::Status s = FromGrpcStatus(status);
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
       s = absl::UnavailableError("engine unavailable: " + status.error_message());
@@ -122,9 +181,9 @@ class RemoteSpeechService::Call
   }
 
  private:
-  // Starts the next write, or half-closes once all audio is sent after Finish.
+  // Starts the next write, or half-closes once all audio is sent after Finish. May unlock.
   void SendNextLocked(std::unique_lock<std::mutex>& lock) {
-    if (write_in_flight_ || done_) return;
+    if (write_in_flight_ || ending_) return;
     if (!queue_.empty()) {
       write_in_flight_ = true;
       const auto* next = &queue_.front();
@@ -138,13 +197,21 @@ class RemoteSpeechService::Call
       lock.unlock();
       StartWritesDone();
       lock.lock();
+      ReleaseHoldLocked(lock);  // nothing more starts from outside a reaction
     }
+  }
+
+  // Releases the hold once. Leaves the lock released: OnDone may run inside RemoveHold.
+  void ReleaseHoldLocked(std::unique_lock<std::mutex>& lock) {
+    const bool release = hold_;
+    hold_ = false;
+    lock.unlock();
+    if (release) RemoveHold();
   }
 
   static constexpr auto kCancelGrace = std::chrono::seconds(2);
 
   grpc::ClientContext context_;
-  grpc::Alarm alarm_;
   speech::RecognitionObserverPtr observer_;
   const size_t max_buffered_samples_;
   std::shared_ptr<Call> self_;
@@ -152,12 +219,13 @@ class RemoteSpeechService::Call
   std::mutex mu_;
   std::deque<v1::StreamingRecognizeRequest> queue_;
   size_t buffered_samples_ = 0;
+  bool hold_ = true;  // AddHold in Start
   bool write_in_flight_ = false;
   bool writes_done_ = false;
   bool writes_done_sent_ = false;
   bool refused_ = false;
   bool cancel_sent_ = false;
-  bool done_ = false;
+  bool ending_ = false;  // the server finished or a write failed: no new operations
 };
 
 namespace {

@@ -51,6 +51,8 @@ test('streaming and file transcription of the same audio agree', async () => {
       for (const w of f.words) assert.ok(w.start <= w.end && w.conf >= 0 && w.conf <= 1);
     }
   }
+  assert.ok((await server.metric('voxgate_stream_end_to_close_seconds_count')) >= 3);
+  assert.ok((await server.metric('voxgate_streams_total', '{outcome="ok"}')) >= 3);
 });
 
 test('partial results arrive while audio streams in, and not when interim_results is off', async () => {

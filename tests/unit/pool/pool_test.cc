@@ -7,6 +7,7 @@
 
 #include "rpc/engine_server.h"
 #include "testing/fake_speech_service.h"
+#include "testing/grpc_callback_queue.h"
 
 namespace voxgate::pool {
 namespace {
@@ -19,6 +20,7 @@ using testing::RecordingObserver;
 class PoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    testing::HoldGrpcCallbackQueue();
     std::vector<std::shared_ptr<rpc::RemoteSpeechService>> remotes;
     for (int i = 0; i < 2; ++i) {
       fakes_.push_back(std::make_shared<FakeSpeechService>(2));

@@ -8,6 +8,7 @@
 #include "rpc/engine_server.h"
 #include "rpc/remote_speech_service.h"
 #include "testing/fake_speech_service.h"
+#include "testing/grpc_callback_queue.h"
 
 namespace voxgate::rpc {
 namespace {
@@ -19,6 +20,7 @@ using testing::RecordingObserver;
 class EngineRpcTest : public ::testing::Test {
  protected:
   void StartServer(int capacity = 4, size_t max_buffered = 1 << 20) {
+    testing::HoldGrpcCallbackQueue();
     fake_ = std::make_shared<FakeSpeechService>(capacity, max_buffered);
     auto server = EngineServer::Start(fake_, "unix:" + socket_);
     ASSERT_TRUE(server.ok()) << server.status();
@@ -50,6 +52,7 @@ TEST_F(EngineRpcTest, HealthFollowsServingState) {
 }
 
 TEST_F(EngineRpcTest, HealthCheckOfAMissingEngineFailsWithinTheTimeout) {
+  testing::HoldGrpcCallbackQueue();
   RemoteSpeechService remote("unix:/nonexistent/engine.sock", {});
   const auto start = std::chrono::steady_clock::now();
   EXPECT_FALSE(remote.CheckHealth(std::chrono::milliseconds(300)).ok());

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# make bench: the benchmarks recorded in docs/BENCHMARKS.md.
+#  1. platform overhead: real-time factor of the full path vs the engine in-process, interleaved;
+#  2. load: N concurrent real-time streams (voxctl bench) against one engine process; final-result
+#     latency after end of speech, and engine memory per stream.
+set -euo pipefail
+build=${1:-build}
+bin=$build/bin
+clip=/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav
+
+echo "== platform overhead (5 repetitions, random interleaving)"
+"$bin/platform_overhead_bench" --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
+  --benchmark_report_aggregates_only=true
+
+echo "== load: concurrent real-time streams"
+capacity=${CAPACITY:-12}
+dir=$(mktemp -d)
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
+cat > "$dir/voxgate.yaml" <<YAML
+limits: {idle_timeout_seconds: 120}
+pools:
+  - name: asr
+    languages: [en-US]
+    engines: [{engine: pocketsphinx, capacity: $capacity}]
+YAML
+"$bin/voxgate" serve --config "$dir/voxgate.yaml" --listen 127.0.0.1:0 --admin 127.0.0.1:0 > "$dir/log" &
+server=$!
+until grep -q '"voxgate listening"' "$dir/log"; do sleep 0.1; done
+url=http://$(grep '"voxgate listening"' "$dir/log" | sed 's/.*"listen":"\([^"]*\)".*/\1/')
+admin=http://$(grep '"voxgate listening"' "$dir/log" | sed 's/.*"admin":"\([^"]*\)".*/\1/')
+until curl -sf "$admin/readyz" > /dev/null; do sleep 0.2; done
+engine=$(pgrep -P "$server" | head -1)
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+echo "engine RSS loaded, idle: $(( $(rss "$engine") / 1024 )) MiB for $capacity decoders"
+for n in ${STREAMS:-1 4 8 12}; do
+  echo -n "streams=$n: "
+  "$bin/voxctl" --server "$url" bench "$clip" --streams "$n"
+done
+echo "engine RSS after load: $(( $(rss "$engine") / 1024 )) MiB; gateway RSS: $(( $(rss "$server") / 1024 )) MiB"
