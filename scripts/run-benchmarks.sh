@@ -6,16 +6,23 @@
 set -euo pipefail
 build=${1:-build}
 bin=$build/bin
-clip=/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0870.wav
+librivox=/usr/share/pocketsphinx/test/data/librivox
 
+if [ -z "${SKIP_OVERHEAD:-}" ]; then
 echo "== platform overhead (5 repetitions, random interleaving)"
 "$bin/platform_overhead_bench" --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true \
   --benchmark_report_aggregates_only=true
+fi
 
 echo "== load: concurrent real-time streams"
 capacity=${CAPACITY:-12}
 dir=$(mktemp -d)
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
+# Every stream sends the five LibriVox clips with 1.5 s of silence after each: five utterances,
+# five final results, 31 s of audio.
+for f in "$librivox"/*.wav; do sox "$f" "$dir/$(basename "$f")" pad 0 1.5; done
+sox "$dir"/sense*.wav "$dir/five-utterances.wav"
+clip=$dir/five-utterances.wav
 cat > "$dir/voxgate.yaml" <<YAML
 limits: {idle_timeout_seconds: 120}
 pools:
@@ -32,7 +39,7 @@ until curl -sf "$admin/readyz" > /dev/null; do sleep 0.2; done
 engine=$(pgrep -P "$server" | head -1)
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 echo "engine RSS loaded, idle: $(( $(rss "$engine") / 1024 )) MiB for $capacity decoders"
-for n in ${STREAMS:-1 4 8 12}; do
+for n in ${STREAMS:-1 4 6 8 10}; do
   echo -n "streams=$n: "
   "$bin/voxctl" --server "$url" bench "$clip" --streams "$n"
 done
