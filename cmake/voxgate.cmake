@@ -13,9 +13,11 @@ function(voxgate_test name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
   target_link_libraries(${name} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  # Where test data in the source tree is, also when the test runs outside ctest.
+  target_compile_definitions(${name} PRIVATE VOXGATE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   add_test(NAME ${name} COMMAND ${name})
   set_tests_properties(${name} PROPERTIES LABELS "unit;${T_LABELS}"
-    ENVIRONMENT "VOXGATE_BIN_DIR=${CMAKE_BINARY_DIR}/bin;VOXGATE_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+    ENVIRONMENT "VOXGATE_BIN_DIR=${CMAKE_BINARY_DIR}/bin")
 endfunction()
 
 # voxgate_fuzzer(NAME SOURCES ... DEPS ...): a libFuzzer target, built only with VOXGATE_FUZZ.

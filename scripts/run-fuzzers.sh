@@ -4,6 +4,7 @@ set -euo pipefail
 dir=$1
 seconds=${2:-30}
 shopt -s nullglob
+export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")/.." && pwd)/tests/fuzz/lsan.supp:print_suppressions=0"
 fuzzers=("$dir"/*_fuzzer)
 [ ${#fuzzers[@]} -gt 0 ] || { echo "no fuzz targets in $dir" >&2; exit 1; }
 for f in "${fuzzers[@]}"; do

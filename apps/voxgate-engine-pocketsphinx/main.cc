@@ -52,8 +52,15 @@ int main(int argc, char** argv) {
                  {"capacity", options.capacity},
                  {"load_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count()}});
   const int sig = core::WaitForStopSignal();
-  core::LogInfo("engine draining", {{"signal", strsignal(sig)}});
-  (*server)->Shutdown(std::chrono::milliseconds(static_cast<int64_t>(drain_grace_seconds * 1000)));
+  // Drain: health checks answer NOT_SERVING (the pool stops sending streams but lets open ones
+  // run), new streams are refused, open streams get the grace period; then the port closes.
+  core::LogInfo("engine draining", {{"signal", strsignal(sig)}, {"grace_seconds", drain_grace_seconds}});
+  (*server)->SetServing(false);
+  (*engine)->Drain();
+  if (!(*engine)->AwaitIdle(absl::Seconds(drain_grace_seconds))) {
+    core::LogWarning("grace period over; cancelling open streams");
+  }
+  (*server)->Shutdown(std::chrono::seconds(1));
   core::LogInfo("engine stopped");
   core::FlushLogs();
   return 0;

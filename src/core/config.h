@@ -23,6 +23,30 @@ struct EngineConfig {
 struct HealthCheckConfig {
   double interval_seconds = 5;
   double timeout_seconds = 1;
+  double jitter_seconds = 0.5;  // up to this much added to each interval
+  int healthy_threshold = 2;    // passing checks before a failed engine returns
+  int unhealthy_threshold = 1;  // failing checks before an engine leaves rotation
+};
+
+// Passive health: an engine whose streams keep failing is ejected for a while.
+struct OutlierDetectionConfig {
+  int consecutive_failures = 3;
+  double base_ejection_seconds = 30;  // times the number of ejections so far
+  double max_ejection_seconds = 300;
+  int max_ejected_percent = 50;  // of the pool's engines; at least one may always be ejected
+};
+
+// Streams waiting for a free engine slot.
+struct QueueConfig {
+  int max_streams = 64;
+  double timeout_seconds = 5;
+};
+
+// Moving a stream to another engine when its engine fails.
+struct FailoverConfig {
+  double max_replay_seconds = 60;  // audio kept since a stream's last final result
+  int max_failovers = 3;           // per stream
+  double timeout_seconds = 30;     // waiting for another engine
 };
 
 struct PoolConfig {
@@ -30,6 +54,9 @@ struct PoolConfig {
   std::string service = "asr";
   std::vector<std::string> languages;  // BCP-47 codes routed to this pool
   HealthCheckConfig health_check;
+  OutlierDetectionConfig outlier_detection;
+  QueueConfig queue;
+  FailoverConfig failover;
   std::vector<EngineConfig> engines;
 };
 

@@ -3,6 +3,7 @@
 // recognition stream, the writer sends results back; all Beast writes happen in the writer, except
 // errors before the stream exists.
 #include <chrono>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "audio/pcm.h"
@@ -80,11 +81,23 @@ struct StreamState {
   std::shared_ptr<StreamEvents> events;
   absl::Status client_error;  // why the reader gave up on the client, sent by the writer
   bool client_gone = false;
+  bool ended = false;  // the client sent its end of audio
   double audio_seconds = 0;
   int finals = 0;
   int partials = 0;
   Clock::time_point end_of_audio{};
 };
+
+// While the client streams audio, `idle_timeout` without a message from it ends the stream. While
+// the server is the one keeping the client waiting (the stream holds audio back; the client has
+// sent its end of audio and waits for results, through a queue or a failover), pings tell a
+// client that is still there from one that vanished.
+void ClientIdleTimeout(Ws& ws, double idle_timeout_seconds) {
+  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), Seconds(idle_timeout_seconds), false});
+}
+void ServerBusyKeepAlive(Ws& ws, double idle_timeout_seconds) {
+  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), Seconds(idle_timeout_seconds), true});
+}
 
 asio::awaitable<void> SendErrorAndClose(Ws& ws, const absl::Status& status) {
   ws.text(true);
@@ -98,17 +111,29 @@ asio::awaitable<void> SendErrorAndClose(Ws& ws, const absl::Status& status) {
   co_await ws.async_close(reason, kAwait);
 }
 
+// How long audio may wait for room in the stream. The tiers below end a stream that cannot go on
+// (queue and failover timeouts, health checks), which wakes this wait; the bound is the backstop.
+std::chrono::milliseconds BackpressureTimeout(const core::LimitsConfig& limits) { return Seconds(limits.max_stream_seconds + 60); }
+
+void EndOfAudio(Ws& ws, StreamState& st, const core::LimitsConfig& limits) {
+  st.ended = true;
+  st.end_of_audio = Clock::now();
+  st.stream->Finish();
+  ServerBusyKeepAlive(ws, limits.idle_timeout_seconds);
+}
+
 // Writes audio into the stream, waiting (bounded) while its buffer is full.
-asio::awaitable<absl::Status> WriteAudio(StreamState& st, std::span<const int16_t> samples, std::chrono::milliseconds timeout) {
+asio::awaitable<absl::Status> WriteAudio(Ws& ws, StreamState& st, std::span<const int16_t> samples, const core::LimitsConfig& limits) {
   while (true) {
     absl::Status s = st.stream->Write(samples);
     // FAILED_PRECONDITION: the stream already ended (say, its engine died); the writer reports
     // the stream's own status, which is the one that tells the client what happened.
     if (absl::IsFailedPrecondition(s)) co_return absl::OkStatus();
     if (!absl::IsResourceExhausted(s)) co_return s;
-    if (!co_await st.events->WaitReadyForAudio(timeout)) {
-      co_return absl::DeadlineExceededError("the recognizer fell behind the audio for too long");
-    }
+    ServerBusyKeepAlive(ws, limits.idle_timeout_seconds);
+    const bool ready = co_await st.events->WaitReadyForAudio(BackpressureTimeout(limits));
+    ClientIdleTimeout(ws, limits.idle_timeout_seconds);
+    if (!ready) co_return absl::DeadlineExceededError("the recognizer fell behind the audio for too long");
     if (st.events->done()) co_return absl::OkStatus();  // the writer reports why it ended
   }
 }
@@ -127,7 +152,7 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
     if (ec) {
       if (ec == websocket::error::message_too_big) {
         fail(absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", limits.max_frame_bytes, " bytes")));
-      } else if (ec == beast::error::timeout) {
+      } else if (ec == beast::error::timeout && !st.ended) {
         fail(absl::DeadlineExceededError(absl::StrCat("no message for ", limits.idle_timeout_seconds, " s")));
       } else if (!st.events->done()) {
         st.client_gone = true;  // vanished or closed without {"type":"end"}
@@ -135,6 +160,9 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
       }
       co_return;
     }
+    // After the end of audio the reader stays, so that Beast answers pings and sees the close
+    // handshake and a client that vanishes; what a client still sends changes nothing.
+    if (st.ended) continue;
     const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
     if (ws.got_text()) {
       auto msg = native::ParseClientText(data);
@@ -146,11 +174,10 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
       if (!rest.ok()) co_return fail(rest.status());
       samples = std::move(*rest);
       if (!samples.empty()) {
-        if (auto s = co_await WriteAudio(st, samples, Seconds(limits.idle_timeout_seconds)); !s.ok()) co_return fail(s);
+        if (auto s = co_await WriteAudio(ws, st, samples, limits); !s.ok()) co_return fail(s);
       }
-      st.end_of_audio = Clock::now();
-      st.stream->Finish();
-      co_return;  // the writer closes the connection after the last final result
+      EndOfAudio(ws, st, limits);
+      continue;  // the writer closes the connection after the last final result
     }
     samples.clear();
     if (auto s = input.Append(data, samples); !s.ok()) co_return fail(s);
@@ -160,8 +187,25 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
     }
     if (samples.empty()) continue;
     if (st.events->done()) co_return;  // ended early; the writer closes with the reason
-    if (auto s = co_await WriteAudio(st, samples, Seconds(limits.idle_timeout_seconds)); !s.ok()) co_return fail(s);
+    if (auto s = co_await WriteAudio(ws, st, samples, limits); !s.ok()) co_return fail(s);
   }
+}
+
+// Sends one result. A client that stops reading its results fills the socket buffers and would
+// hold the writer forever; once a write has waited `timeout`, the connection is closed instead.
+asio::awaitable<bool> WriteResult(Ws& ws, const std::string& json, std::chrono::milliseconds timeout) {
+  // The watchdog runs on the connection's strand like this coroutine, so `writing` is only read
+  // while the write (and so `ws`) is alive.
+  auto writing = std::make_shared<bool>(true);
+  asio::steady_timer watchdog(co_await asio::this_coro::executor, timeout);
+  watchdog.async_wait([&ws, writing](boost::system::error_code ec) {
+    if (!ec && *writing) beast::get_lowest_layer(ws).close();
+  });
+  ws.text(true);
+  auto [ec, n] = co_await ws.async_write(asio::buffer(json), kAwait);
+  *writing = false;
+  watchdog.cancel();
+  co_return !ec;
 }
 
 asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
@@ -185,10 +229,8 @@ asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
       st.partials++;
       if (!st.config.interim_results) continue;
     }
-    ws.text(true);
-    auto [ec, n] = co_await ws.async_write(asio::buffer(native::ResultJson(r)), kAwait);
-    if (ec) {
-      st.client_gone = true;
+    if (!co_await WriteResult(ws, native::ResultJson(r), Seconds(ctx.options.limits.idle_timeout_seconds))) {
+      st.client_gone = true;  // gone, or stopped reading and cut off
       st.stream->Cancel();
     }
   }
@@ -208,8 +250,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
   const auto start = Clock::now();
   const auto& limits = ctx.options.limits;
   Ws ws(std::move(stream));
-  websocket::stream_base::timeout timeouts{std::chrono::seconds(30), Seconds(limits.idle_timeout_seconds), false};
-  ws.set_option(timeouts);
+  ClientIdleTimeout(ws, limits.idle_timeout_seconds);
   ws.read_message_max(limits.max_frame_bytes);
   ws.set_option(websocket::stream_base::decorator([&](websocket::response_type& res) {
     res.set(http::field::server, "voxgate");
@@ -270,17 +311,16 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
       std::vector<int16_t> samples;
       first_status = input.Append({static_cast<const char*>(first.data().data()), first.size()}, samples);
       st.audio_seconds += static_cast<double>(samples.size()) / kModelSampleRate;
-      if (first_status.ok() && !samples.empty()) first_status = co_await WriteAudio(st, samples, Seconds(limits.idle_timeout_seconds));
+      if (first_status.ok() && !samples.empty()) first_status = co_await WriteAudio(ws, st, samples, limits);
     }
     if (!first_status.ok()) {
       st.client_error = first_status;
       st.stream->Cancel();
     } else if (end_at_once) {
-      st.end_of_audio = Clock::now();
-      st.stream->Finish();
+      EndOfAudio(ws, st, limits);
     }
     using namespace asio::experimental::awaitable_operators;
-    if (first_status.ok() && !end_at_once) {
+    if (first_status.ok()) {
       co_await (ReadLoop(ws, st, input, ctx) && WriteLoop(ws, st, ctx));
     } else {
       co_await WriteLoop(ws, st, ctx);

@@ -1,44 +1,37 @@
 #include "pool/pool.h"
 
+#include <cmath>
 #include <limits>
+#include <random>
 
+#include "absl/strings/str_cat.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
 namespace voxgate::pool {
+namespace {
 
-// Frees the engine slot when the stream ends, whatever ended it.
-class Pool::CountingObserver : public speech::RecognitionObserver {
- public:
-  CountingObserver(std::shared_ptr<Pool> pool, size_t engine, speech::RecognitionObserverPtr inner)
-      : pool_(std::move(pool)), engine_(engine), inner_(std::move(inner)) {}
-  void OnResult(speech::RecognitionResult result) override { inner_->OnResult(std::move(result)); }
-  void OnReadyForAudio() override { inner_->OnReadyForAudio(); }
-  void OnDone(absl::Status status) override {
-    pool_->Release(engine_);
-    if (absl::IsUnavailable(status)) pool_->OnEngineUnavailable(engine_);
-    inner_->OnDone(std::move(status));
-    inner_.reset();
-  }
+core::Counter& QueueRejections(const std::string& pool, const char* reason) {
+  return core::Metrics().GetCounter("voxgate_pool_queue_rejections_total",
+                                    "Streams refused for want of an engine slot: queue full or queue timeout.",
+                                    {{"pool", pool}, {"reason", reason}});
+}
 
- private:
-  std::shared_ptr<Pool> pool_;
-  size_t engine_;
-  speech::RecognitionObserverPtr inner_;
-};
+}  // namespace
 
 Pool::Pool(Options options, std::vector<std::shared_ptr<rpc::RemoteSpeechService>> engines)
-    : options_(std::move(options)) {
+    : options_(std::move(options)), clock_(*options_.clock), queue_(options_.max_queued_streams) {
   for (auto& e : engines) {
-    Engine engine;
-    engine.service = std::move(e);
-    engines_.push_back(std::move(engine));
+    engines_.emplace_back(options_.health);
+    engines_.back().service = std::move(e);
   }
   auto& metrics = core::Metrics();
   metrics.AddCallbackGauge("voxgate_pool_active_streams", "Streams open on the pool's engines.",
                            [this] { return active_streams(); }, {{"pool", options_.name}});
-  metrics.AddCallbackGauge("voxgate_pool_healthy_engines", "Engines of the pool that pass health checks.",
+  metrics.AddCallbackGauge("voxgate_pool_healthy_engines", "Engines of the pool in rotation.",
                            [this] { return healthy_engines(); }, {{"pool", options_.name}});
+  metrics.AddCallbackGauge("voxgate_pool_queued_streams", "Streams waiting for an engine slot.",
+                           [this] { return static_cast<double>(queued_streams()); }, {{"pool", options_.name}});
 }
 
 Pool::~Pool() {
@@ -46,25 +39,33 @@ Pool::~Pool() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  health_cv_.notify_all();
+  dispatch_cv_.notify_all();
   if (health_thread_.joinable()) health_thread_.join();
+  if (dispatch_thread_.joinable()) dispatch_thread_.join();
   // The registry outlives the pool: keep scrapes from reading a dead object.
-  core::Metrics().AddCallbackGauge("voxgate_pool_active_streams", "Streams open on the pool's engines.",
-                                   [] { return 0.0; }, {{"pool", options_.name}});
-  core::Metrics().AddCallbackGauge("voxgate_pool_healthy_engines", "Engines of the pool that pass health checks.",
-                                   [] { return 0.0; }, {{"pool", options_.name}});
+  for (const char* name : {"voxgate_pool_active_streams", "voxgate_pool_healthy_engines", "voxgate_pool_queued_streams"}) {
+    core::Metrics().AddCallbackGauge(name, "", [] { return 0.0; }, {{"pool", options_.name}});
+  }
 }
 
-void Pool::Start() { health_thread_ = std::thread([this] { HealthLoop(); }); }
+void Pool::Start() {
+  health_thread_ = std::thread([this] { HealthLoop(); });
+  dispatch_thread_ = std::thread([this] { DispatchLoop(); });
+}
 
 void Pool::HealthLoop() {
+  std::mt19937 random(std::random_device{}());
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
     CheckAll();
     lock.lock();
-    const auto wait = ever_healthy_ ? options_.health_interval : options_.startup_probe_interval;
-    cv_.wait_for(lock, wait, [this] { return stopping_ || recheck_; });
+    // Jitter keeps many pools from checking their engines in lockstep.
+    const auto jitter = std::chrono::milliseconds(
+        options_.health_jitter.count() > 0 ? std::uniform_int_distribution<int64_t>(0, options_.health_jitter.count())(random) : 0);
+    const auto wait = ever_healthy_ ? options_.health_interval + jitter : options_.startup_probe_interval;
+    health_cv_.wait_for(lock, wait, [this] { return stopping_ || recheck_; });
     recheck_ = false;
   }
 }
@@ -90,77 +91,270 @@ void Pool::CheckAll() {
       e.capabilities = std::move(*caps);
       e.described = true;
     }
-    const bool healthy = health.ok() && e.described;
-    if (healthy != e.healthy) {
-      core::Log(healthy ? core::Severity::kInfo : core::Severity::kWarning,
-                healthy ? "engine healthy" : "engine unhealthy",
-                {{"pool", options_.name}, {"engine", service.address()}, {"reason", std::string(health.message())}});
+    const auto now = clock_.Now();
+    const bool was_in_rotation = e.health.InRotation(now);
+    e.last_check = health.ok() ? "ok" : std::string(health.message());
+    e.health.OnCheck(health.ok() && e.described);
+    const bool in_rotation = e.health.InRotation(now);
+    if (in_rotation != was_in_rotation) {
+      core::Log(in_rotation ? core::Severity::kInfo : core::Severity::kWarning,
+                in_rotation ? "engine in rotation" : "engine out of rotation",
+                {{"pool", options_.name}, {"engine", service.address()},
+                 {"state", std::string(EngineStateName(e.health.state(now)))}, {"reason", e.last_check}});
+      // An engine that stops answering (dead or hung) takes its streams with it; one that says
+      // it is draining (NOT_SERVING) lets them finish.
+      if (!in_rotation && !absl::IsFailedPrecondition(health)) EngineLostLocked(i);
     }
-    e.healthy = healthy;
-    ever_healthy_ = ever_healthy_ || healthy;
+    if (!health.ok() && absl::IsUnavailable(health)) e.described = false;  // a restarted engine may differ
+    ever_healthy_ = ever_healthy_ || in_rotation;
+  }
+  std::lock_guard lock(mu_);
+  assign_needed_ = true;  // engines may have joined, ejections expired
+  dispatch_cv_.notify_all();
+}
+
+void Pool::DispatchLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    auto tasks = std::move(tasks_);
+    tasks_.clear();
+    if (!tasks.empty()) {
+      lock.unlock();
+      for (auto& task : tasks) task();
+      lock.lock();
+      continue;
+    }
+    // Give freed slots to waiting streams, oldest first.
+    while (assign_needed_ && queue_.Front() != nullptr) {
+      Waiter front = *queue_.Front();
+      lock.unlock();
+      absl::Status s = TryAssign(front.stream, front.avoid);
+      lock.lock();
+      if (absl::IsResourceExhausted(s)) break;
+      queue_.Remove(front.stream.get());
+      if (!s.ok() && !absl::IsCancelled(s)) PostLocked([stream = front.stream, s] { stream->Fail(s); });
+    }
+    assign_needed_ = false;
+    for (Waiter& w : queue_.PopExpired(clock_.Now())) {
+      if (w.avoid.has_value()) {  // a stream whose engine failed
+        PostLocked([stream = std::move(w.stream), seconds = std::chrono::duration<double>(options_.failover_timeout).count()] {
+          stream->Fail(absl::UnavailableError(absl::StrCat("the stream's engine failed and no other engine could take it over within ", seconds, " s")));
+        });
+        continue;
+      }
+      QueueRejections(options_.name, "timeout").Increment();
+      const int capacity = [&] {
+        int c = 0;
+        for (const Engine& e : engines_) c += e.health.InRotation(clock_.Now()) ? e.capabilities.capacity : 0;
+        return c;
+      }();
+      PostLocked([stream = std::move(w.stream), message = OverCapacityMessage(capacity)] {
+        stream->Fail(absl::ResourceExhaustedError(message));
+      });
+    }
+    if (!tasks_.empty()) continue;
+    // Simulated clocks only move when told; the wait itself is on real time, capped so a
+    // deadline is never missed by more than a moment.
+    auto wait = std::chrono::milliseconds(200);
+    if (auto next = queue_.NextDeadline()) {
+      wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_.Now()) + std::chrono::milliseconds(1));
+    }
+    dispatch_cv_.wait_for(lock, std::max(wait, std::chrono::milliseconds(1)),
+                          [this] { return stopping_ || !tasks_.empty() || assign_needed_; });
+  }
+  // Streams still waiting end now.
+  for (Waiter& w : queue_.PopExpired(core::TimePoint::max())) {
+    lock.unlock();
+    w.stream->Fail(absl::UnavailableError("the pool is shutting down"));
+    lock.lock();
+  }
+}
+
+std::string Pool::OverCapacityMessage(int capacity) const {
+  const auto retry = std::max<int64_t>(1, std::llround(std::chrono::duration<double>(options_.queue_timeout).count()));
+  return absl::StrCat("over capacity: all ", capacity, " streams of pool \"", options_.name, "\" are busy; retry after ",
+                      retry, " s");
+}
+
+void Pool::PostLocked(std::function<void()> task) {
+  tasks_.push_back(std::move(task));
+  dispatch_cv_.notify_all();
+}
+
+void Pool::EngineLostLocked(size_t engine) {
+  std::vector<std::shared_ptr<PooledStream>> streams;
+  for (auto& [ptr, weak] : engines_[engine].streams) {
+    if (auto s = weak.lock()) streams.push_back(std::move(s));
+  }
+  if (streams.empty()) return;
+  PostLocked([streams = std::move(streams), engine] {
+    for (const auto& s : streams) s->EngineLost(engine);
+  });
+}
+
+bool Pool::AnyInRotationLocked() const {
+  const auto now = clock_.Now();
+  for (const Engine& e : engines_) {
+    if (e.health.InRotation(now)) return true;
+  }
+  return false;
+}
+
+int Pool::EjectedCountLocked() const {
+  const auto now = clock_.Now();
+  int n = 0;
+  for (const Engine& e : engines_) n += e.health.state(now) == EngineState::kEjected;
+  return n;
+}
+
+std::optional<size_t> Pool::PickLocked(std::optional<size_t> avoid, const std::vector<bool>& tried) const {
+  const auto now = clock_.Now();
+  std::optional<size_t> best, fallback;
+  double best_load = std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < engines_.size(); ++i) {
+    const Engine& e = engines_[i];
+    if (tried[i] || !e.health.InRotation(now) || e.outstanding >= e.capabilities.capacity) continue;
+    if (avoid == i) {
+      fallback = i;
+      continue;
+    }
+    const double load = static_cast<double>(e.outstanding) / e.capabilities.capacity;
+    if (load < best_load) {
+      best_load = load;
+      best = i;
+    }
+  }
+  return best ? best : fallback;
+}
+
+absl::Status Pool::TryAssign(const std::shared_ptr<PooledStream>& stream, std::optional<size_t> avoid) {
+  std::vector<bool> tried(engines_.size(), false);
+  while (true) {
+    size_t engine;
+    {
+      std::lock_guard lock(mu_);
+      auto pick = PickLocked(avoid, tried);
+      if (!pick) return absl::ResourceExhaustedError("no free engine slot");
+      engine = *pick;
+      tried[engine] = true;
+      engines_[engine].outstanding++;
+    }
+    absl::Status s = stream->Attach(engine, *engines_[engine].service);
+    std::lock_guard lock(mu_);
+    if (s.ok()) {
+      engines_[engine].streams.emplace_back(stream.get(), stream);
+      return s;
+    }
+    engines_[engine].outstanding--;
+    if (absl::IsCancelled(s)) return s;
+    // The engine could not start the call: try the next (a full engine's count was stale, or it
+    // just failed); a request the engine calls wrong is wrong everywhere.
+    if (!IsEngineFailure(s) && !absl::IsResourceExhausted(s)) return s;
+    if (IsEngineFailure(s)) OnEngineFailureLocked(engine, s);
   }
 }
 
 absl::StatusOr<speech::RecognitionStreamPtr> Pool::StartRecognition(const speech::RecognitionConfig& config,
                                                                     speech::RecognitionObserverPtr observer) {
-  size_t best = engines_.size();
+  int capacity = 0;
   {
     std::lock_guard lock(mu_);
     if (draining_) return absl::UnavailableError("the server is shutting down; retry on another instance");
-    double best_load = std::numeric_limits<double>::infinity();
-    int healthy = 0, capacity = 0;
-    for (size_t i = 0; i < engines_.size(); ++i) {
-      const Engine& e = engines_[i];
-      if (!e.healthy) continue;
-      healthy++;
-      capacity += e.capabilities.capacity;
-      if (e.outstanding >= e.capabilities.capacity) continue;
-      const double load = static_cast<double>(e.outstanding) / e.capabilities.capacity;
-      if (load < best_load) {
-        best_load = load;
-        best = i;
-      }
-    }
-    if (healthy == 0) return absl::UnavailableError("no healthy engine in pool \"" + options_.name + "\" yet; retry after 1 s");
-    if (best == engines_.size()) {
-      return absl::ResourceExhaustedError("over capacity: all " + std::to_string(capacity) + " streams of pool \"" +
-                                          options_.name + "\" are busy; retry after 1 s");
-    }
-    engines_[best].outstanding++;
+    if (!AnyInRotationLocked()) return absl::UnavailableError("no healthy engine in pool \"" + options_.name + "\" yet; retry after 1 s");
+    for (const Engine& e : engines_) capacity += e.health.InRotation(clock_.Now()) ? e.capabilities.capacity : 0;
   }
-  auto counting = std::make_shared<CountingObserver>(shared_from_this(), best, std::move(observer));
-  auto stream = engines_[best].service->StartRecognition(config, counting);
-  if (!stream.ok()) Release(best);
-  return stream;
-}
-
-// Passive health: a stream that found its engine unreachable takes the engine out of rotation at
-// once (instead of at the next check) and has it checked again now.
-void Pool::OnEngineUnavailable(size_t engine_index) {
-  {
-    std::lock_guard lock(mu_);
-    if (engines_[engine_index].healthy) {
-      core::LogWarning("engine unavailable during a stream; checking it now",
-                       {{"pool", options_.name}, {"engine", engines_[engine_index].service->address()}});
-    }
-    engines_[engine_index].healthy = false;
-    engines_[engine_index].described = false;  // a restarted engine may differ
-    recheck_ = true;
-  }
-  cv_.notify_all();
-}
-
-void Pool::Release(size_t engine_index) {
+  auto stream = std::make_shared<PooledStream>(options_.stream, config, std::move(observer), *this);
+  absl::Status s = TryAssign(stream, std::nullopt);
+  if (s.ok()) return PooledStream::MakeHandle(std::move(stream));
+  if (!absl::IsResourceExhausted(s)) return s;
   std::lock_guard lock(mu_);
-  engines_[engine_index].outstanding--;
+  if (!queue_.Push({stream, clock_.Now() + options_.queue_timeout, std::nullopt})) {
+    QueueRejections(options_.name, "full").Increment();
+    return absl::ResourceExhaustedError(OverCapacityMessage(capacity));
+  }
+  assign_needed_ = true;  // a slot may have come free meanwhile
+  dispatch_cv_.notify_all();
+  return PooledStream::MakeHandle(std::move(stream));
+}
+
+void Pool::RequestEngine(std::shared_ptr<PooledStream> stream, std::optional<size_t> avoid) {
+  absl::Status s = TryAssign(stream, avoid);
+  if (s.ok() || absl::IsCancelled(s)) return;
+  if (!absl::IsResourceExhausted(s)) return stream->Fail(s);
+  std::lock_guard lock(mu_);
+  if (!stream->wants_engine()) {
+    PostLocked([stream] { stream->Fail(absl::CancelledError("the stream was cancelled")); });
+    return;
+  }
+  queue_.Push({stream, clock_.Now() + options_.failover_timeout, avoid}, /*always=*/true);
+  assign_needed_ = true;
+  dispatch_cv_.notify_all();
+}
+
+bool Pool::Withdraw(const PooledStream* stream) {
+  std::lock_guard lock(mu_);
+  auto removed = queue_.Remove(stream);
+  if (removed == nullptr) return false;
+  PostLocked([removed] { removed->Fail(absl::CancelledError("the stream was cancelled")); });
+  return true;
+}
+
+void Pool::EngineStreamDone(size_t engine, const PooledStream* stream, const absl::Status& status) {
+  std::lock_guard lock(mu_);
+  Engine& e = engines_[engine];
+  e.outstanding--;
+  auto it = std::find_if(e.streams.begin(), e.streams.end(), [&](const auto& p) { return p.first == stream; });
+  if (it != e.streams.end()) e.streams.erase(it);
+  assign_needed_ = true;
+  dispatch_cv_.notify_all();
+  if (IsEngineFailure(status)) {
+    OnEngineFailureLocked(engine, status);
+  } else {
+    e.health.OnStreamSuccess();
+  }
+}
+
+// Passive health. An engine a call cannot reach leaves rotation at once and is checked now (it
+// returns after `healthy_threshold` passing checks); one whose streams keep failing otherwise is
+// ejected for a while, unless too much of the pool is ejected already.
+void Pool::OnEngineFailureLocked(size_t engine, const absl::Status& status) {
+  Engine& e = engines_[engine];
+  const auto now = clock_.Now();
+  recheck_ = true;
+  health_cv_.notify_all();
+  if (absl::IsUnavailable(status)) {
+    if (e.health.OnUnreachable()) {
+      core::LogWarning("engine unreachable; out of rotation until it passes health checks",
+                       {{"pool", options_.name}, {"engine", e.service->address()}, {"reason", std::string(status.message())}});
+      EngineLostLocked(engine);
+    }
+    return;
+  }
+  const int max_ejected = std::max(1, static_cast<int>(options_.max_ejected_share * engines_.size()));
+  if (e.health.OnStreamFailure() && e.health.state(now) == EngineState::kHealthy && EjectedCountLocked() < max_ejected) {
+    e.health.Eject(now);
+    core::Metrics().GetCounter("voxgate_pool_ejections_total", "Engines ejected by outlier detection.", {{"pool", options_.name}}).Increment();
+    core::LogWarning("engine ejected: its streams keep failing",
+                     {{"pool", options_.name}, {"engine", e.service->address()}, {"ejections", e.health.ejections()},
+                      {"reason", std::string(status.message())}});
+    EngineLostLocked(engine);
+  }
+}
+
+void Pool::CountFailover(double replayed_seconds) {
+  core::Metrics().GetCounter("voxgate_pool_failovers_total", "Streams moved to another engine after their engine failed.",
+                             {{"pool", options_.name}}).Increment();
+  core::Metrics().GetCounter("voxgate_pool_replayed_audio_seconds_total", "Audio replayed to a new engine after a failover.",
+                             {{"pool", options_.name}}).Increment(replayed_seconds);
 }
 
 absl::StatusOr<speech::Capabilities> Pool::Describe() {
   std::lock_guard lock(mu_);
   speech::Capabilities caps;
   caps.engine = "pool";
+  const auto now = clock_.Now();
   for (const Engine& e : engines_) {
-    if (!e.healthy) continue;
+    if (!e.health.InRotation(now)) continue;
     caps.capacity += e.capabilities.capacity;
     caps.active_streams += e.outstanding;
     for (const auto& m : e.capabilities.models) {
@@ -174,11 +368,7 @@ absl::StatusOr<speech::Capabilities> Pool::Describe() {
 
 bool Pool::IsServing() {
   std::lock_guard lock(mu_);
-  if (draining_) return false;
-  for (const Engine& e : engines_) {
-    if (e.healthy) return true;
-  }
-  return false;
+  return !draining_ && AnyInRotationLocked();
 }
 
 void Pool::Drain() {
@@ -195,9 +385,25 @@ int Pool::active_streams() const {
 
 int Pool::healthy_engines() const {
   std::lock_guard lock(mu_);
+  const auto now = clock_.Now();
   int n = 0;
-  for (const Engine& e : engines_) n += e.healthy;
+  for (const Engine& e : engines_) n += e.health.InRotation(now);
   return n;
+}
+
+size_t Pool::queued_streams() const {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
+std::vector<Pool::EngineStatus> Pool::EngineStatuses() const {
+  std::lock_guard lock(mu_);
+  const auto now = clock_.Now();
+  std::vector<EngineStatus> out;
+  for (const Engine& e : engines_) {
+    out.push_back({e.service->address(), e.health.state(now), e.outstanding, e.capabilities.capacity, e.last_check});
+  }
+  return out;
 }
 
 }  // namespace voxgate::pool

@@ -50,6 +50,7 @@ v1::StreamingRecognitionResult ToProto(const speech::RecognitionResult& r) {
   p.set_stability(r.stability);
   p.set_result_start_time(ToMillis(r.start_seconds));
   p.set_result_end_time(ToMillis(r.end_seconds));
+  p.set_audio_consumed_time(std::llround(r.audio_consumed_seconds * 1000));
   auto* alt = p.add_alternatives();
   alt->set_transcript(r.transcript);
   alt->set_confidence(r.confidence);
@@ -69,6 +70,7 @@ speech::RecognitionResult FromProto(const v1::StreamingRecognitionResult& p) {
   r.stability = p.stability();
   r.start_seconds = FromMillis(p.result_start_time());
   r.end_seconds = FromMillis(p.result_end_time());
+  r.audio_consumed_seconds = static_cast<double>(p.audio_consumed_time()) / 1000;
   if (p.alternatives_size() > 0) {
     const auto& alt = p.alternatives(0);
     r.transcript = alt.transcript();

@@ -295,7 +295,8 @@ absl::Status RemoteSpeechService::CheckHealth(std::chrono::milliseconds timeout)
   grpc::Status status = stub->Check(&context, request, &response);
   absl::Status result = FromGrpcStatus(status);
   if (result.ok() && response.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
-    result = absl::UnavailableError("engine reports NOT_SERVING");
+    // Alive but not taking work (loading or draining): its open streams go on.
+    result = absl::FailedPreconditionError("engine reports NOT_SERVING");
   }
   serving_ = result.ok();
   return result;

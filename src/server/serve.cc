@@ -66,6 +66,18 @@ int Serve(const ServeOptions& options) {
     pool_options.name = pc.name;
     pool_options.health_interval = Millis(pc.health_check.interval_seconds);
     pool_options.health_timeout = Millis(pc.health_check.timeout_seconds);
+    pool_options.health_jitter = Millis(pc.health_check.jitter_seconds);
+    pool_options.health.healthy_threshold = pc.health_check.healthy_threshold;
+    pool_options.health.unhealthy_threshold = pc.health_check.unhealthy_threshold;
+    pool_options.health.consecutive_failures_to_eject = pc.outlier_detection.consecutive_failures;
+    pool_options.health.base_ejection = Millis(pc.outlier_detection.base_ejection_seconds);
+    pool_options.health.max_ejection = Millis(pc.outlier_detection.max_ejection_seconds);
+    pool_options.max_ejected_share = pc.outlier_detection.max_ejected_percent / 100.0;
+    pool_options.max_queued_streams = static_cast<size_t>(pc.queue.max_streams);
+    pool_options.queue_timeout = Millis(pc.queue.timeout_seconds);
+    pool_options.failover_timeout = Millis(pc.failover.timeout_seconds);
+    pool_options.stream.max_replay_seconds = pc.failover.max_replay_seconds;
+    pool_options.stream.max_failovers = pc.failover.max_failovers;
     auto p = std::make_shared<pool::Pool>(pool_options, std::move(engines));
     pools.push_back(p);
     routes.push_back(router::Route{pc.name, pc.languages, p});

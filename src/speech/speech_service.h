@@ -38,6 +38,10 @@ struct RecognitionResult {
   float confidence = 0;
   double start_seconds = 0;  // of the utterance, from the start of the stream
   double end_seconds = 0;
+  // How much of the stream's audio the service had consumed when it produced this result. After a
+  // final result, the audio before this point never changes a later result (the pool replays
+  // only the audio after it when an engine fails). 0: unknown.
+  double audio_consumed_seconds = 0;
   std::vector<WordInfo> words;
 };
 

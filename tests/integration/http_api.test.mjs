@@ -8,11 +8,12 @@ import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { Server, librivoxClips, wordErrorRate, synthesize, tempDir, BIN } from './harness.mjs';
 
-// Measured: WER 0.310 over the five LibriVox clips (pocketsphinx en-us, 71 words); bound just above.
+// Measured: WER 0.324 over the five LibriVox clips (pocketsphinx en-us, 71 words); bound just above.
 const LIBRIVOX_WER_BOUND = 0.33;
-// Measured: WER 0.500 on the seven espeak-ng en-us+klatt2 sentences below (44 words); bound just
-// above. Synthetic voices are far from pocketsphinx's training data (LibriVox: 0.32).
-const ESPEAK_WER_BOUND = 0.55;
+// Measured: WER 0.432 on the seven espeak-ng en-us+klatt2 sentences below (44 words, same on every
+// run since the audio is made without dither); bound just above. Synthetic voices are far from
+// pocketsphinx's training data (LibriVox: 0.32).
+const ESPEAK_WER_BOUND = 0.45;
 
 let server;
 let dir;
@@ -68,7 +69,7 @@ test('curl: any sample rate, channel count and container is resampled', () => {
   const original = wordErrorRate(clip.text, JSON.parse(curlTranscribe(clip.file).body).text);
   for (const [name, soxArgs] of [['stereo44k.flac', ['-r', '44100', '-c', '2']], ['8k.ogg', ['-r', '8000']], ['48k.wav', ['-r', '48000']]]) {
     const file = path.join(dir, name);
-    execFileSync('sox', [clip.file, ...soxArgs, file]);
+    execFileSync('sox', ['-D', clip.file, ...soxArgs, file]);
     const { status, body } = curlTranscribe(file);
     assert.equal(status, 200, `${name}: ${body}`);
     const text = JSON.parse(body).text;

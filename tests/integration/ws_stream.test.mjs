@@ -83,7 +83,7 @@ test('a WAV file streamed in arbitrary chunks, and 8 kHz audio, are resampled', 
   assert.ok(wordErrorRate(reference, finals.join(' ')) <= 0.1, finals.join(' '));
 
   const raw8k = path.join(dir, '8k.wav');
-  execFileSync('sox', [clip.file, '-r', '8000', raw8k]);
+  execFileSync('sox', ['-D', clip.file, '-r', '8000', raw8k]);
   const at8k = await streamFile(WebSocket, `${server.wsUrl}/v1/recognize`, raw8k,
     { configMessage: { type: 'config', sample_rate: 8000 }, chunkMs: 200 });  // 200 ms of 16 kHz bytes = 400 ms at 8 kHz
   assert.equal(at8k.code, 1000);

@@ -49,6 +49,12 @@ class FakeSpeechService : public speech::SpeechService {
   }
   bool IsServing() override { return true; }
 
+  // Every stream from now on ends with `status` as soon as it gets audio (an engine that answers
+  // health checks but fails its work).
+  void FailStreamsWith(absl::Status status) {
+    std::lock_guard lock(mu_);
+    fail_with_ = std::move(status);
+  }
   // While paused the worker consumes nothing (to fill buffers in flow-control tests).
   void SetPaused(bool paused) {
     {
@@ -132,6 +138,16 @@ class FakeSpeechService : public speech::SpeechService {
       State& s = *w.state;
       if (s.done) continue;
       auto observer = s.observer;
+      if (!fail_with_.ok()) {
+        s.done = true;
+        active_--;
+        s.observer.reset();
+        const absl::Status status = fail_with_;
+        lock.unlock();
+        observer->OnDone(status);
+        lock.lock();
+        continue;
+      }
       if (!w.end) {
         s.buffered -= w.samples;
         s.total += w.samples;
@@ -175,6 +191,7 @@ class FakeSpeechService : public speech::SpeechService {
   int started_ = 0;
   bool paused_ = false;
   bool stop_ = false;
+  absl::Status fail_with_;
   speech::RecognitionConfig last_config_;
   std::thread worker_;
 };

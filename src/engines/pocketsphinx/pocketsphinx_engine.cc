@@ -227,7 +227,9 @@ absl::StatusOr<speech::RecognitionStreamPtr> PocketsphinxEngine::StartRecognitio
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("pocketsphinx engine is shut down");
-    if (draining_) return absl::UnavailableError("pocketsphinx engine is draining");
+    // ABORTED, not UNAVAILABLE: the engine is alive and finishing its streams; this one should go
+    // elsewhere (the pool retries it on another engine without taking this one out of rotation).
+    if (draining_) return absl::AbortedError("pocketsphinx engine is draining");
     auto free_slot = std::find_if(slots_.begin(), slots_.end(),
                                   [](const auto& slot) { return slot->stream == nullptr; });
     if (free_slot == slots_.end()) {
@@ -336,11 +338,23 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
 
   int64_t processed_samples = 0;
   auto audio_seconds = [&] { return static_cast<double>(processed_samples) / sample_rate_hertz_; };
+  // Each utterance is decoded as a decoder stream of its own, starting where the last one ended
+  // (see the end of speech below); its word times count from there.
+  int64_t utterance_start_samples = 0;
+  auto utterance_words = [&] {
+    std::vector<speech::WordInfo> words = decoder.Words();
+    const double offset = static_cast<double>(utterance_start_samples) / sample_rate_hertz_;
+    for (speech::WordInfo& w : words) {
+      w.start_seconds += offset;
+      w.end_seconds += offset;
+    }
+    ClampTimes(words, audio_seconds());
+    return words;
+  };
 
   auto emit_final = [&] {
-    std::vector<speech::WordInfo> words = decoder.Words();
+    std::vector<speech::WordInfo> words = utterance_words();
     if (words.empty()) return;  // silence or noise only: no empty finals
-    ClampTimes(words, audio_seconds());
     speech::RecognitionResult result;
     result.transcript = JoinWords(words);
     result.is_final = true;
@@ -354,6 +368,7 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
     }
     result.start_seconds = words.front().start_seconds;
     result.end_seconds = words.back().end_seconds;
+    result.audio_consumed_seconds = audio_seconds();
     if (config.enable_word_time_offsets) result.words = std::move(words);
     s.observer->OnResult(std::move(result));
   };
@@ -402,10 +417,14 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
     if (decoder.InSpeech()) {
       in_speech = true;
     } else if (in_speech) {
-      // End of speech: close this utterance with a final, open the next.
+      // End of speech: close this utterance with a final, open the next. The next starts from
+      // a fresh decoder state (cepstral mean included), so an utterance's words depend only on
+      // the audio since the last final result: the pool can replay that audio to another engine
+      // after a failure and get the very same words.
       VOXGATE_RETURN_IF_ERROR(decoder.EndUtterance());
       emit_final();
-      VOXGATE_RETURN_IF_ERROR(decoder.StartUtterance());
+      utterance_start_samples = processed_samples;
+      VOXGATE_RETURN_IF_ERROR(decoder.StartStream());
       in_speech = false;
       last_partial.clear();
       since_partial = 0;
@@ -415,17 +434,17 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
     since_partial += piece.size();
     if (since_partial < partial_interval) continue;
     since_partial = 0;
-    std::vector<speech::WordInfo> words = decoder.Words();
+    std::vector<speech::WordInfo> words = utterance_words();
     std::string transcript = JoinWords(words);
     if (transcript.empty() || transcript == last_partial) continue;
     last_partial = transcript;
-    ClampTimes(words, audio_seconds());
     speech::RecognitionResult result;
     result.transcript = std::move(transcript);
     result.is_final = false;
     result.stability = kPartialStability;
     result.start_seconds = words.front().start_seconds;
     result.end_seconds = words.back().end_seconds;
+    result.audio_consumed_seconds = audio_seconds();
     if (config.enable_word_time_offsets) result.words = std::move(words);
     s.observer->OnResult(std::move(result));
   }

@@ -53,6 +53,43 @@ pools:
   EXPECT_EQ(c.pools[0].engines[1].address, "unix:/tmp/e.sock");
 }
 
+TEST(Config, ReadsPoolBehaviour) {
+  const ServerConfig c = ParseConfig(R"(
+pools:
+  - name: en
+    languages: [en-US]
+    health_check: {jitter_seconds: 0, healthy_threshold: 3, unhealthy_threshold: 2}
+    outlier_detection: {consecutive_failures: 5, base_ejection_seconds: 10, max_ejection_seconds: 60, max_ejected_percent: 20}
+    queue: {max_streams: 0, timeout_seconds: 2}
+    failover: {max_replay_seconds: 20, max_failovers: 1, timeout_seconds: 9}
+    engines: [{engine: pocketsphinx}]
+)");
+  const PoolConfig& p = c.pools[0];
+  EXPECT_EQ(p.health_check.healthy_threshold, 3);
+  EXPECT_EQ(p.health_check.unhealthy_threshold, 2);
+  EXPECT_EQ(p.outlier_detection.consecutive_failures, 5);
+  EXPECT_EQ(p.outlier_detection.max_ejected_percent, 20);
+  EXPECT_EQ(p.queue.max_streams, 0);
+  EXPECT_EQ(p.queue.timeout_seconds, 2);
+  EXPECT_EQ(p.failover.max_replay_seconds, 20);
+  EXPECT_EQ(p.failover.max_failovers, 1);
+  EXPECT_EQ(p.failover.timeout_seconds, 9);
+  EXPECT_THAT(ErrorOf("pools: [{name: a, languages: [en], queue: {max_stream: 3}, engines: [{engine: pocketsphinx}]}]"),
+              HasSubstr("pools[0].queue.max_stream: unknown key"));
+  EXPECT_THAT(ErrorOf("pools: [{name: a, languages: [en], health_check: {healthy_threshold: 0}, engines: [{engine: pocketsphinx}]}]"),
+              HasSubstr("pools[0].health_check.healthy_threshold"));
+}
+
+// The documented example holds every key with its default: it must load, and match the defaults.
+TEST(Config, TheDocumentedExampleLoads) {
+  const ServerConfig c = LoadConfigFile(VOXGATE_SOURCE_DIR "/examples/config/default.yaml");
+  const ServerConfig defaults = ParseConfig("");
+  EXPECT_EQ(c.pools[0].queue.max_streams, defaults.pools[0].queue.max_streams);
+  EXPECT_EQ(c.pools[0].failover.timeout_seconds, defaults.pools[0].failover.timeout_seconds);
+  EXPECT_EQ(c.pools[0].health_check.healthy_threshold, defaults.pools[0].health_check.healthy_threshold);
+  EXPECT_EQ(c.limits.idle_timeout_seconds, defaults.limits.idle_timeout_seconds);
+}
+
 TEST(Config, UnknownKeysAreNamed) {
   EXPECT_THAT(ErrorOf("listn: x"), HasSubstr("test.yaml: listn: unknown key"));
   EXPECT_THAT(ErrorOf("limits: {max_uplod_bytes: 3}"), HasSubstr("limits.max_uplod_bytes: unknown key"));

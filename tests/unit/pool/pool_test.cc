@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "rpc/engine_server.h"
+#include "testing/fake_clock.h"
 #include "testing/fake_speech_service.h"
 #include "testing/grpc_callback_queue.h"
 
@@ -34,11 +35,15 @@ class PoolTest : public ::testing::Test {
     Pool::Options options;
     options.name = "test";
     options.health_interval = std::chrono::milliseconds(50);
+    options.health_jitter = std::chrono::milliseconds(10);
     options.startup_probe_interval = std::chrono::milliseconds(20);
+    options.max_queued_streams = 0;
+    Configure(options);
     pool_ = std::make_shared<Pool>(options, remotes);
     pool_->Start();
     ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() == 2; }));
   }
+  virtual void Configure(Pool::Options&) {}
   void TearDown() override {
     pool_.reset();
     for (auto& s : servers_) s->Shutdown(std::chrono::milliseconds(100));
@@ -118,6 +123,118 @@ TEST_F(PoolTest, DrainRefusesNewStreamsButFinishesOpenOnes) {
   ASSERT_TRUE(observer->WaitDone());
   EXPECT_TRUE(observer->status().ok());
   EXPECT_EQ(observer->results().back().transcript, "160 samples");
+}
+
+class QueueingPoolTest : public PoolTest {
+  void Configure(Pool::Options& options) override {
+    options.max_queued_streams = 1;
+    options.queue_timeout = std::chrono::milliseconds(300);
+  }
+};
+
+TEST_F(QueueingPoolTest, QueuesWhenFullServesInTurnAndRefusesBeyondTheQueue) {
+  std::vector<speech::RecognitionStreamPtr> streams;
+  for (int i = 0; i < 4; ++i) streams.push_back(*pool_->StartRecognition({}, std::make_shared<RecordingObserver>()));
+  auto waiting_observer = std::make_shared<RecordingObserver>();
+  auto waiting = pool_->StartRecognition({}, waiting_observer);
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  EXPECT_EQ(pool_->queued_streams(), 1u);
+  // Audio sent while waiting is kept and reaches the engine later.
+  ASSERT_TRUE((*waiting)->Write(std::vector<int16_t>(320, 0)).ok());
+  auto refused = pool_->StartRecognition({}, std::make_shared<RecordingObserver>());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("retry after 1 s"));
+
+  streams[0]->Finish();
+  ASSERT_TRUE(WaitFor([&] { return pool_->queued_streams() == 0; }));
+  (*waiting)->Finish();
+  ASSERT_TRUE(waiting_observer->WaitDone());
+  EXPECT_TRUE(waiting_observer->status().ok()) << waiting_observer->status();
+  EXPECT_EQ(waiting_observer->results().back().transcript, "320 samples");
+}
+
+TEST_F(QueueingPoolTest, AStreamWaitingPastTheQueueTimeoutIsToldToRetry) {
+  std::vector<speech::RecognitionStreamPtr> streams;
+  for (int i = 0; i < 4; ++i) streams.push_back(*pool_->StartRecognition({}, std::make_shared<RecordingObserver>()));
+  auto observer = std::make_shared<RecordingObserver>();
+  auto waiting = pool_->StartRecognition({}, observer);
+  ASSERT_TRUE(waiting.ok());
+  ASSERT_TRUE(observer->WaitDone());
+  EXPECT_EQ(observer->status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(observer->status().message()), HasSubstr("over capacity"));
+  EXPECT_EQ(pool_->queued_streams(), 0u);
+}
+
+TEST_F(QueueingPoolTest, CancellingAWaitingStreamEndsIt) {
+  std::vector<speech::RecognitionStreamPtr> streams;
+  for (int i = 0; i < 4; ++i) streams.push_back(*pool_->StartRecognition({}, std::make_shared<RecordingObserver>()));
+  auto observer = std::make_shared<RecordingObserver>();
+  auto waiting = pool_->StartRecognition({}, observer);
+  ASSERT_TRUE(waiting.ok());
+  (*waiting)->Cancel();
+  ASSERT_TRUE(observer->WaitDone());
+  EXPECT_EQ(observer->status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(pool_->queued_streams(), 0u);
+}
+
+TEST_F(PoolTest, AStreamWhoseEngineDiesMovesToAnotherWithItsAudio) {
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = pool_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE(WaitFor([&] { return fakes_[0]->active() + fakes_[1]->active() == 1; }));
+  const int first = fakes_[0]->active() == 1 ? 0 : 1;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
+  ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
+  servers_[first]->Shutdown(std::chrono::milliseconds(0));
+  ASSERT_TRUE(WaitFor([&] { return fakes_[1 - first]->active() == 1; }));
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
+  (*stream)->Finish();
+  ASSERT_TRUE(observer->WaitDone());
+  ASSERT_TRUE(observer->status().ok()) << observer->status();
+  // The new engine got all the audio since the (absent) last final result: nothing lost.
+  EXPECT_EQ(observer->results().back().transcript, "6400 samples");
+  EXPECT_TRUE(observer->results().back().is_final);
+  int finals = 0;
+  for (const auto& r : observer->results()) finals += r.is_final;
+  EXPECT_EQ(finals, 1);
+}
+
+class OutlierPoolTest : public PoolTest {
+ protected:
+  void Configure(Pool::Options& options) override {
+    options.clock = &clock_;
+    options.health.consecutive_failures_to_eject = 2;
+    options.health.base_ejection = std::chrono::seconds(30);
+  }
+  testing::FakeClock clock_;
+};
+
+TEST_F(OutlierPoolTest, AnEngineThatFailsEveryStreamIsEjectedAndReturnsAfterItsEjectionTime) {
+  fakes_[0]->FailStreamsWith(absl::InternalError("decoder broke"));
+  auto run_stream = [&] {
+    auto observer = std::make_shared<RecordingObserver>();
+    auto stream = pool_->StartRecognition({}, observer);
+    EXPECT_TRUE(stream.ok());
+    EXPECT_TRUE((*stream)->Write(std::vector<int16_t>(160, 0)).ok());
+    (*stream)->Finish();
+    EXPECT_TRUE(observer->WaitDone());
+    // The client never sees the failures: its stream moved to the healthy engine.
+    EXPECT_TRUE(observer->status().ok()) << observer->status();
+    EXPECT_EQ(observer->results().back().transcript, "160 samples");
+  };
+  for (int i = 0; i < 6; ++i) run_stream();
+  const int failed_engine_streams = fakes_[0]->started();
+  EXPECT_EQ(failed_engine_streams, 2);  // ejected after two failures in a row
+  EXPECT_EQ(pool_->healthy_engines(), 1);
+  EXPECT_EQ(pool_->EngineStatuses()[0].state, EngineState::kEjected);
+  for (int i = 0; i < 4; ++i) run_stream();
+  EXPECT_EQ(fakes_[0]->started(), failed_engine_streams);  // no traffic while ejected
+
+  clock_.Advance(std::chrono::seconds(30));
+  EXPECT_EQ(pool_->EngineStatuses()[0].state, EngineState::kHealthy);
+  fakes_[0]->FailStreamsWith(absl::OkStatus());
+  for (int i = 0; i < 4; ++i) run_stream();
+  EXPECT_GT(fakes_[0]->started(), failed_engine_streams);  // back in rotation
 }
 
 }  // namespace
