@@ -20,6 +20,7 @@ namespace voxgate::gateway::internal {
 namespace {
 
 constexpr int kModelSampleRate = 16000;
+constexpr int kSendBufferBytes = 64 * 1024;
 using Ws = websocket::stream<beast::tcp_stream>;
 using Clock = std::chrono::steady_clock;
 
@@ -250,6 +251,10 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
   const auto start = Clock::now();
   const auto& limits = ctx.options.limits;
   Ws ws(std::move(stream));
+  // Results are small; a bounded kernel send buffer (instead of Linux's autotuned, up to 4 MiB)
+  // keeps what a client that stops reading can pile up small, and lets the writer notice soon.
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(ws).socket().set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), ignored);
   ClientIdleTimeout(ws, limits.idle_timeout_seconds);
   ws.read_message_max(limits.max_frame_bytes);
   ws.set_option(websocket::stream_base::decorator([&](websocket::response_type& res) {

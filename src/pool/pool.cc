@@ -35,18 +35,23 @@ Pool::Pool(Options options, std::vector<std::shared_ptr<rpc::RemoteSpeechService
 }
 
 Pool::~Pool() {
+  Stop();
+  // The registry outlives the pool: keep scrapes from reading a dead object.
+  for (const char* name : {"voxgate_pool_active_streams", "voxgate_pool_healthy_engines", "voxgate_pool_queued_streams"}) {
+    core::Metrics().AddCallbackGauge(name, "", [] { return 0.0; }, {{"pool", options_.name}});
+  }
+}
+
+void Pool::Stop() {
   {
     std::lock_guard lock(mu_);
+    if (stopping_ && !health_thread_.joinable() && !dispatch_thread_.joinable()) return;
     stopping_ = true;
   }
   health_cv_.notify_all();
   dispatch_cv_.notify_all();
   if (health_thread_.joinable()) health_thread_.join();
   if (dispatch_thread_.joinable()) dispatch_thread_.join();
-  // The registry outlives the pool: keep scrapes from reading a dead object.
-  for (const char* name : {"voxgate_pool_active_streams", "voxgate_pool_healthy_engines", "voxgate_pool_queued_streams"}) {
-    core::Metrics().AddCallbackGauge(name, "", [] { return 0.0; }, {{"pool", options_.name}});
-  }
 }
 
 void Pool::Start() {
@@ -162,12 +167,13 @@ void Pool::DispatchLoop() {
     dispatch_cv_.wait_for(lock, std::max(wait, std::chrono::milliseconds(1)),
                           [this] { return stopping_ || !tasks_.empty() || assign_needed_; });
   }
-  // Streams still waiting end now.
-  for (Waiter& w : queue_.PopExpired(core::TimePoint::max())) {
-    lock.unlock();
-    w.stream->Fail(absl::UnavailableError("the pool is shutting down"));
-    lock.lock();
-  }
+  // What was posted still runs, and streams still waiting end now.
+  auto tasks = std::move(tasks_);
+  tasks_.clear();
+  auto waiting = queue_.PopExpired(core::TimePoint::max());
+  lock.unlock();
+  for (auto& task : tasks) task();
+  for (Waiter& w : waiting) w.stream->Fail(absl::UnavailableError("the pool is shutting down"));
 }
 
 std::string Pool::OverCapacityMessage(int capacity) const {
@@ -259,11 +265,11 @@ absl::StatusOr<speech::RecognitionStreamPtr> Pool::StartRecognition(const speech
   int capacity = 0;
   {
     std::lock_guard lock(mu_);
-    if (draining_) return absl::UnavailableError("the server is shutting down; retry on another instance");
+    if (draining_ || stopping_) return absl::UnavailableError("the server is shutting down; retry on another instance");
     if (!AnyInRotationLocked()) return absl::UnavailableError("no healthy engine in pool \"" + options_.name + "\" yet; retry after 1 s");
     for (const Engine& e : engines_) capacity += e.health.InRotation(clock_.Now()) ? e.capabilities.capacity : 0;
   }
-  auto stream = std::make_shared<PooledStream>(options_.stream, config, std::move(observer), *this);
+  auto stream = std::make_shared<PooledStream>(options_.stream, config, std::move(observer), shared_from_this());
   absl::Status s = TryAssign(stream, std::nullopt);
   if (s.ok()) return PooledStream::MakeHandle(std::move(stream));
   if (!absl::IsResourceExhausted(s)) return s;
@@ -281,7 +287,11 @@ void Pool::RequestEngine(std::shared_ptr<PooledStream> stream, std::optional<siz
   absl::Status s = TryAssign(stream, avoid);
   if (s.ok() || absl::IsCancelled(s)) return;
   if (!absl::IsResourceExhausted(s)) return stream->Fail(s);
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  if (stopping_) {
+    lock.unlock();
+    return stream->Fail(absl::UnavailableError("the pool is shutting down"));
+  }
   if (!stream->wants_engine()) {
     PostLocked([stream] { stream->Fail(absl::CancelledError("the stream was cancelled")); });
     return;

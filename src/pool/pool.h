@@ -47,6 +47,10 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
 
   // Starts the health-check and dispatch threads.
   void Start();
+  // Stops them; streams still waiting for an engine end. Open streams keep a reference to the
+  // pool, so the owner calls Stop before letting go of its own (the pool's last reference may
+  // then go away on any thread).
+  void Stop();
   // New streams are refused (UNAVAILABLE) from now on; open ones continue.
   void Drain();
   int active_streams() const;

@@ -59,13 +59,13 @@ class PooledStream::EngineObserver : public speech::RecognitionObserver {
 };
 
 PooledStream::PooledStream(Options options, speech::RecognitionConfig config, speech::RecognitionObserverPtr client,
-                           EngineSource& source)
+                           std::shared_ptr<EngineSource> source)
     : options_(options),
       config_(std::move(config)),
       rate_(std::max(1, config_.sample_rate_hertz)),
       max_replay_samples_(static_cast<size_t>(options.max_replay_seconds * rate_)),
       max_backlog_samples_(std::max<size_t>(1, static_cast<size_t>(options.max_backlog_seconds * rate_))),
-      source_(source),
+      source_(std::move(source)),
       client_(std::move(client)) {}
 
 speech::RecognitionStreamPtr PooledStream::MakeHandle(std::shared_ptr<PooledStream> stream) {
@@ -120,7 +120,7 @@ void PooledStream::EngineLost(size_t engine) {
   }
   abandoned.reset();
   if (end) return Complete(*end);
-  source_.RequestEngine(shared_from_this(), engine);
+  source_->RequestEngine(shared_from_this(), engine);
 }
 
 absl::Status PooledStream::Write(std::span<const int16_t> samples) {
@@ -166,7 +166,7 @@ void PooledStream::Cancel() {
     }
   }
   // Waiting for an engine: the pool ends it (never from inside this call).
-  source_.Withdraw(this);
+  source_->Withdraw(this);
 }
 
 void PooledStream::PumpLocked() {
@@ -234,7 +234,7 @@ void PooledStream::OnEngineReady(uint64_t attempt) {
 }
 
 void PooledStream::OnEngineDone(uint64_t attempt, size_t engine, absl::Status status) {
-  source_.EngineStreamDone(engine, this, status);
+  source_->EngineStreamDone(engine, this, status);
   std::optional<absl::Status> end;
   speech::RecognitionStreamPtr call;
   {
@@ -250,7 +250,7 @@ void PooledStream::OnEngineDone(uint64_t attempt, size_t engine, absl::Status st
   }
   call.reset();
   if (end) return Complete(*end);
-  source_.RequestEngine(shared_from_this(), engine);
+  source_->RequestEngine(shared_from_this(), engine);
 }
 
 std::optional<absl::Status> PooledStream::BeginFailoverLocked(const absl::Status& why) {
@@ -267,7 +267,7 @@ std::optional<absl::Status> PooledStream::BeginFailoverLocked(const absl::Status
                                                failovers_, " times"));
   }
   failovers_++;
-  source_.CountFailover(static_cast<double>(sent_ - replay_base_) / rate_);
+  source_->CountFailover(static_cast<double>(sent_ - replay_base_) / rate_);
   core::LogWarning("engine failed mid-stream; resuming on another engine",
                    {{"request_id", config_.request_id}, {"reason", std::string(why.message())},
                     {"replay_seconds", static_cast<double>(written_ - replay_base_) / rate_}});

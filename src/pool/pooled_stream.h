@@ -41,7 +41,7 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
     int max_failovers = 3;
   };
   PooledStream(Options options, speech::RecognitionConfig config, speech::RecognitionObserverPtr client,
-               EngineSource& source);
+               std::shared_ptr<EngineSource> source);
 
   // The caller's handle (RecognitionStream): Write, Finish, Cancel, as in speech_service.h.
   static speech::RecognitionStreamPtr MakeHandle(std::shared_ptr<PooledStream> stream);
@@ -86,7 +86,7 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
   const int rate_;  // samples per second
   const size_t max_replay_samples_;
   const size_t max_backlog_samples_;
-  EngineSource& source_;
+  const std::shared_ptr<EngineSource> source_;  // the pool outlives its streams
 
   std::mutex deliver_mu_;  // held while calling the client: one call at a time, in order
   std::mutex mu_;

@@ -114,6 +114,7 @@ int Serve(const ServeOptions& options) {
     }
   }
   gateway.Stop();
+  for (auto& p : pools) p->Stop();
   pools.clear();
   for (auto& proc : processes) proc->Stop();
   std::error_code ec;

@@ -22,8 +22,9 @@ class StreamEvents : public speech::RecognitionObserver {
   void OnResult(speech::RecognitionResult result) override {
     {
       std::lock_guard lock(mu_);
+      if (given_up_) return;
       if (results_.size() >= kMaxQueuedResults) {
-        overflowed_ = true;
+        overflowed_ = given_up_ = true;
         return;
       }
       results_.push_back(std::move(result));
@@ -57,7 +58,9 @@ class StreamEvents : public speech::RecognitionObserver {
       {
         std::lock_guard lock(mu_);
         Next n;
-        if (overflowed_) {
+        if (overflowed_) {  // said once; what was queued is of no use any more
+          overflowed_ = false;
+          results_.clear();
           n.overflowed = true;
           co_return n;
         }
@@ -99,6 +102,7 @@ class StreamEvents : public speech::RecognitionObserver {
   std::deque<speech::RecognitionResult> results_;
   std::optional<absl::Status> done_;
   bool overflowed_ = false;
+  bool given_up_ = false;  // overflowed once: the stream is being cancelled, results are dropped
   WakeChannel results_wake_;
   WakeChannel ready_wake_;
 };

@@ -45,6 +45,7 @@ class PoolTest : public ::testing::Test {
   }
   virtual void Configure(Pool::Options&) {}
   void TearDown() override {
+    pool_->Stop();
     pool_.reset();
     for (auto& s : servers_) s->Shutdown(std::chrono::milliseconds(100));
     std::filesystem::remove_all(dir_);

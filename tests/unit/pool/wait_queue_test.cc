@@ -24,7 +24,7 @@ class WaitQueueTest : public ::testing::Test {
     return std::make_shared<PooledStream>(PooledStream::Options{}, speech::RecognitionConfig{},
                                           std::make_shared<testing::RecordingObserver>(), source_);
   }
-  NoEngines source_;
+  std::shared_ptr<NoEngines> source_ = std::make_shared<NoEngines>();
   testing::FakeClock clock_;
 };
 
