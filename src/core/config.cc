@@ -148,6 +148,40 @@ PoolConfig ParsePool(Section s) {
   return p;
 }
 
+RouteConfig ParseRoute(Section s, const std::set<std::string>& pools) {
+  RouteConfig r;
+  s.Read("service", r.service);
+  s.Read("language", r.language);
+  s.Read("model", r.model);
+  std::string pool;
+  s.Read("pool", pool);
+  if (!pool.empty()) r.pools.push_back({pool, 1});
+  int index = 0;
+  for (auto& split : s.List("split")) {
+    RouteConfig::Split target;
+    split.Read("pool", target.pool);
+    split.Read("weight", target.weight, 0.0, 1e6);
+    split.RejectUnknownKeys();
+    if (!pools.contains(target.pool)) Section::Fail(s.path() + ".split[" + std::to_string(index) + "].pool", "no pool named "" + target.pool + """);
+    r.pools.push_back(target);
+    index++;
+  }
+  Section shadow = s.Child("shadow");
+  shadow.Read("pool", r.shadow_pool);
+  shadow.Read("share", r.shadow_share, 0.0, 1.0);
+  shadow.RejectUnknownKeys();
+  s.RejectUnknownKeys();
+  if (r.service != "asr") Section::Fail(s.path() + ".service", "unknown service \"" + r.service + "\" (known: asr)");
+  if (r.language.empty()) Section::Fail(s.path() + ".language", "required: a language code, a primary language such as en, or *");
+  if (pool.empty() == (index == 0)) Section::Fail(s.path(), "set exactly one of `pool` or `split`");
+  if (!pool.empty() && !pools.contains(pool)) Section::Fail(s.path() + ".pool", "no pool named \"" + pool + "\"");
+  double total = 0;
+  for (const auto& t : r.pools) total += t.weight;
+  if (!(total > 0)) Section::Fail(s.path() + ".split", "the weights add up to 0");
+  if (!r.shadow_pool.empty() && !pools.contains(r.shadow_pool)) Section::Fail(s.path() + ".shadow.pool", "no pool named \"" + r.shadow_pool + "\"");
+  return r;
+}
+
 }  // namespace
 
 int DefaultEngineCapacity() {
@@ -179,11 +213,23 @@ ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source
       c.pools.push_back(ParsePool(std::move(p)));
       if (!names.insert(c.pools.back().name).second) Section::Fail("pools", "two pools named \"" + c.pools.back().name + "\"");
     }
+    for (auto& r : s.List("routes")) c.routes.push_back(ParseRoute(std::move(r), names));
     s.RejectUnknownKeys();
   } catch (const ConfigError& e) {
     throw ConfigError(source + ": " + e.what());
   }
   if (c.pools.empty()) c.pools = DefaultConfig().pools;
+  if (c.routes.empty()) {
+    for (const PoolConfig& p : c.pools) {
+      for (const std::string& language : p.languages) {
+        RouteConfig r;
+        r.service = p.service;
+        r.language = language;
+        r.pools.push_back({p.name, 1});
+        c.routes.push_back(std::move(r));
+      }
+    }
+  }
   return c;
 }
 

@@ -68,12 +68,28 @@ struct LimitsConfig {
   double request_timeout_seconds = 600;        // whole HTTP request, upload and recognition
 };
 
+// Where the router sends a stream. Without a `routes` section, every pool gets a route per
+// language it lists.
+struct RouteConfig {
+  std::string service = "asr";
+  std::string language = "*";  // "en-US" exactly, "en" for any English, "*" for anything
+  std::string model;           // empty: any model
+  struct Split {
+    std::string pool;
+    double weight = 1;
+  };
+  std::vector<Split> pools;    // `pool: X`, or a weighted `split: [{pool, weight}]` (canary)
+  std::string shadow_pool;     // mirrored here and compared, never answered from
+  double shadow_share = 0;     // of the route's streams
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::string admin = "127.0.0.1:9090";
   double drain_grace_seconds = 30;
   LimitsConfig limits;
   std::vector<PoolConfig> pools;
+  std::vector<RouteConfig> routes;  // filled from `pools` when the config has none
 };
 
 class ConfigError : public std::runtime_error {

@@ -1,7 +1,12 @@
 #include "router/router.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "core/metrics.h"
+#include "router/shadow.h"
 
 namespace voxgate::router {
 namespace {
@@ -10,52 +15,104 @@ std::string PrimarySubtag(const std::string& code) {
   return absl::AsciiStrToLower(code.substr(0, code.find_first_of("-_")));
 }
 
+// How well a route's language fits a request's: -1 not at all; higher is more specific.
+int LanguageScore(const std::string& route, const std::string& wanted) {
+  if (route == "*") return 0;
+  if (absl::EqualsIgnoreCase(route, wanted)) return 3;
+  if (PrimarySubtag(route) != PrimarySubtag(wanted) || PrimarySubtag(wanted).empty()) return -1;
+  // "en" serves every English; an "en-US" route takes "en-GB" only when nothing better exists.
+  return route.find_first_of("-_") == std::string::npos ? 2 : 1;
+}
+
 }  // namespace
 
-Router::Router(std::vector<Route> routes) : routes_(std::move(routes)) {}
+Router::Router(std::vector<Route> routes, uint32_t seed) : routes_(std::move(routes)), random_(seed) {}
 
-absl::StatusOr<const Route*> Router::Match(const std::string& language_code) const {
-  const std::string wanted = absl::AsciiStrToLower(language_code);
+absl::StatusOr<const Route*> Router::Match(const std::string& service, const std::string& language_code,
+                                           const std::string& model) const {
+  const Route* best = nullptr;
+  int best_score = -1;
   for (const Route& r : routes_) {
-    for (const auto& code : r.language_codes) {
-      if (absl::AsciiStrToLower(code) == wanted) return &r;
+    if (r.service != service) continue;
+    if (!r.model.empty() && !absl::EqualsIgnoreCase(r.model, model)) continue;
+    const int language = LanguageScore(r.language, language_code);
+    if (language < 0) continue;
+    const int score = language + (r.model.empty() ? 0 : 4);  // a named model beats any language rule
+    if (score > best_score) {
+      best = &r;
+      best_score = score;
     }
   }
-  const std::string primary = PrimarySubtag(language_code);
-  for (const Route& r : routes_) {
-    for (const auto& code : r.language_codes) {
-      if (!primary.empty() && PrimarySubtag(code) == primary) return &r;
-    }
-  }
-  return absl::NotFoundError("no engine serves language \"" + language_code +
-                             "\"; served languages: " + absl::StrJoin(ServedLanguages(), ", "));
+  if (best != nullptr) return best;
+  return absl::NotFoundError("no engine serves language \"" + language_code + "\"" +
+                             (model.empty() ? "" : " with model \"" + model + "\"") +
+                             "; served languages: " + absl::StrJoin(ServedLanguages(), ", "));
 }
 
 std::vector<std::string> Router::ServedLanguages() const {
   std::vector<std::string> all;
-  for (const Route& r : routes_) all.insert(all.end(), r.language_codes.begin(), r.language_codes.end());
+  for (const Route& r : routes_) {
+    if (std::find(all.begin(), all.end(), r.language) == all.end()) all.push_back(r.language);
+  }
   return all;
+}
+
+const Route::Target& Router::PickTarget(const Route& route) {
+  if (route.targets.size() == 1) return route.targets.front();
+  double total = 0;
+  for (const auto& t : route.targets) total += t.weight;
+  std::lock_guard lock(random_mu_);
+  double x = std::uniform_real_distribution<double>(0, total)(random_);
+  for (const auto& t : route.targets) {
+    if (x < t.weight) return t;
+    x -= t.weight;
+  }
+  return route.targets.back();
+}
+
+bool Router::ShouldShadow(const Route& route) {
+  if (route.shadow.service == nullptr || route.shadow_share <= 0) return false;
+  std::lock_guard lock(random_mu_);
+  return std::uniform_real_distribution<double>(0, 1)(random_) < route.shadow_share;
 }
 
 absl::StatusOr<speech::RecognitionStreamPtr> Router::StartRecognition(const speech::RecognitionConfig& config,
                                                                       speech::RecognitionObserverPtr observer) {
-  auto route = Match(config.language_code);
+  auto route = Match("asr", config.language_code, config.model);
   if (!route.ok()) return route.status();
-  return (*route)->pool->StartRecognition(config, std::move(observer));
+  // The split is decided once, here: a stream stays on the pool it starts on.
+  const Route::Target& target = PickTarget(**route);
+  core::Metrics().GetCounter("voxgate_router_streams_total", "Streams routed, by pool.", {{"pool", target.pool.name}}).Increment();
+  if (ShouldShadow(**route)) return StartShadowed(config, std::move(observer), target.pool, (*route)->shadow);
+  return target.pool.service->StartRecognition(config, std::move(observer));
 }
 
 absl::StatusOr<speech::Capabilities> Router::Describe() {
   speech::Capabilities caps;
   caps.engine = "router";
+  std::vector<std::string> counted;  // a pool behind several routes counts once
   for (const Route& r : routes_) {
-    auto pool_caps = r.pool->Describe();
-    if (!pool_caps.ok()) continue;
-    caps.capacity += pool_caps->capacity;
-    caps.active_streams += pool_caps->active_streams;
-    for (auto& m : pool_caps->models) {
-      // The languages a client can ask for are the route's, whatever the engine calls them.
-      m.language_codes = r.language_codes;
-      caps.models.push_back(std::move(m));
+    for (const auto& t : r.targets) {
+      auto pool_caps = t.pool.service->Describe();
+      if (!pool_caps.ok()) continue;
+      if (std::find(counted.begin(), counted.end(), t.pool.name) == counted.end()) {
+        counted.push_back(t.pool.name);
+        caps.capacity += pool_caps->capacity;
+        caps.active_streams += pool_caps->active_streams;
+      }
+      for (auto& m : pool_caps->models) {
+        // The language a client asks for is the route's, whatever the engine calls it.
+        m.language_codes = {r.language};
+        bool seen = false;
+        for (auto& have : caps.models) {
+          if (have.name != m.name) continue;
+          seen = true;
+          if (std::find(have.language_codes.begin(), have.language_codes.end(), r.language) == have.language_codes.end()) {
+            have.language_codes.push_back(r.language);
+          }
+        }
+        if (!seen) caps.models.push_back(std::move(m));
+      }
     }
   }
   return caps;
@@ -64,7 +121,9 @@ absl::StatusOr<speech::Capabilities> Router::Describe() {
 bool Router::IsServing() {
   if (routes_.empty()) return false;
   for (const Route& r : routes_) {
-    if (!r.pool->IsServing()) return false;
+    for (const auto& t : r.targets) {
+      if (!t.pool.service->IsServing()) return false;
+    }
   }
   return true;
 }

@@ -1,8 +1,13 @@
-// The router tier: picks the pool that serves a stream's language. A language code matches a
-// pool's code exactly (case-insensitive) or, failing that, by its primary subtag ("en" and
-// "en-GB" go to an "en-US" pool when no better pool exists).
+// The router tier: picks the pool for a stream from a routing table. A route matches on service,
+// language ("en-US" exactly, "en" for any English, "*" for anything) and optionally model; the
+// most specific match wins. A route sends its traffic to one pool or splits it by weight between
+// several (canary, decided once per stream), and may mirror a share of it to a shadow pool whose
+// results are compared with the primary's but never reach the client.
 #pragma once
 
+#include <memory>
+#include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -10,18 +15,31 @@
 
 namespace voxgate::router {
 
+struct PoolRef {
+  std::string name;
+  speech::SpeechServicePtr service;
+};
+
 struct Route {
-  std::string pool_name;
-  std::vector<std::string> language_codes;
-  speech::SpeechServicePtr pool;
+  std::string service = "asr";
+  std::string language = "*";  // "en-US", "en" or "*"
+  std::string model;           // empty: any model
+  struct Target {
+    PoolRef pool;
+    double weight = 1;
+  };
+  std::vector<Target> targets;  // one pool, or a weighted split
+  PoolRef shadow;               // no service: no shadow
+  double shadow_share = 0;      // of the route's streams, 0..1
 };
 
 class Router : public speech::SpeechService {
  public:
-  explicit Router(std::vector<Route> routes);
+  explicit Router(std::vector<Route> routes, uint32_t seed = std::random_device{}());
 
-  // The route for a language, or NOT_FOUND naming the languages that are served.
-  absl::StatusOr<const Route*> Match(const std::string& language_code) const;
+  // The most specific route for a request, or NOT_FOUND naming what is served.
+  absl::StatusOr<const Route*> Match(const std::string& service, const std::string& language_code,
+                                     const std::string& model = "") const;
   std::vector<std::string> ServedLanguages() const;
 
   absl::StatusOr<speech::RecognitionStreamPtr> StartRecognition(const speech::RecognitionConfig& config,
@@ -31,7 +49,12 @@ class Router : public speech::SpeechService {
   bool IsServing() override;
 
  private:
+  const Route::Target& PickTarget(const Route& route);
+  bool ShouldShadow(const Route& route);
+
   std::vector<Route> routes_;
+  std::mutex random_mu_;
+  std::mt19937 random_;
 };
 
 }  // namespace voxgate::router

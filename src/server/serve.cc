@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "core/log.h"
@@ -39,6 +40,7 @@ int Serve(const ServeOptions& options) {
   std::vector<std::unique_ptr<pool::EngineProcess>> processes;
   std::vector<std::shared_ptr<pool::Pool>> pools;
   std::vector<router::Route> routes;
+  std::map<std::string, std::shared_ptr<pool::Pool>> pool_by_name;
   for (const auto& pc : config.pools) {
     std::vector<std::shared_ptr<rpc::RemoteSpeechService>> engines;
     int index = 0;
@@ -80,7 +82,17 @@ int Serve(const ServeOptions& options) {
     pool_options.stream.max_failovers = pc.failover.max_failovers;
     auto p = std::make_shared<pool::Pool>(pool_options, std::move(engines));
     pools.push_back(p);
-    routes.push_back(router::Route{pc.name, pc.languages, p});
+    pool_by_name[pc.name] = p;
+  }
+  for (const auto& rc : config.routes) {
+    router::Route route;
+    route.service = rc.service;
+    route.language = rc.language;
+    route.model = rc.model;
+    for (const auto& split : rc.pools) route.targets.push_back({{split.pool, pool_by_name.at(split.pool)}, split.weight});
+    if (!rc.shadow_pool.empty()) route.shadow = {rc.shadow_pool, pool_by_name.at(rc.shadow_pool)};
+    route.shadow_share = rc.shadow_share;
+    routes.push_back(std::move(route));
   }
   for (auto& proc : processes) proc->Start();
   for (auto& p : pools) p->Start();

@@ -205,3 +205,52 @@ test('rolling restart of every engine under steady load: no stream fails', async
     assert.equal((await server.stop()).code, 0);
   }
 });
+
+test('shadow traffic: identical engines compare equal, a differently configured one shows a difference; clients see only the primary', async () => {
+  const engines = (args) => `engines: [{engine: pocketsphinx, capacity: 2, args: ${args}}]`;
+  const server = await Server.start({ config: `
+pools:
+  - {name: primary, languages: [en-US, en-GB], health_check: {interval_seconds: 1}, ${engines('[]')}}
+  - {name: same, languages: [en-US, en-GB], health_check: {interval_seconds: 1}, ${engines('[]')}}
+  - {name: different, languages: [en-US, en-GB], health_check: {interval_seconds: 1}, ${engines('[--fast-final]')}}
+routes:
+  - {language: en-US, pool: primary, shadow: {pool: same, share: 1}}
+  - {language: en-GB, pool: primary, shadow: {pool: different, share: 1}}
+` });
+  try {
+    const clips = librivoxClips();
+    const run = async (language) => {
+      const texts = [];
+      for (const clip of clips) {
+        const r = await streamFile(WebSocket, `${server.wsUrl}/v1/recognize?language=${language}`, clip.file);
+        assert.equal(r.code, 1000, r.reason);
+        texts.push(r.text);
+      }
+      return texts;
+    };
+    const viaSame = await run('en-US');
+    const viaDifferent = await run('en-GB');
+    assert.deepEqual(viaDifferent, viaSame, 'clients get the primary\'s transcripts whatever the shadow says');
+    const comparisons = (pool) => {
+      const deadline = Date.now() + 30000;
+      return (async () => {
+        let found;
+        while (Date.now() < deadline && (found = server.logs.filter((e) => e.message === 'shadow comparison' && e.shadow_pool === pool)).length < clips.length) await sleep(100);
+        return found;
+      })();
+    };
+    const same = await comparisons('same');
+    assert.equal(same.length, clips.length);
+    for (const c of same) assert.equal(c.word_error_rate, 0, JSON.stringify(c));
+    const different = await comparisons('different');
+    assert.equal(different.length, clips.length);
+    const total = different.reduce((sum, c) => sum + c.word_error_rate, 0);
+    console.log(`shadow with --fast-final: mean WER against the primary ${(total / clips.length).toFixed(3)}`);
+    assert.ok(total > 0, 'the differently configured engine differs somewhere');
+    assert.equal(await server.metric('voxgate_shadow_comparisons_total', '{pool="primary",shadow_pool="same",outcome="compared"}'), clips.length);
+    assert.equal(await server.metric('voxgate_shadow_word_error_rate_sum', '{pool="primary",shadow_pool="same"}'), 0);
+    assert.ok(await server.metric('voxgate_shadow_word_error_rate_sum', '{pool="primary",shadow_pool="different"}') > 0);
+  } finally {
+    assert.equal((await server.stop()).code, 0);
+  }
+});

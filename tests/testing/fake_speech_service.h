@@ -49,6 +49,11 @@ class FakeSpeechService : public speech::SpeechService {
   }
   bool IsServing() override { return true; }
 
+  // Final transcripts from now on end with " <suffix>" (an engine that answers differently).
+  void SetFinalSuffix(std::string suffix) {
+    std::lock_guard lock(mu_);
+    final_suffix_ = std::move(suffix);
+  }
   // Every stream from now on ends with `status` as soon as it gets audio (an engine that answers
   // health checks but fails its work).
   void FailStreamsWith(absl::Status status) {
@@ -167,7 +172,7 @@ class FakeSpeechService : public speech::SpeechService {
       speech::RecognitionResult final_result;
       final_result.is_final = true;
       final_result.stability = 1;
-      final_result.transcript = std::to_string(s.total) + " samples";
+      final_result.transcript = std::to_string(s.total) + " samples" + (final_suffix_.empty() ? "" : " " + final_suffix_);
       final_result.end_seconds = s.total / 16000.0;
       final_result.words.push_back({"samples", 0, final_result.end_seconds, 0.9f});
       s.observer.reset();
@@ -192,6 +197,7 @@ class FakeSpeechService : public speech::SpeechService {
   bool paused_ = false;
   bool stop_ = false;
   absl::Status fail_with_;
+  std::string final_suffix_;
   speech::RecognitionConfig last_config_;
   std::thread worker_;
 };

@@ -80,6 +80,39 @@ pools:
               HasSubstr("pools[0].health_check.healthy_threshold"));
 }
 
+TEST(Config, RoutesDefaultToOnePerPoolLanguage) {
+  const ServerConfig c = ParseConfig("pools: [{name: en, languages: [en-US, en-GB], engines: [{engine: pocketsphinx}]}]");
+  ASSERT_EQ(c.routes.size(), 2u);
+  EXPECT_EQ(c.routes[1].language, "en-GB");
+  EXPECT_EQ(c.routes[1].pools[0].pool, "en");
+}
+
+TEST(Config, ReadsRoutesWithCanaryAndShadow) {
+  const ServerConfig c = ParseConfig(R"(
+pools:
+  - {name: stable, languages: [en-US], engines: [{engine: pocketsphinx}]}
+  - {name: next, languages: [en-US], engines: [{engine: pocketsphinx}]}
+routes:
+  - language: en
+    split: [{pool: stable, weight: 95}, {pool: next, weight: 5}]
+    shadow: {pool: next, share: 0.1}
+  - {language: "*", pool: stable}
+)");
+  ASSERT_EQ(c.routes.size(), 2u);
+  ASSERT_EQ(c.routes[0].pools.size(), 2u);
+  EXPECT_EQ(c.routes[0].pools[1].pool, "next");
+  EXPECT_EQ(c.routes[0].pools[1].weight, 5);
+  EXPECT_EQ(c.routes[0].shadow_pool, "next");
+  EXPECT_EQ(c.routes[0].shadow_share, 0.1);
+  EXPECT_EQ(c.routes[1].pools[0].pool, "stable");
+  const std::string pools = "pools: [{name: a, languages: [en], engines: [{engine: pocketsphinx}]}]\n";
+  EXPECT_THAT(ErrorOf(pools + "routes: [{language: en, pool: b}]"), HasSubstr("routes[0].pool: no pool named \"b\""));
+  EXPECT_THAT(ErrorOf(pools + "routes: [{language: en, split: [{pool: z, weight: 1}]}]"), HasSubstr("routes[0].split[0].pool: no pool named"));
+  EXPECT_THAT(ErrorOf(pools + "routes: [{language: en}]"), HasSubstr("set exactly one of `pool` or `split`"));
+  EXPECT_THAT(ErrorOf(pools + "routes: [{language: en, pool: a, shadow: {pool: a, share: 2}}]"), HasSubstr("routes[0].shadow.share"));
+  EXPECT_THAT(ErrorOf(pools + "routes: [{language: en, pool: a, weight: 3}]"), HasSubstr("routes[0].weight: unknown key"));
+}
+
 // The documented example holds every key with its default: it must load, and match the defaults.
 TEST(Config, TheDocumentedExampleLoads) {
   const ServerConfig c = LoadConfigFile(VOXGATE_SOURCE_DIR "/examples/config/default.yaml");

@@ -3,51 +3,160 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <thread>
+
+#include "core/metrics.h"
 #include "testing/fake_speech_service.h"
 
 namespace voxgate::router {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::FakeSpeechService;
+using testing::RecordingObserver;
 
-TEST(Router, MatchesExactThenPrimaryLanguage) {
-  auto us = std::make_shared<testing::FakeSpeechService>();
-  auto de = std::make_shared<testing::FakeSpeechService>();
-  Router router({{"en", {"en-US"}, us}, {"de", {"de-DE", "de-AT"}, de}});
-  EXPECT_EQ((*router.Match("en-US"))->pool_name, "en");
-  EXPECT_EQ((*router.Match("EN-us"))->pool_name, "en");
-  EXPECT_EQ((*router.Match("en"))->pool_name, "en");
-  EXPECT_EQ((*router.Match("en-GB"))->pool_name, "en");
-  EXPECT_EQ((*router.Match("de-AT"))->pool_name, "de");
-  auto missing = router.Match("fr-FR");
-  ASSERT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("served languages: en-US, de-DE, de-AT"));
+Route To(const std::string& language, const std::string& name, speech::SpeechServicePtr pool, const std::string& model = "") {
+  Route r;
+  r.language = language;
+  r.model = model;
+  r.targets.push_back({{name, std::move(pool)}, 1});
+  return r;
 }
 
-TEST(Router, StartsStreamsOnTheMatchedPool) {
-  auto us = std::make_shared<testing::FakeSpeechService>();
-  Router router({{"en", {"en-US"}, us}});
-  auto observer = std::make_shared<testing::RecordingObserver>();
-  speech::RecognitionConfig config;
-  config.language_code = "en-US";
-  auto stream = router.StartRecognition(config, observer);
-  ASSERT_TRUE(stream.ok());
+// Runs one stream of `samples` samples through `router` and returns its final transcript.
+std::string RunStream(Router& router, size_t samples = 160) {
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = router.StartRecognition({}, observer);
+  EXPECT_TRUE(stream.ok()) << stream.status();
+  EXPECT_TRUE((*stream)->Write(std::vector<int16_t>(samples, 0)).ok());
   (*stream)->Finish();
-  ASSERT_TRUE(observer->WaitDone());
-  EXPECT_EQ(us->started(), 1);
-  config.language_code = "ja";
-  EXPECT_EQ(router.StartRecognition(config, observer).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(observer->WaitDone());
+  EXPECT_TRUE(observer->status().ok()) << observer->status();
+  return observer->results().empty() ? "" : observer->results().back().transcript;
 }
 
-TEST(Router, DescribeListsTheRoutesLanguages) {
-  Router router({{"en", {"en-US", "en-GB"}, std::make_shared<testing::FakeSpeechService>(2)}});
+TEST(Router, TheMostSpecificRouteWins) {
+  auto any = std::make_shared<FakeSpeechService>();
+  Router router({To("*", "any", any), To("en-US", "en-us", any), To("en", "english", any), To("de-DE", "de", any),
+                 To("en-US", "named-model", any, "big")});
+  EXPECT_EQ((*router.Match("asr", "en-US"))->targets[0].pool.name, "en-us");
+  EXPECT_EQ((*router.Match("asr", "EN-us"))->targets[0].pool.name, "en-us");
+  EXPECT_EQ((*router.Match("asr", "en-GB"))->targets[0].pool.name, "english");  // "en" beats another English
+  EXPECT_EQ((*router.Match("asr", "de-AT"))->targets[0].pool.name, "de");        // only German there is
+  EXPECT_EQ((*router.Match("asr", "ja"))->targets[0].pool.name, "any");
+  EXPECT_EQ((*router.Match("asr", "en-US", "big"))->targets[0].pool.name, "named-model");
+  EXPECT_EQ((*router.Match("asr", "en-US", "small"))->targets[0].pool.name, "en-us");
+}
+
+TEST(Router, NoMatchNamesWhatIsServed) {
+  Router router({To("en-US", "en", std::make_shared<FakeSpeechService>()), To("de-DE", "de", std::make_shared<FakeSpeechService>())});
+  auto missing = router.Match("asr", "fr-FR");
+  ASSERT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("served languages: en-US, de-DE"));
+  EXPECT_EQ(router.Match("tts", "en-US").status().code(), absl::StatusCode::kNotFound);
+  speech::RecognitionConfig config;
+  config.language_code = "ja";
+  EXPECT_EQ(router.StartRecognition(config, std::make_shared<RecordingObserver>()).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(Router, CanarySplitFollowsTheWeights) {
+  auto stable = std::make_shared<FakeSpeechService>(2000), canary = std::make_shared<FakeSpeechService>(2000);
+  Route route;
+  route.language = "en-US";
+  route.targets = {{{"stable", stable}, 95}, {{"canary", canary}, 5}};
+  Router router({route}, /*seed=*/7);
+  const int n = 2000;
+  std::vector<speech::RecognitionStreamPtr> streams;
+  for (int i = 0; i < n; ++i) streams.push_back(*router.StartRecognition({}, std::make_shared<RecordingObserver>()));
+  // Binomial(2000, 0.05): mean 100, sd 9.7; 4 sd either side.
+  EXPECT_NEAR(canary->started(), 100, 39);
+  EXPECT_EQ(stable->started() + canary->started(), n);
+  for (auto& s : streams) s->Cancel();
+}
+
+TEST(Router, DescribeListsEachModelWithTheRoutesLanguages) {
+  auto en = std::make_shared<FakeSpeechService>(2);
+  Router router({To("en-US", "en", en), To("en-GB", "en", en)});
   auto caps = router.Describe();
   ASSERT_TRUE(caps.ok());
   ASSERT_EQ(caps->models.size(), 1u);
   EXPECT_EQ(caps->models[0].language_codes, (std::vector<std::string>{"en-US", "en-GB"}));
-  EXPECT_EQ(caps->capacity, 2);
+  EXPECT_EQ(caps->capacity, 2);  // one pool behind two routes counts once
   EXPECT_TRUE(router.IsServing());
   EXPECT_FALSE(Router({}).IsServing());
+}
+
+class ShadowTest : public ::testing::Test {
+ protected:
+  // A route that mirrors every stream from `primary_` to `shadow_`, under unique pool names so
+  // each test reads its own metrics.
+  Router MakeRouter(const std::string& tag) {
+    primary_name_ = "primary-" + tag;
+    shadow_name_ = "shadow-" + tag;
+    Route route = To("*", primary_name_, primary_);
+    route.shadow = {shadow_name_, shadow_};
+    route.shadow_share = 1;
+    return Router({route});
+  }
+  core::Labels Labels() const { return {{"pool", primary_name_}, {"shadow_pool", shadow_name_}}; }
+  double Comparisons(const std::string& outcome) const {
+    auto labels = Labels();
+    labels.emplace_back("outcome", outcome);
+    return core::Metrics().GetCounter("voxgate_shadow_comparisons_total", "", labels).value();
+  }
+  core::Histogram::Snapshot Wer() const {
+    return core::Metrics().GetHistogram("voxgate_shadow_word_error_rate", "", {0, 0.01, 0.05, 0.1, 0.25, 0.5, 1}, Labels()).snapshot();
+  }
+  bool WaitFor(const std::function<bool()>& done) {
+    for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+  }
+
+  std::shared_ptr<FakeSpeechService> primary_ = std::make_shared<FakeSpeechService>();
+  std::shared_ptr<FakeSpeechService> shadow_ = std::make_shared<FakeSpeechService>();
+  std::string primary_name_, shadow_name_;
+};
+
+TEST_F(ShadowTest, IdenticalEnginesCompareEqual) {
+  Router router = MakeRouter("same");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(RunStream(router), "160 samples");
+  ASSERT_TRUE(WaitFor([&] { return Comparisons("compared") == 3; }));
+  EXPECT_EQ(Wer().count, 3u);
+  EXPECT_EQ(Wer().sum, 0);
+  EXPECT_EQ(shadow_->started(), 3);
+}
+
+TEST_F(ShadowTest, ADifferentEngineShowsADifferenceButTheClientSeesOnlyThePrimary) {
+  shadow_->SetFinalSuffix("extra");
+  Router router = MakeRouter("different");
+  EXPECT_EQ(RunStream(router), "160 samples");
+  ASSERT_TRUE(WaitFor([&] { return Comparisons("compared") == 1; }));
+  EXPECT_DOUBLE_EQ(Wer().sum, 0.5);  // one word inserted into two
+}
+
+TEST_F(ShadowTest, AFailingShadowNeverAffectsThePrimary) {
+  shadow_->FailStreamsWith(absl::InternalError("shadow broke"));
+  Router router = MakeRouter("failing");
+  EXPECT_EQ(RunStream(router), "160 samples");
+  ASSERT_TRUE(WaitFor([&] { return Comparisons("shadow_failed") == 1; }));
+  // A shadow that refuses the stream outright does not stop it either.
+  auto full = std::make_shared<FakeSpeechService>(0);
+  Route route = To("*", "primary-refused", primary_);
+  route.shadow = {"shadow-refused", full};
+  route.shadow_share = 1;
+  Router refused({route});
+  EXPECT_EQ(RunStream(refused), "160 samples");
+}
+
+TEST_F(ShadowTest, AShadowThatFallsBehindIsLetGo) {
+  shadow_ = std::make_shared<FakeSpeechService>(4, /*max_buffered_samples=*/1000);
+  shadow_->SetPaused(true);
+  Router router = MakeRouter("slow");
+  EXPECT_EQ(RunStream(router, 4000), "4000 samples");  // the primary is not held back
+  shadow_->SetPaused(false);
+  ASSERT_TRUE(WaitFor([&] { return Comparisons("shadow_failed") == 1; }));
 }
 
 }  // namespace
