@@ -2,6 +2,7 @@
 //   voxctl transcribe FILE [--server URL] [--language L] [--format F] [--stream [--speed X]]
 //   voxctl models [--server URL]
 //   voxctl bench FILE --streams N [--speed X] [--server URL]
+//   voxctl status [--admin URL]
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +15,7 @@
 #include "audio/resampler.h"
 #include "cli/client.h"
 #include "cli/load_bench.h"
+#include "cli/status_table.h"
 
 namespace {
 
@@ -90,6 +92,9 @@ int main(int argc, char** argv) {
 
   auto* models = app.add_subcommand("models", "List the models and languages the server offers");
 
+  auto* status_cmd = app.add_subcommand("status", "Show each pool's engines: state, streams, last health check");
+  std::string admin = "http://127.0.0.1:9090";
+  status_cmd->add_option("--admin", admin, "the server's admin URL")->capture_default_str();
   auto* bench = app.add_subcommand("bench", "Open N concurrent streams at real-time pace; report final-result latency");
   std::string bench_file;
   int streams = 1;
@@ -104,6 +109,16 @@ int main(int argc, char** argv) {
     if (!res.ok()) return Fail(std::string(res.status().message()));
     std::cout << res->body << "\n";
     return res->status == 200 ? 0 : 1;
+  }
+
+  if (status_cmd->parsed()) {
+    auto res = voxgate::cli::Get(admin, "/v1/status");
+    if (!res.ok()) return Fail(std::string(res.status().message()));
+    if (res->status != 200) return Fail("server answered " + std::to_string(res->status) + ": " + res->body);
+    auto table = voxgate::cli::FormatStatusTable(res->body);
+    if (!table.ok()) return Fail(std::string(table.status().message()));
+    std::cout << *table;
+    return 0;
   }
 
   if (bench->parsed()) {

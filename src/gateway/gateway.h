@@ -1,9 +1,10 @@
 // The endpoint tier: the client-facing HTTP/WebSocket server and the admin listener.
 //   public: GET /v1/recognize (WebSocket), POST /v1/audio/transcriptions, GET /v1/models
-//   admin:  GET /healthz, /readyz, /metrics
+//   admin:  GET /healthz, /readyz, /metrics, /v1/status
 // Every request becomes calls on one SpeechService (the router, in the all-in-one server).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,8 @@ struct GatewayOptions {
   core::LimitsConfig limits;
   int io_threads = 2;
   int decode_threads = 2;  // audio decoding and resampling of uploads, off the I/O threads
+  // The JSON body of the admin listener's GET /v1/status (the pools' engines); unset: 404.
+  std::function<std::string()> status_json;
 };
 
 class Gateway {

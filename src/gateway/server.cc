@@ -215,6 +215,10 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
       route = path;
       co_return Outcome{JsonResponse(200, core::Metrics().RenderText(), "text/plain; version=0.0.4; charset=utf-8")};
     }
+    if (path == "/v1/status" && ctx.options.status_json) {
+      route = path;
+      co_return Outcome{JsonResponse(200, ctx.options.status_json())};
+    }
   } else {
     if (path == "/v1/models") {
       route = path;

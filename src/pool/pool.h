@@ -53,6 +53,7 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   void Stop();
   // New streams are refused (UNAVAILABLE) from now on; open ones continue.
   void Drain();
+  const std::string& name() const { return options_.name; }
   int active_streams() const;
   int healthy_engines() const;
   size_t queued_streams() const;

@@ -8,6 +8,8 @@
 #include <map>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/process.h"
@@ -102,6 +104,18 @@ int Serve(const ServeOptions& options) {
   gateway_options.admin = config.admin;
   gateway_options.limits = config.limits;
   gateway_options.io_threads = std::max(2u, std::thread::hardware_concurrency());
+  gateway_options.status_json = [&pools] {
+    nlohmann::json status = {{"pools", nlohmann::json::array()}};
+    for (const auto& p : pools) {
+      nlohmann::json engines = nlohmann::json::array();
+      for (const auto& e : p->EngineStatuses()) {
+        engines.push_back({{"address", e.address}, {"state", std::string(pool::EngineStateName(e.state))},
+                           {"outstanding", e.outstanding}, {"capacity", e.capacity}, {"last_check", e.last_check}});
+      }
+      status["pools"].push_back({{"name", p->name()}, {"queued", p->queued_streams()}, {"engines", std::move(engines)}});
+    }
+    return status.dump();
+  };
   auto router = std::make_shared<router::Router>(std::move(routes));
   gateway::Gateway gateway(gateway_options, router);
   int exit_code = 0;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { Server, librivoxClips, streamFile, tempDir, childPids, sleep, withTimeout } from './harness.mjs';
+import { Server, BIN, librivoxClips, streamFile, tempDir, childPids, sleep, withTimeout } from './harness.mjs';
 
 // Two-utterance recordings (two LibriVox clips, 1.5 s of silence after each), so that a failover
 // can come after a final result and must resume from there.
@@ -139,6 +139,11 @@ test('saturation: beyond every slot streams queue, then get "over capacity, retr
     const deadline = Date.now() + 5000;
     while (Date.now() < deadline && (await server.metric('voxgate_pool_queued_streams', '{pool="asr-en"}')) !== 2) await sleep(20);
     assert.equal(await server.metric('voxgate_pool_queued_streams', '{pool="asr-en"}'), 2);
+    // What an operator sees.
+    const table = execFileSync(`${BIN}/voxctl`, ['status', '--admin', server.adminUrl]).toString();
+    assert.match(table, /^POOL\s+ENGINE\s+STATE\s+STREAMS\s+LAST CHECK$/m);
+    assert.match(table, /^asr-en\s+unix:\S+\s+healthy\s+2\/2\s+ok$/m);
+    assert.match(table, /^asr-en\s+\(queue\)\s+waiting\s+2/m);
     // Queue full: refused at once.
     await openStream();
     const full = await withTimeout(closed[4], 5000, 'refusal');
@@ -218,6 +223,11 @@ routes:
   - {language: en-GB, pool: primary, shadow: {pool: different, share: 1}}
 ` });
   try {
+    // Readiness is the primary's business alone; the shadows may still be loading.
+    for (const pool of ['same', 'different']) {
+      const deadline = Date.now() + 60000;
+      while (Date.now() < deadline && (await server.metric('voxgate_pool_healthy_engines', `{pool="${pool}"}`)) !== 1) await sleep(100);
+    }
     const clips = librivoxClips();
     const run = async (language) => {
       const texts = [];

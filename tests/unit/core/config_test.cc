@@ -123,6 +123,12 @@ TEST(Config, TheDocumentedExampleLoads) {
   EXPECT_EQ(c.limits.idle_timeout_seconds, defaults.limits.idle_timeout_seconds);
 }
 
+TEST(Config, EveryExampleLoads) {
+  for (const char* name : {"two-engines.yaml", "canary-shadow.yaml"}) {
+    EXPECT_NO_THROW(LoadConfigFile(std::string(VOXGATE_SOURCE_DIR "/examples/config/") + name)) << name;
+  }
+}
+
 TEST(Config, UnknownKeysAreNamed) {
   EXPECT_THAT(ErrorOf("listn: x"), HasSubstr("test.yaml: listn: unknown key"));
   EXPECT_THAT(ErrorOf("limits: {max_uplod_bytes: 3}"), HasSubstr("limits.max_uplod_bytes: unknown key"));
