@@ -1,5 +1,9 @@
-// voxgate: the server. `voxgate serve` runs the all-in-one server (endpoint + router + pool, with
-// the configured engines as supervised child processes).
+// voxgate: the server.
+//   voxgate serve     endpoint + router + pool in one process, engines as supervised children
+//   voxgate endpoint  the client API, in front of routers (a split deployment's first tier)
+//   voxgate router    the routing table over pools, served over gRPC
+//   voxgate pool      pools over engines, served over gRPC
+// Each reads the same config format (--config); docs/OPERATIONS.md shows a split deployment.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -10,14 +14,39 @@
 int main(int argc, char** argv) {
   CLI::App app{"voxgate: a self-hostable speech-AI API server"};
   app.require_subcommand(1);
-  auto* serve = app.add_subcommand("serve", "Run endpoint + router + pool in one process, with the built-in engines");
   std::string config_file, listen, admin;
-  serve->add_option("--config", config_file, "YAML config file (default: one pocketsphinx en-US engine)");
-  serve->add_option("--listen", listen, "client API address host:port (default 127.0.0.1:8080; port 0 picks one)");
-  serve->add_option("--admin", admin, "admin address for /healthz, /readyz, /metrics (default 127.0.0.1:9090)");
+  struct Role {
+    const char* name;
+    const char* help;
+    const char* listen_help;
+    bool serve_grpc;
+  };
+  const Role roles[] = {
+      {"serve", "Run endpoint + router + pool in one process, with the built-in engines",
+       "client API address host:port (default 127.0.0.1:8080; port 0 picks one)", false},
+      {"endpoint", "Run the client API (HTTP, WebSocket) in front of routers or pools",
+       "client API address host:port (default 127.0.0.1:8080; port 0 picks one)", false},
+      {"router", "Run the router and its pools, served over gRPC to an endpoint",
+       "gRPC address host:port (default 127.0.0.1:8080; port 0 picks one)", true},
+      {"pool", "Run pools over engines, served over gRPC to a router or endpoint",
+       "gRPC address host:port (default 127.0.0.1:8080; port 0 picks one)", true},
+  };
+  std::vector<std::pair<CLI::App*, const Role*>> commands;
+  for (const Role& role : roles) {
+    auto* cmd = app.add_subcommand(role.name, role.help);
+    cmd->add_option("--config", config_file, "YAML config file (default: one pocketsphinx en-US engine)");
+    cmd->add_option("--listen", listen, role.listen_help);
+    cmd->add_option("--admin", admin, "admin address for /healthz, /readyz, /metrics, /v1/status (default 127.0.0.1:9090)");
+    commands.emplace_back(cmd, &role);
+  }
   CLI11_PARSE(app, argc, argv);
 
   voxgate::server::ServeOptions options;
+  for (const auto& [cmd, role] : commands) {
+    if (!cmd->parsed()) continue;
+    options.tier = std::string(role->name) == "serve" ? "all-in-one" : role->name;
+    options.serve_grpc = role->serve_grpc;
+  }
   try {
     options.config = config_file.empty() ? voxgate::core::DefaultConfig() : voxgate::core::LoadConfigFile(config_file);
   } catch (const voxgate::core::ConfigError& e) {

@@ -182,6 +182,20 @@ RouteConfig ParseRoute(Section s, const std::set<std::string>& pools) {
   return r;
 }
 
+std::vector<RouteConfig> RoutesPerPoolLanguage(const std::vector<PoolConfig>& pools) {
+  std::vector<RouteConfig> routes;
+  for (const PoolConfig& p : pools) {
+    for (const std::string& language : p.languages) {
+      RouteConfig r;
+      r.service = p.service;
+      r.language = language;
+      r.pools.push_back({p.name, 1});
+      routes.push_back(std::move(r));
+    }
+  }
+  return routes;
+}
+
 }  // namespace
 
 int DefaultEngineCapacity() {
@@ -219,17 +233,7 @@ ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source
     throw ConfigError(source + ": " + e.what());
   }
   if (c.pools.empty()) c.pools = DefaultConfig().pools;
-  if (c.routes.empty()) {
-    for (const PoolConfig& p : c.pools) {
-      for (const std::string& language : p.languages) {
-        RouteConfig r;
-        r.service = p.service;
-        r.language = language;
-        r.pools.push_back({p.name, 1});
-        c.routes.push_back(std::move(r));
-      }
-    }
-  }
+  if (c.routes.empty()) c.routes = RoutesPerPoolLanguage(c.pools);
   return c;
 }
 
@@ -250,6 +254,7 @@ ServerConfig DefaultConfig() {
   engine.engine = "pocketsphinx";
   pool.engines.push_back(engine);
   c.pools.push_back(pool);
+  c.routes = RoutesPerPoolLanguage(c.pools);
   return c;
 }
 

@@ -16,6 +16,7 @@ int HttpStatusFor(const absl::Status& s) {
     case absl::StatusCode::kNotFound: return 404;
     case absl::StatusCode::kOutOfRange: return 413;
     case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted:  // a draining tier: go elsewhere
     case absl::StatusCode::kUnavailable: return 503;
     case absl::StatusCode::kDeadlineExceeded: return 504;
     case absl::StatusCode::kUnimplemented: return 501;
@@ -40,7 +41,10 @@ std::string ErrorBody(const absl::Status& s) {
 }
 
 int RetryAfterSeconds(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kResourceExhausted || s.code() == absl::StatusCode::kUnavailable ? 1 : 0;
+  return s.code() == absl::StatusCode::kResourceExhausted || s.code() == absl::StatusCode::kUnavailable ||
+                 s.code() == absl::StatusCode::kAborted
+             ? 1
+             : 0;
 }
 
 int WebSocketCloseCode(const absl::Status& s) {
@@ -50,6 +54,7 @@ int WebSocketCloseCode(const absl::Status& s) {
     case absl::StatusCode::kInvalidArgument: return 1007;
     case absl::StatusCode::kOutOfRange: return 1009;
     case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted:
     case absl::StatusCode::kUnavailable: return 1013;
     case absl::StatusCode::kInternal:
     case absl::StatusCode::kUnknown:

@@ -15,7 +15,7 @@
 namespace voxgate::gateway {
 
 struct GatewayOptions {
-  std::string listen = "127.0.0.1:8080";  // port 0 picks a free port
+  std::string listen = "127.0.0.1:8080";  // port 0 picks a free port; empty: admin listener only
   std::string admin = "127.0.0.1:9090";
   core::LimitsConfig limits;
   int io_threads = 2;

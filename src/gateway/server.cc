@@ -421,9 +421,12 @@ absl::Status Gateway::Start() {
     if (ec) return absl::UnavailableError("cannot listen on " + address + ": " + ec.message());
     return absl::OkStatus();
   };
-  if (auto s = bind(impl_->public_acceptor, impl_->ctx.options.listen); !s.ok()) return s;
+  const bool public_api = !impl_->ctx.options.listen.empty();
+  if (public_api) {
+    if (auto s = bind(impl_->public_acceptor, impl_->ctx.options.listen); !s.ok()) return s;
+  }
   if (auto s = bind(impl_->admin_acceptor, impl_->ctx.options.admin); !s.ok()) return s;
-  asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->public_acceptor, false), asio::detached);
+  if (public_api) asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->public_acceptor, false), asio::detached);
   asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->admin_acceptor, true), asio::detached);
   for (int i = 0; i < std::max(1, impl_->ctx.options.io_threads); ++i) {
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });

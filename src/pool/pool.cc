@@ -265,7 +265,9 @@ absl::StatusOr<speech::RecognitionStreamPtr> Pool::StartRecognition(const speech
   int capacity = 0;
   {
     std::lock_guard lock(mu_);
-    if (draining_ || stopping_) return absl::UnavailableError("the server is shutting down; retry on another instance");
+    // ABORTED, not UNAVAILABLE: this tier is alive and finishing its streams; a pool in front of
+    // it sends the stream elsewhere without taking this one out of rotation.
+    if (draining_ || stopping_) return absl::AbortedError("the server is shutting down; retry on another instance");
     if (!AnyInRotationLocked()) return absl::UnavailableError("no healthy engine in pool \"" + options_.name + "\" yet; retry after 1 s");
     for (const Engine& e : engines_) capacity += e.health.InRotation(clock_.Now()) ? e.capabilities.capacity : 0;
   }

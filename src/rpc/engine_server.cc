@@ -186,6 +186,7 @@ class EngineServer::Service : public v1::Engine::CallbackService {
 // (gRPC 1.51). Watch is not offered (UNIMPLEMENTED): the pool and Kubernetes use Check.
 class EngineServer::Health : public grpc::health::v1::Health::CallbackService {
  public:
+  explicit Health(speech::SpeechService& service) : service_(service) {}
   void SetServing(bool serving) { serving_ = serving; }
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
@@ -196,21 +197,24 @@ class EngineServer::Health : public grpc::health::v1::Health::CallbackService {
       reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service " + request->service()));
       return reactor;
     }
-    response->set_status(serving_ ? grpc::health::v1::HealthCheckResponse::SERVING
-                                  : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+    // Serving: switched on by the process, and the service can take streams (for a tier: an
+    // engine behind every route).
+    response->set_status(serving_ && service_.IsServing() ? grpc::health::v1::HealthCheckResponse::SERVING
+                                                          : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
 
  private:
+  speech::SpeechService& service_;
   std::atomic<bool> serving_{false};
 };
 
 absl::StatusOr<std::unique_ptr<EngineServer>> EngineServer::Start(speech::SpeechServicePtr service,
                                                                   const std::string& address) {
   std::unique_ptr<EngineServer> server(new EngineServer());
+  server->health_ = std::make_unique<Health>(*service);
   server->service_ = std::make_unique<Service>(std::move(service));
-  server->health_ = std::make_unique<Health>();
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);

@@ -17,6 +17,7 @@
 #include "pool/engine_process.h"
 #include "pool/pool.h"
 #include "router/router.h"
+#include "rpc/engine_server.h"
 
 namespace voxgate::server {
 namespace {
@@ -29,7 +30,7 @@ milliseconds Millis(double seconds) { return milliseconds(static_cast<int64_t>(s
 
 int Serve(const ServeOptions& options) {
   const core::ServerConfig& config = options.config;
-  core::SetLogLabels({{"tier", "all-in-one"}});
+  core::SetLogLabels({{"tier", options.tier}});
 
   // Engine sockets live in a private directory removed at exit.
   std::string socket_dir_template = std::filesystem::temp_directory_path().string() + "/voxgate-XXXXXX";
@@ -100,7 +101,8 @@ int Serve(const ServeOptions& options) {
   for (auto& p : pools) p->Start();
 
   gateway::GatewayOptions gateway_options;
-  gateway_options.listen = config.listen;
+  // A tier behind another serves its stack over gRPC; its HTTP side is the admin listener alone.
+  gateway_options.listen = options.serve_grpc ? "" : config.listen;
   gateway_options.admin = config.admin;
   gateway_options.limits = config.limits;
   gateway_options.io_threads = std::max(2u, std::thread::hardware_concurrency());
@@ -118,27 +120,48 @@ int Serve(const ServeOptions& options) {
   };
   auto router = std::make_shared<router::Router>(std::move(routes));
   gateway::Gateway gateway(gateway_options, router);
+  std::unique_ptr<rpc::EngineServer> grpc_server;
+  // What is still open: HTTP requests and streams, or the streams on this tier's pools.
+  auto open_work = [&] {
+    int n = gateway.active_requests();
+    for (const auto& p : pools) n += options.serve_grpc ? p->active_streams() : 0;
+    return n;
+  };
   int exit_code = 0;
-  if (auto s = gateway.Start(); !s.ok()) {
-    core::LogError("cannot start", {{"error", std::string(s.message())}});
+  absl::Status started = gateway.Start();
+  if (started.ok() && options.serve_grpc) {
+    auto server = rpc::EngineServer::Start(router, config.listen);
+    if (server.ok()) {
+      grpc_server = std::move(*server);
+      grpc_server->SetServing(true);
+    } else {
+      started = server.status();
+    }
+  }
+  if (!started.ok()) {
+    core::LogError("cannot start", {{"error", std::string(started.message())}});
     exit_code = 1;
   } else {
     core::Metrics().GetGauge("voxgate_build_info", "Build information.", {{"version", "0.1.0"}}).Set(1);
-    core::LogInfo("voxgate listening", {{"listen", gateway.listen_address()}, {"admin", gateway.admin_address()}});
+    const std::string listen = grpc_server ? grpc_server->address() : gateway.listen_address();
+    core::LogInfo("voxgate listening", {{"listen", listen}, {"admin", gateway.admin_address()},
+                                        {"protocol", grpc_server ? "grpc" : "http"}});
     const int sig = core::WaitForStopSignal();
-    // Drain: not ready, no new work, open streams get the grace period to finish.
+    // Drain: not ready, no new work, open streams get the grace period to finish. A tier behind
+    // another answers its health checks NOT_SERVING, so the tier in front sends new streams
+    // elsewhere and lets the open ones run.
     core::LogInfo("draining", {{"signal", strsignal(sig)}, {"grace_seconds", config.drain_grace_seconds},
-                               {"active_requests", gateway.active_requests()}});
+                               {"open", open_work()}});
     gateway.StartDrain();
+    if (grpc_server) grpc_server->SetServing(false);
     for (auto& p : pools) p->Drain();
     const auto deadline = std::chrono::steady_clock::now() + Millis(config.drain_grace_seconds);
-    while (gateway.active_requests() > 0 && std::chrono::steady_clock::now() < deadline) {
+    while (open_work() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(milliseconds(50));
     }
-    if (gateway.active_requests() > 0) {
-      core::LogWarning("grace period over; closing open streams", {{"active_requests", gateway.active_requests()}});
-    }
+    if (open_work() > 0) core::LogWarning("grace period over; closing open streams", {{"open", open_work()}});
   }
+  if (grpc_server) grpc_server->Shutdown(milliseconds(1000));
   gateway.Stop();
   for (auto& p : pools) p->Stop();
   pools.clear();

@@ -54,6 +54,7 @@ export function synthesize(text, file, voice = 'en-us+klatt2') {
 
 // A running `voxgate serve`. Its JSON log lines are kept for assertions.
 export class Server {
+  // `config: null` runs the embedded default (no --config), as `make run` does.
   static async start({ config = '', args = [], readyTimeoutMs = 60000 } = {}) {
     const dir = tempDir();
     const configFile = path.join(dir, 'voxgate.yaml');
@@ -68,7 +69,8 @@ pools:
     const s = new Server();
     s.dir = dir;
     s.logs = [];
-    s.proc = spawn(`${BIN}/voxgate`, ['serve', '--config', configFile, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args],
+    const configArgs = config === null ? [] : ['--config', configFile];
+    s.proc = spawn(`${BIN}/voxgate`, ['serve', ...configArgs, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     s.exited = new Promise((resolve) => s.proc.on('exit', (code, signal) => resolve({ code, signal })));
     let buffered = '';

@@ -26,6 +26,17 @@ test('config errors stop start-up with a message naming the key', () => {
   assert.match(missing.stderr.toString(), /cannot read/);
 });
 
+test('without a config the embedded default serves English (what `make run` starts)', async () => {
+  const server = await Server.start({ config: null });
+  try {
+    const r = await streamFile(WebSocket, `${server.wsUrl}/v1/recognize`, librivoxClips()[1].file);
+    assert.equal(r.code, 1000, r.reason);
+    assert.ok(r.text.split(' ').length >= 5, r.text);
+  } finally {
+    assert.equal((await server.stop()).code, 0);
+  }
+});
+
 test('an engine that dies is restarted and the server recovers', async () => {
   const server = await Server.start();
   try {

@@ -24,6 +24,9 @@ TEST(Config, EmptyConfigIsTheEmbeddedDefault) {
   ASSERT_EQ(c.pools.size(), 1u);
   EXPECT_EQ(c.pools[0].languages, std::vector<std::string>{"en-US"});
   EXPECT_EQ(c.pools[0].engines[0].engine, "pocketsphinx");
+  ASSERT_EQ(c.routes.size(), 1u);
+  EXPECT_EQ(DefaultConfig().routes.size(), 1u);  // what `voxgate serve` without --config runs
+  EXPECT_EQ(DefaultConfig().routes[0].pools[0].pool, c.pools[0].name);
 }
 
 TEST(Config, ReadsEveryField) {
@@ -124,7 +127,7 @@ TEST(Config, TheDocumentedExampleLoads) {
 }
 
 TEST(Config, EveryExampleLoads) {
-  for (const char* name : {"two-engines.yaml", "canary-shadow.yaml"}) {
+  for (const char* name : {"two-engines.yaml", "canary-shadow.yaml", "split/pool.yaml", "split/router.yaml", "split/endpoint.yaml"}) {
     EXPECT_NO_THROW(LoadConfigFile(std::string(VOXGATE_SOURCE_DIR "/examples/config/") + name)) << name;
   }
 }

@@ -118,7 +118,7 @@ TEST_F(PoolTest, DrainRefusesNewStreamsButFinishesOpenOnes) {
   ASSERT_TRUE(open.ok());
   pool_->Drain();
   EXPECT_FALSE(pool_->IsServing());
-  EXPECT_EQ(pool_->StartRecognition({}, observer).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(pool_->StartRecognition({}, observer).status().code(), absl::StatusCode::kAborted);
   ASSERT_TRUE((*open)->Write(std::vector<int16_t>(160, 0)).ok());
   (*open)->Finish();
   ASSERT_TRUE(observer->WaitDone());
