@@ -2,7 +2,9 @@
 # make bench: the benchmarks recorded in docs/BENCHMARKS.md.
 #  1. platform overhead: real-time factor of the full path vs the engine in-process, interleaved;
 #  2. load: N concurrent real-time streams (voxctl bench) against one engine process; final-result
-#     latency after end of speech, and engine memory per stream.
+#     latency after end of speech, and engine memory per stream;
+#  3. failover time: a stream's engine killed, until its next result (bench/failover_time.mjs).
+# SKIP_OVERHEAD=1 / SKIP_LOAD=1 leave parts out.
 set -euo pipefail
 build=${1:-build}
 bin=$build/bin
@@ -14,6 +16,7 @@ echo "== platform overhead (5 repetitions, random interleaving)"
   --benchmark_report_aggregates_only=true
 fi
 
+if [ -z "${SKIP_LOAD:-}" ]; then
 echo "== load: concurrent real-time streams"
 capacity=${CAPACITY:-12}
 dir=$(mktemp -d)
@@ -44,3 +47,8 @@ for n in ${STREAMS:-1 4 6 8 10}; do
   "$bin/voxctl" --server "$url" bench "$clip" --streams "$n"
 done
 echo "engine RSS after load: $(( $(rss "$engine") / 1024 )) MiB; gateway RSS: $(( $(rss "$server") / 1024 )) MiB"
+kill $server 2>/dev/null; wait $server 2>/dev/null || true
+fi
+
+echo "== failover time (SIGKILL of a stream's engine -> its next result, from another engine)"
+VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/failover_time.mjs" "${FAILOVER_TRIALS:-5}"

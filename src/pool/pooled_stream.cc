@@ -126,7 +126,8 @@ void PooledStream::EngineLost(size_t engine) {
 absl::Status PooledStream::Write(std::span<const int16_t> samples) {
   std::lock_guard lock(mu_);
   if (done_ || finished_ || cancelled_) return absl::FailedPreconditionError("the stream has ended");
-  if (static_cast<size_t>(written_ - sent_) + samples.size() > max_backlog_samples_) {
+  // One write larger than the bound is taken when nothing waits (else it could never be).
+  if (written_ > sent_ && static_cast<size_t>(written_ - sent_) + samples.size() > max_backlog_samples_) {
     client_refused_ = true;
     return absl::ResourceExhaustedError("the engine is behind the audio; wait");
   }
@@ -154,7 +155,6 @@ void PooledStream::Finish() {
 }
 
 void PooledStream::Cancel() {
-  speech::RecognitionStreamPtr call;
   {
     std::lock_guard lock(mu_);
     if (done_ || cancelled_) return;

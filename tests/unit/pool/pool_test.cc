@@ -126,6 +126,17 @@ TEST_F(PoolTest, DrainRefusesNewStreamsButFinishesOpenOnes) {
   EXPECT_EQ(observer->results().back().transcript, "160 samples");
 }
 
+TEST_F(PoolTest, OneWriteLargerThanTheBacklogBoundIsTakenWhenNothingWaits) {
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = pool_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(20 * 16000, 0)).ok());  // 20 s; the bound is 10 s
+  (*stream)->Finish();
+  ASSERT_TRUE(observer->WaitDone());
+  EXPECT_TRUE(observer->status().ok()) << observer->status();
+  EXPECT_EQ(observer->results().back().transcript, "320000 samples");
+}
+
 class QueueingPoolTest : public PoolTest {
   void Configure(Pool::Options& options) override {
     options.max_queued_streams = 1;
