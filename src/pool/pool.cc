@@ -129,17 +129,20 @@ void Pool::DispatchLoop() {
       lock.lock();
       continue;
     }
-    // Give freed slots to waiting streams, oldest first.
-    while (assign_needed_ && queue_.Front() != nullptr) {
-      Waiter front = *queue_.Front();
-      lock.unlock();
-      absl::Status s = TryAssign(front.stream, front.avoid);
-      lock.lock();
-      if (absl::IsResourceExhausted(s)) break;
-      queue_.Remove(front.stream.get());
-      if (!s.ok() && !absl::IsCancelled(s)) PostLocked([stream = front.stream, s] { stream->Fail(s); });
+    // Give freed slots to waiting streams, oldest first. (A slot freed while this runs sets the
+    // flag again, so it is looked at in the next round.)
+    if (assign_needed_) {
+      assign_needed_ = false;
+      while (queue_.Front() != nullptr) {
+        Waiter front = *queue_.Front();
+        lock.unlock();
+        absl::Status s = TryAssign(front.stream, front.avoid);
+        lock.lock();
+        if (absl::IsResourceExhausted(s)) break;
+        queue_.Remove(front.stream.get());
+        if (!s.ok() && !absl::IsCancelled(s)) PostLocked([stream = front.stream, s] { stream->Fail(s); });
+      }
     }
-    assign_needed_ = false;
     for (Waiter& w : queue_.PopExpired(clock_.Now())) {
       if (w.avoid.has_value()) {  // a stream whose engine failed
         PostLocked([stream = std::move(w.stream), seconds = std::chrono::duration<double>(options_.failover_timeout).count()] {

@@ -45,9 +45,6 @@ class Comparison {
     std::string outcome = "compared";
     if (!primary_status_->ok()) outcome = "primary_failed";
     else if (!shadow_status_->ok()) outcome = "shadow_failed";
-    core::Labels outcome_labels = labels;
-    outcome_labels.emplace_back("outcome", outcome);
-    core::Metrics().GetCounter("voxgate_shadow_comparisons_total", "Shadowed streams by outcome.", outcome_labels).Increment();
     nlohmann::json fields = {{"request_id", request_id_}, {"pool", primary_pool_}, {"shadow_pool", shadow_pool_},
                              {"outcome", outcome}, {"primary_text", primary_text}, {"shadow_text", shadow_text}};
     if (outcome == "compared") {
@@ -69,6 +66,10 @@ class Comparison {
     } else {
       fields["error"] = std::string((primary_status_->ok() ? *shadow_status_ : *primary_status_).message());
     }
+    // Counted last: a scrape that sees a comparison sees its measurements too.
+    core::Labels outcome_labels = labels;
+    outcome_labels.emplace_back("outcome", outcome);
+    core::Metrics().GetCounter("voxgate_shadow_comparisons_total", "Shadowed streams by outcome.", outcome_labels).Increment();
     core::LogInfo("shadow comparison", fields);
   }
 
@@ -111,7 +112,6 @@ class Shadow : public speech::RecognitionObserver, public std::enable_shared_fro
     if (stream.ok()) {
       stream_ = std::move(*stream);
     } else {
-      done_ = true;
       comparison_->Done(false, stream.status());
     }
   }
@@ -151,7 +151,6 @@ class Shadow : public speech::RecognitionObserver, public std::enable_shared_fro
   std::shared_ptr<Comparison> comparison_;
   speech::RecognitionStreamPtr stream_;
   bool fell_behind_ = false;
-  bool done_ = false;
 };
 
 class ShadowedStream : public speech::RecognitionStream {
