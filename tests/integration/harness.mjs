@@ -52,8 +52,48 @@ export function synthesize(text, file, voice = 'en-us+klatt2') {
   return file;
 }
 
-// A running `voxgate serve`. Its JSON log lines are kept for assertions.
-export class Server {
+// A process that logs one JSON object per line; the lines are kept for assertions.
+export class LoggingProcess {
+  // Starts `argv` and waits (bounded) for a log line with `message`, which it returns.
+  async spawn(argv, message, timeoutMs = 60000) {
+    this.logs = [];
+    this.proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
+    let buffered = '';
+    const seen = new Promise((resolve, reject) => {
+      this.proc.stdout.on('data', (chunk) => {
+        buffered += chunk;
+        let nl;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          try {
+            const entry = JSON.parse(line);
+            this.logs.push(entry);
+            if (entry.message === message) resolve(entry);
+          } catch {
+            this.logs.push({ unparsable: line });
+          }
+        }
+      });
+      this.proc.stderr.on('data', (chunk) => { this.stderr = (this.stderr ?? '') + chunk; });
+      this.exited.then(({ code }) => reject(new Error(`${path.basename(argv[0])} exited with ${code}: ${this.stderr ?? ''}`)));
+    });
+    return withTimeout(seen, timeoutMs, `${path.basename(argv[0])}: no "${message}" log line`);
+  }
+
+  // SIGTERM, then wait for exit; SIGKILL if it hangs.
+  async stop(timeoutMs = 30000) {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+}
+
+// A running `voxgate serve`.
+export class Server extends LoggingProcess {
   // `config: null` runs the embedded default (no --config), as `make run` does.
   static async start({ config = '', args = [], readyTimeoutMs = 60000 } = {}) {
     const dir = tempDir();
@@ -68,32 +108,9 @@ pools:
 `);
     const s = new Server();
     s.dir = dir;
-    s.logs = [];
     const configArgs = config === null ? [] : ['--config', configFile];
-    s.proc = spawn(`${BIN}/voxgate`, ['serve', ...configArgs, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args],
-      { stdio: ['ignore', 'pipe', 'pipe'] });
-    s.exited = new Promise((resolve) => s.proc.on('exit', (code, signal) => resolve({ code, signal })));
-    let buffered = '';
-    const listening = new Promise((resolve, reject) => {
-      s.proc.stdout.on('data', (chunk) => {
-        buffered += chunk;
-        let nl;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          try {
-            const entry = JSON.parse(line);
-            s.logs.push(entry);
-            if (entry.message === 'voxgate listening') resolve(entry);
-          } catch {
-            s.logs.push({ unparsable: line });
-          }
-        }
-      });
-      s.proc.stderr.on('data', (chunk) => { s.stderr = (s.stderr ?? '') + chunk; });
-      s.exited.then(({ code }) => reject(new Error(`voxgate exited with ${code}: ${s.stderr ?? ''}`)));
-    });
-    const info = await withTimeout(listening, 15000, 'voxgate did not start listening');
+    const info = await s.spawn([`${BIN}/voxgate`, 'serve', ...configArgs, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', ...args],
+      'voxgate listening', 15000);
     s.url = `http://${info.listen}`;
     s.wsUrl = `ws://${info.listen}`;
     s.adminUrl = `http://${info.admin}`;
@@ -102,14 +119,7 @@ pools:
   }
 
   async waitReady(timeoutMs = 60000) {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      try {
-        if ((await fetch(`${this.adminUrl}/readyz`)).status === 200) return;
-      } catch { /* not yet */ }
-      await sleep(100);
-    }
-    throw new Error('voxgate did not become ready');
+    return waitReady(this.adminUrl, timeoutMs);
   }
 
   async metric(name, labels = '') {
@@ -118,15 +128,23 @@ pools:
     return line === undefined ? undefined : Number(line.split(' ').pop());
   }
 
-  // SIGTERM, then wait for exit; SIGKILL if it hangs.
   async stop(timeoutMs = 30000) {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), timeoutMs);
-    const result = await this.exited;
-    clearTimeout(timer);
+    const result = await super.stop(timeoutMs);
     rmSync(this.dir, { recursive: true, force: true });
     return result;
   }
+}
+
+// Waits (bounded) until an admin listener's /readyz answers 200.
+export async function waitReady(adminUrl, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${adminUrl}/readyz`)).status === 200) return;
+    } catch { /* not yet */ }
+    await sleep(100);
+  }
+  throw new Error(`${adminUrl} did not become ready`);
 }
 
 export function sleep(ms) {

@@ -2,62 +2,14 @@
 // client → voxgate endpoint → voxgate router → voxgate pool → voxgate-engine-pocketsphinx.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { BIN, librivoxClips, streamFile, tempDir, sleep, withTimeout, wordErrorRate } from './harness.mjs';
+import { BIN, LoggingProcess, librivoxClips, streamFile, tempDir, sleep, waitReady, withTimeout, wordErrorRate } from './harness.mjs';
 
 // Measured through the split tiers as through the all-in-one server (http_api.test.mjs): 0.324.
 const LIBRIVOX_WER_BOUND = 0.33;
-
-// A process that logs JSON lines; resolves once a line with `message` appears.
-class Proc {
-  static async start(argv, message) {
-    const p = new Proc();
-    p.logs = [];
-    p.proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    p.exited = new Promise((resolve) => p.proc.on('exit', (code, signal) => resolve({ code, signal })));
-    let buffered = '';
-    const seen = new Promise((resolve, reject) => {
-      p.proc.stdout.on('data', (chunk) => {
-        buffered += chunk;
-        let nl;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          try {
-            const entry = JSON.parse(line);
-            p.logs.push(entry);
-            if (entry.message === message) resolve(entry);
-          } catch { /* not JSON */ }
-        }
-      });
-      p.proc.stderr.on('data', (chunk) => { p.stderr = (p.stderr ?? '') + chunk; });
-      p.exited.then(({ code }) => reject(new Error(`${argv[0]} exited with ${code}: ${p.stderr ?? ''}`)));
-    });
-    p.ready = await withTimeout(seen, 60000, `${path.basename(argv[0])}: no "${message}"`);
-    return p;
-  }
-  async stop() {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 30000);
-    const result = await this.exited;
-    clearTimeout(timer);
-    return result;
-  }
-}
-
-async function waitReady(adminUrl) {
-  const deadline = Date.now() + 60000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${adminUrl}/readyz`)).status === 200) return;
-    } catch { /* not yet */ }
-    await sleep(100);
-  }
-  throw new Error(`${adminUrl} did not become ready`);
-}
 
 const dir = tempDir('voxgate-split-');
 const tiers = {};
@@ -75,17 +27,19 @@ pools:
 }
 
 async function startTier(role, upstream) {
-  const p = await Proc.start([`${BIN}/voxgate`, role, '--config', tierConfig(role, upstream), '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+  const p = new LoggingProcess();
+  const ready = await p.spawn([`${BIN}/voxgate`, role, '--config', tierConfig(role, upstream), '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
     'voxgate listening');
-  p.listen = p.ready.listen;
-  p.adminUrl = `http://${p.ready.admin}`;
+  p.listen = ready.listen;
+  p.adminUrl = `http://${ready.admin}`;
   await waitReady(p.adminUrl);
   return p;
 }
 
 before(async () => {
-  tiers.engine = await Proc.start([`${BIN}/voxgate-engine-pocketsphinx`, '--listen', '127.0.0.1:0', '--capacity', '2'], 'engine serving');
-  tiers.pool = await startTier('pool', tiers.engine.ready.listen);
+  tiers.engine = new LoggingProcess();
+  const engine = await tiers.engine.spawn([`${BIN}/voxgate-engine-pocketsphinx`, '--listen', '127.0.0.1:0', '--capacity', '2'], 'engine serving');
+  tiers.pool = await startTier('pool', engine.listen);
   tiers.router = await startTier('router', tiers.pool.listen);
   tiers.endpoint = await startTier('endpoint', tiers.router.listen);
 });
