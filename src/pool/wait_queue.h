@@ -31,7 +31,6 @@ class WaitQueue {
   std::vector<Waiter> PopExpired(core::TimePoint now);
   std::optional<core::TimePoint> NextDeadline() const;
   size_t size() const { return waiters_.size(); }
-  size_t max_size() const { return max_size_; }
 
  private:
   const size_t max_size_;

@@ -138,15 +138,21 @@ TEST_F(PoolTest, OneWriteLargerThanTheBacklogBoundIsTakenWhenNothingWaits) {
 }
 
 class QueueingPoolTest : public PoolTest {
+ protected:
   void Configure(Pool::Options& options) override {
     options.max_queued_streams = 1;
     options.queue_timeout = std::chrono::milliseconds(300);
   }
+  // Open streams on all 4 slots of the two engines.
+  std::vector<speech::RecognitionStreamPtr> TakeEverySlot() {
+    std::vector<speech::RecognitionStreamPtr> streams;
+    for (int i = 0; i < 4; ++i) streams.push_back(*pool_->StartRecognition({}, std::make_shared<RecordingObserver>()));
+    return streams;
+  }
 };
 
 TEST_F(QueueingPoolTest, QueuesWhenFullServesInTurnAndRefusesBeyondTheQueue) {
-  std::vector<speech::RecognitionStreamPtr> streams;
-  for (int i = 0; i < 4; ++i) streams.push_back(*pool_->StartRecognition({}, std::make_shared<RecordingObserver>()));
+  std::vector<speech::RecognitionStreamPtr> streams = TakeEverySlot();
   auto waiting_observer = std::make_shared<RecordingObserver>();
   auto waiting = pool_->StartRecognition({}, waiting_observer);
   ASSERT_TRUE(waiting.ok()) << waiting.status();
@@ -166,8 +172,7 @@ TEST_F(QueueingPoolTest, QueuesWhenFullServesInTurnAndRefusesBeyondTheQueue) {
 }
 
 TEST_F(QueueingPoolTest, AStreamWaitingPastTheQueueTimeoutIsToldToRetry) {
-  std::vector<speech::RecognitionStreamPtr> streams;
-  for (int i = 0; i < 4; ++i) streams.push_back(*pool_->StartRecognition({}, std::make_shared<RecordingObserver>()));
+  std::vector<speech::RecognitionStreamPtr> streams = TakeEverySlot();
   auto observer = std::make_shared<RecordingObserver>();
   auto waiting = pool_->StartRecognition({}, observer);
   ASSERT_TRUE(waiting.ok());
@@ -178,8 +183,7 @@ TEST_F(QueueingPoolTest, AStreamWaitingPastTheQueueTimeoutIsToldToRetry) {
 }
 
 TEST_F(QueueingPoolTest, CancellingAWaitingStreamEndsIt) {
-  std::vector<speech::RecognitionStreamPtr> streams;
-  for (int i = 0; i < 4; ++i) streams.push_back(*pool_->StartRecognition({}, std::make_shared<RecordingObserver>()));
+  std::vector<speech::RecognitionStreamPtr> streams = TakeEverySlot();
   auto observer = std::make_shared<RecordingObserver>();
   auto waiting = pool_->StartRecognition({}, observer);
   ASSERT_TRUE(waiting.ok());
