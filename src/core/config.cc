@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -103,11 +104,25 @@ EngineConfig ParseEngine(Section s) {
   EngineConfig e;
   s.Read("engine", e.engine);
   s.Read("address", e.address);
+  s.Read("dns", e.dns);
+  s.Read("refresh_seconds", e.refresh_seconds, 0.1, 3600.0);
   s.Read("capacity", e.capacity, 0, 1024);
   s.Read("replicas", e.replicas, 1, 64);
   s.Read("args", e.args);
   s.RejectUnknownKeys();
-  if (e.engine.empty() == e.address.empty()) Section::Fail(s.path(), "set exactly one of `engine` (a built-in engine to start) or `address` (an engine already running)");
+  if (e.engine.empty() + e.address.empty() + e.dns.empty() != 2) {
+    Section::Fail(s.path(), "set exactly one of `engine` (a built-in engine to start), `address` (an engine already running) "
+                            "or `dns` (host:port whose A/AAAA records are the engines, e.g. a Kubernetes headless Service)");
+  }
+  if (!e.dns.empty()) {
+    const auto colon = e.dns.rfind(':');
+    int port = 0;
+    const char* end = e.dns.data() + e.dns.size();
+    if (colon == std::string::npos || colon == 0 || std::from_chars(e.dns.data() + colon + 1, end, port).ptr != end ||
+        port < 1 || port > 65535) {
+      Section::Fail(s.path() + ".dns", "expected host:port, got \"" + e.dns + "\"");
+    }
+  }
   if (e.engine == "pocketsphinx" || e.engine.empty()) return e;
   Section::Fail(s.path() + ".engine", "unknown built-in engine \"" + e.engine + "\" (built in: pocketsphinx)");
 }
@@ -139,6 +154,11 @@ PoolConfig ParsePool(Section s) {
   fo.Read("max_failovers", p.failover.max_failovers, 0, 100);
   fo.Read("timeout_seconds", p.failover.timeout_seconds, 0.0, 3600.0);
   fo.RejectUnknownKeys();
+  s.Read("min_ready", p.min_ready, 0, 1000);
+  s.Read("slow_start_seconds", p.slow_start_seconds, 0.0, 3600.0);
+  Section ps = s.Child("progress");
+  ps.Read("result_timeout_seconds", p.result_timeout_seconds, 0.5, 3600.0);
+  ps.RejectUnknownKeys();
   for (auto& e : s.List("engines")) p.engines.push_back(ParseEngine(std::move(e)));
   s.RejectUnknownKeys();
   if (p.name.empty()) Section::Fail(s.path() + ".name", "required");
@@ -148,11 +168,30 @@ PoolConfig ParsePool(Section s) {
   return p;
 }
 
+ApiKeyConfig ParseApiKey(Section& s) {
+  ApiKeyConfig k;
+  s.Read("name", k.name);
+  s.Read("plan", k.plan);
+  s.Read("sha256", k.sha256);
+  s.Read("env", k.env);
+  s.RejectUnknownKeys();
+  if (k.name.empty()) Section::Fail(s.path() + ".name", "required (it names the caller in logs)");
+  if (k.sha256.empty() == k.env.empty()) {
+    Section::Fail(s.path(), "set exactly one of `sha256` (the key's SHA-256 in hex: printf %s KEY | sha256sum) or `env` "
+                            "(an environment variable holding the key); never the key itself");
+  }
+  if (!k.sha256.empty() && (k.sha256.size() != 64 || k.sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
+    Section::Fail(s.path() + ".sha256", "expected 64 hex digits");
+  }
+  return k;
+}
+
 RouteConfig ParseRoute(Section s, const std::set<std::string>& pools) {
   RouteConfig r;
   s.Read("service", r.service);
   s.Read("language", r.language);
   s.Read("model", r.model);
+  s.Read("plan", r.plan);
   std::string pool;
   s.Read("pool", pool);
   if (!pool.empty()) r.pools.push_back({pool, 1});
@@ -228,6 +267,11 @@ ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source
       if (!names.insert(c.pools.back().name).second) Section::Fail("pools", "two pools named \"" + c.pools.back().name + "\"");
     }
     for (auto& r : s.List("routes")) c.routes.push_back(ParseRoute(std::move(r), names));
+    std::set<std::string> key_names;
+    for (auto& k : s.List("api_keys")) {
+      c.api_keys.push_back(ParseApiKey(k));
+      if (!key_names.insert(c.api_keys.back().name).second) Section::Fail(k.path() + ".name", "two API keys named \"" + c.api_keys.back().name + "\"");
+    }
     s.RejectUnknownKeys();
   } catch (const ConfigError& e) {
     throw ConfigError(source + ": " + e.what());

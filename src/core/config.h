@@ -10,11 +10,14 @@
 
 namespace voxgate::core {
 
-// An engine the pool sends work to: either a built-in engine the server starts and supervises
-// (`engine: pocketsphinx` runs bin/voxgate-engine-pocketsphinx), or one already running at `address`.
+// Engines the pool sends work to: a built-in engine the server starts and supervises
+// (`engine: pocketsphinx` runs bin/voxgate-engine-pocketsphinx), one already running at
+// `address`, or every address a DNS name resolves to, re-resolved every `refresh_seconds`.
 struct EngineConfig {
   std::string engine;   // built-in engine name
   std::string address;  // unix:/path or host:port
+  std::string dns;      // host:port, e.g. a Kubernetes headless Service
+  double refresh_seconds = 10;
   int capacity = 0;     // concurrent streams per engine process; 0: sized to the machine
   int replicas = 1;     // processes to start (built-in engines only)
   std::vector<std::string> args;  // extra command-line arguments for the engine process
@@ -57,6 +60,9 @@ struct PoolConfig {
   OutlierDetectionConfig outlier_detection;
   QueueConfig queue;
   FailoverConfig failover;
+  int min_ready = 0;              // healthy engines held back as warm standbys
+  double slow_start_seconds = 0;  // ramp of a newly healthy engine's share; 0: off
+  double result_timeout_seconds = 15;  // an engine that owes a stream an answer this long hung
   std::vector<EngineConfig> engines;
 };
 
@@ -74,6 +80,7 @@ struct RouteConfig {
   std::string service = "asr";
   std::string language = "*";  // "en-US" exactly, "en" for any English, "*" for anything
   std::string model;           // empty: any model
+  std::string plan;            // the caller's API-key plan; empty: any caller
   struct Split {
     std::string pool;
     double weight = 1;
@@ -83,6 +90,15 @@ struct RouteConfig {
   double shadow_share = 0;     // of the route's streams
 };
 
+// A client API key: its name (in logs), its plan (routes may match on it), and the key itself as
+// its SHA-256 (hex) or the name of an environment variable that holds it. Never the key in here.
+struct ApiKeyConfig {
+  std::string name;
+  std::string plan;
+  std::string sha256;
+  std::string env;
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::string admin = "127.0.0.1:9090";
@@ -90,6 +106,7 @@ struct ServerConfig {
   LimitsConfig limits;
   std::vector<PoolConfig> pools;
   std::vector<RouteConfig> routes;  // filled from `pools` when the config has none
+  std::vector<ApiKeyConfig> api_keys;  // none: the endpoint takes requests without a key
 };
 
 class ConfigError : public std::runtime_error {

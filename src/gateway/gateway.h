@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "core/config.h"
+#include "gateway/api_keys.h"
 #include "speech/speech_service.h"
 
 namespace voxgate::gateway {
@@ -22,6 +23,8 @@ struct GatewayOptions {
   int decode_threads = 2;  // audio decoding and resampling of uploads, off the I/O threads
   // The JSON body of the admin listener's GET /v1/status (the pools' engines); unset: 404.
   std::function<std::string()> status_json;
+  // Client requests must present one of these keys; empty: no key needed.
+  ApiKeys api_keys;
 };
 
 class Gateway {

@@ -124,7 +124,7 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
 }
 
 // POST /v1/audio/transcriptions (OpenAI-compatible multipart).
-asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const std::string& request_id) {
+asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const std::string& request_id, const Caller& caller) {
   auto boundary = MultipartBoundary(req[http::field::content_type]);
   if (!boundary.ok()) co_return Outcome{ErrorResponse(boundary.status())};
   auto parts = ParseMultipart(req.body(), *boundary);
@@ -145,6 +145,7 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const std:
 
   speech::RecognitionConfig config;
   config.request_id = request_id;
+  config.plan = caller.plan;
   config.interim_results = false;
   config.sample_rate_hertz = kModelSampleRate;
   config.model = model == "whisper-1" ? "" : model;  // OpenAI clients send whisper-1: the default model
@@ -199,7 +200,7 @@ Response Readiness(Context& ctx) {
 
 // Routes one request; `route` is set to a bounded label for metrics.
 asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, const std::string& request_id,
-                               std::string& route) {
+                               const Caller& caller, std::string& route) {
   const std::string_view path = PathOf(req.target());
   auto method_is = [&](http::verb v) { return req.method() == v; };
   if (admin) {
@@ -229,7 +230,7 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
       route = path;
       if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with multipart/form-data"))};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
-      co_return co_await Transcribe(ctx, req, request_id);
+      co_return co_await Transcribe(ctx, req, request_id, caller);
     }
     if (path == "/v1/recognize") {
       route = path;
@@ -303,21 +304,35 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, bool admin) {
     }
     const uint64_t declared_length = parser.content_length().value_or(0);
     Request req = parser.release();
+    Caller caller;
+    if (!reject && !admin && !ctx.options.api_keys.empty()) {
+      auto authenticated = ctx.options.api_keys.Authenticate(req[http::field::authorization]);
+      if (authenticated.ok()) {
+        caller = std::move(*authenticated);
+      } else {
+        early = ErrorResponse(authenticated.status());
+        early.set(http::field::www_authenticate, "Bearer");
+        reject = true;
+      }
+    }
     if (!reject && !admin && websocket::is_upgrade(req) && PathOf(req.target()) == "/v1/recognize") {
       stream.expires_never();
-      co_await RunRecognizeWebSocket(std::move(stream), std::move(req), ctx, request_id);
+      co_await RunRecognizeWebSocket(std::move(stream), std::move(req), ctx, request_id, std::move(caller));
       co_return;
     }
     std::string route = "other";
     Outcome outcome;
     if (reject) {
       outcome.response = std::move(early);
-      route = std::string(PathOf(req.target())) == "/v1/audio/transcriptions" ? "/v1/audio/transcriptions" : "other";
+      const std::string_view path = PathOf(req.target());
+      for (std::string_view known : {"/v1/audio/transcriptions", "/v1/recognize", "/v1/models"}) {
+        if (path == known) route = known;
+      }
     } else if (admin) {
-      outcome = co_await Route(ctx, admin, req, request_id, route);
+      outcome = co_await Route(ctx, admin, req, request_id, caller, route);
     } else {
       ActiveGuard active(ctx);  // only client work counts (drain waits for it)
-      outcome = co_await Route(ctx, admin, req, request_id, route);
+      outcome = co_await Route(ctx, admin, req, request_id, caller, route);
     }
     Response& res = outcome.response;
     res.set("x-request-id", request_id);
@@ -351,6 +366,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, bool admin) {
                    {"remoteIp", remote},
                    {"userAgent", std::string(req[http::field::user_agent])}}},
                  {"audio_seconds", outcome.audio_seconds},
+                 {"api_key", caller.name},
                  {"outcome", status < 400 ? "ok" : status < 500 ? "client_error" : "server_error"}});
     }
     if (reject && !wec) co_await DiscardBody(stream, buffer, declared_length);

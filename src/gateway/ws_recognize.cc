@@ -246,7 +246,8 @@ asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
 
 }  // namespace
 
-asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id) {
+asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id,
+                                            Caller caller) {
   ActiveGuard active(ctx);
   const auto start = Clock::now();
   const auto& limits = ctx.options.limits;
@@ -302,6 +303,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     config.sample_rate_hertz = kModelSampleRate;
     config.interim_results = st.config.interim_results;
     config.request_id = request_id;
+    config.plan = caller.plan;
     auto started = ctx.service->StartRecognition(config, st.events);
     status = started.status();
     if (started.ok()) st.stream = std::move(*started);
@@ -346,6 +348,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     core::Metrics().GetCounter("voxgate_audio_seconds_total", "Seconds of audio recognized.", {{"route", "/v1/recognize"}}).Increment(st.audio_seconds);
   }
   nlohmann::json fields = {{"request_id", request_id},
+                           {"api_key", caller.name},
                            {"httpRequest", {{"requestMethod", "GET"}, {"requestUrl", "/v1/recognize"}, {"status", 101},
                                             {"latency", absl::StrCat(seconds, "s")},
                                             {"userAgent", std::string(req[http::field::user_agent])}}},

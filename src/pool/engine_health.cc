@@ -10,6 +10,9 @@ std::string_view EngineStateName(EngineState state) {
     case EngineState::kHealthy: return "healthy";
     case EngineState::kUnhealthy: return "unhealthy";
     case EngineState::kEjected: return "ejected";
+    case EngineState::kStandby: return "standby";
+    case EngineState::kDraining: return "draining";
+    case EngineState::kRemoved: return "removed";
   }
   return "unknown";
 }

@@ -19,7 +19,9 @@ struct HealthPolicy {
   core::Duration max_ejection = std::chrono::seconds(300);
 };
 
-enum class EngineState { kStarting, kHealthy, kUnhealthy, kEjected };
+// kStarting..kEjected are health states; the pool adds its own view of an engine that is healthy
+// but held back (kStandby), says it is draining, or was dropped by discovery with streams open.
+enum class EngineState { kStarting, kHealthy, kUnhealthy, kEjected, kStandby, kDraining, kRemoved };
 std::string_view EngineStateName(EngineState state);
 
 class EngineHealth {

@@ -1,6 +1,8 @@
 #include "pool/pool.h"
 
+#include <algorithm>
 #include <cmath>
+#include <future>
 #include <limits>
 #include <random>
 
@@ -10,6 +12,9 @@
 
 namespace voxgate::pool {
 namespace {
+
+// How often open streams are asked whether their engine still makes progress.
+constexpr auto kProgressCheckInterval = std::chrono::seconds(1);
 
 core::Counter& QueueRejections(const std::string& pool, const char* reason) {
   return core::Metrics().GetCounter("voxgate_pool_queue_rejections_total",
@@ -21,9 +26,11 @@ core::Counter& QueueRejections(const std::string& pool, const char* reason) {
 
 Pool::Pool(Options options, std::vector<std::shared_ptr<rpc::RemoteSpeechService>> engines)
     : options_(std::move(options)), clock_(*options_.clock), queue_(options_.max_queued_streams) {
-  for (auto& e : engines) {
-    engines_.emplace_back(options_.health);
-    engines_.back().service = std::move(e);
+  for (auto& service : engines) {
+    auto e = std::make_unique<Engine>(options_.health);
+    e->address = service->address();
+    e->service = std::move(service);
+    engines_.push_back(std::move(e));
   }
   auto& metrics = core::Metrics();
   metrics.AddCallbackGauge("voxgate_pool_active_streams", "Streams open on the pool's engines.",
@@ -32,12 +39,15 @@ Pool::Pool(Options options, std::vector<std::shared_ptr<rpc::RemoteSpeechService
                            [this] { return healthy_engines(); }, {{"pool", options_.name}});
   metrics.AddCallbackGauge("voxgate_pool_queued_streams", "Streams waiting for an engine slot.",
                            [this] { return static_cast<double>(queued_streams()); }, {{"pool", options_.name}});
+  metrics.AddCallbackGauge("voxgate_pool_standby_engines", "Healthy engines held out of rotation as warm standbys.",
+                           [this] { return standby_engines(); }, {{"pool", options_.name}});
 }
 
 Pool::~Pool() {
   Stop();
   // The registry outlives the pool: keep scrapes from reading a dead object.
-  for (const char* name : {"voxgate_pool_active_streams", "voxgate_pool_healthy_engines", "voxgate_pool_queued_streams"}) {
+  for (const char* name : {"voxgate_pool_active_streams", "voxgate_pool_healthy_engines", "voxgate_pool_queued_streams",
+                           "voxgate_pool_standby_engines"}) {
     core::Metrics().AddCallbackGauge(name, "", [] { return 0.0; }, {{"pool", options_.name}});
   }
 }
@@ -75,47 +85,134 @@ void Pool::HealthLoop() {
   }
 }
 
-// Health checks block on the network, so they run without the lock, one engine at a time.
+// Health checks block on the network, so they run without the lock, all engines at once (a
+// pool of many engines with some hung must still check each within its interval).
 void Pool::CheckAll() {
-  for (size_t i = 0; i < engines_.size(); ++i) {
-    auto& service = *engines_[i].service;
-    const absl::Status health = service.CheckHealth(options_.health_timeout);
-    std::optional<speech::Capabilities> caps;
-    bool need_describe;
-    {
-      std::lock_guard lock(mu_);
-      need_describe = health.ok() && !engines_[i].described;
-    }
-    if (need_describe) {
-      auto described = service.Describe();
-      if (described.ok()) caps = std::move(*described);
-    }
+  struct Check {
+    size_t index;
+    std::shared_ptr<rpc::RemoteSpeechService> service;
+    bool describe;
+    absl::Status health;
+    std::optional<speech::Capabilities> capabilities;
+  };
+  std::vector<Check> checks;
+  {
     std::lock_guard lock(mu_);
-    Engine& e = engines_[i];
-    if (caps) {
-      e.capabilities = std::move(*caps);
+    for (size_t i = 0; i < engines_.size(); ++i) {
+      Engine& e = *engines_[i];
+      if (e.removed && e.outstanding == 0) e.service.reset();  // gone for good: close its channel
+      if (e.service != nullptr) checks.push_back({i, e.service, !e.described, {}, {}});
+    }
+  }
+  std::vector<std::future<void>> running;
+  for (Check& c : checks) {
+    running.push_back(std::async(std::launch::async, [&c, timeout = options_.health_timeout] {
+      c.health = c.service->CheckHealth(timeout);
+      if (c.health.ok() && c.describe) {
+        auto described = c.service->Describe();
+        if (described.ok()) c.capabilities = std::move(*described);
+      }
+    }));
+  }
+  for (auto& r : running) r.wait();
+
+  std::lock_guard lock(mu_);
+  const auto now = clock_.Now();
+  for (Check& c : checks) {
+    Engine& e = *engines_[c.index];
+    if (c.capabilities) {
+      e.capabilities = std::move(*c.capabilities);
       e.described = true;
     }
-    const auto now = clock_.Now();
     const bool was_in_rotation = e.health.InRotation(now);
-    e.last_check = health.ok() ? "ok" : std::string(health.message());
-    e.health.OnCheck(health.ok() && e.described);
+    e.last_check = c.health.ok() ? "ok" : std::string(c.health.message());
+    e.draining = absl::IsFailedPrecondition(c.health);
+    e.health.OnCheck(c.health.ok() && e.described);
     const bool in_rotation = e.health.InRotation(now);
     if (in_rotation != was_in_rotation) {
       core::Log(in_rotation ? core::Severity::kInfo : core::Severity::kWarning,
                 in_rotation ? "engine in rotation" : "engine out of rotation",
-                {{"pool", options_.name}, {"engine", service.address()},
+                {{"pool", options_.name}, {"engine", e.address},
                  {"state", std::string(EngineStateName(e.health.state(now)))}, {"reason", e.last_check}});
+      if (in_rotation) OnJoinedLocked(e, now);
       // An engine that stops answering (dead or hung) takes its streams with it; one that says
-      // it is draining (NOT_SERVING) lets them finish.
-      if (!in_rotation && !absl::IsFailedPrecondition(health)) EngineLostLocked(i);
+      // it is draining (NOT_SERVING) lets them finish. A standby takes its place either way.
+      if (!in_rotation && !e.draining) EngineLostLocked(c.index);
+      if (!in_rotation && !e.standby && !e.removed) PromoteStandbyLocked("an engine in rotation left");
     }
-    if (!health.ok() && absl::IsUnavailable(health)) e.described = false;  // a restarted engine may differ
-    ever_healthy_ = ever_healthy_ || in_rotation;
+    if (absl::IsUnavailable(c.health)) e.described = false;  // a restarted engine may differ
   }
-  std::lock_guard lock(mu_);
+  BalanceStandbyLocked(now);
+  for (const auto& e : engines_) ever_healthy_ = ever_healthy_ || InRotationLocked(*e, now);
   assign_needed_ = true;  // engines may have joined, ejections expired
   dispatch_cv_.notify_all();
+}
+
+bool Pool::InRotationLocked(const Engine& e, core::TimePoint now) const {
+  return !e.removed && !e.standby && e.health.InRotation(now);
+}
+
+double Pool::RampLocked(const Engine& e, core::TimePoint now) const {
+  if (options_.slow_start_window.count() <= 0 || e.ramp_start == core::TimePoint{}) return 1;
+  const double elapsed = std::chrono::duration<double>(now - e.ramp_start) / options_.slow_start_window;
+  return std::clamp(elapsed, options_.slow_start_min_share, 1.0);
+}
+
+EngineState Pool::StateLocked(const Engine& e, core::TimePoint now) const {
+  if (e.removed) return EngineState::kRemoved;
+  const EngineState health = e.health.state(now);
+  if (health == EngineState::kHealthy && e.standby) return EngineState::kStandby;
+  if (health != EngineState::kHealthy && e.draining) return EngineState::kDraining;
+  return health;
+}
+
+void Pool::OnJoinedLocked(Engine& e, core::TimePoint now) {
+  e.idle_since = now;
+  int serving = 0;
+  size_t standby = 0;
+  for (const auto& other : engines_) {
+    if (other.get() == &e) continue;
+    serving += InRotationLocked(*other, now);
+    standby += !other->removed && other->standby && other->health.InRotation(now);
+  }
+  e.standby = serving > 0 && standby < options_.min_ready;
+  // Ramp up only next to engines that can take the rest (not at the pool's own start).
+  e.ramp_start = ever_healthy_ && serving > 0 && !e.standby ? now : core::TimePoint{};
+  if (e.standby) core::LogInfo("engine held as warm standby", {{"pool", options_.name}, {"engine", e.address}});
+}
+
+bool Pool::PromoteStandbyLocked(const char* reason) {
+  const auto now = clock_.Now();
+  for (const auto& e : engines_) {
+    if (e->removed || !e->standby || !e->health.InRotation(now)) continue;
+    e->standby = false;
+    e->ramp_start = {};  // loaded and warm: full share at once
+    e->idle_since = now;
+    core::Metrics().GetCounter("voxgate_pool_standby_promotions_total", "Warm standby engines put into rotation.",
+                               {{"pool", options_.name}}).Increment();
+    core::LogInfo("standby engine promoted", {{"pool", options_.name}, {"engine", e->address}, {"reason", reason}});
+    return true;
+  }
+  return false;
+}
+
+void Pool::BalanceStandbyLocked(core::TimePoint now) {
+  int serving = 0;
+  size_t standby = 0;
+  for (const auto& e : engines_) {
+    serving += InRotationLocked(*e, now);
+    standby += !e->removed && e->standby && e->health.InRotation(now);
+  }
+  if (serving == 0 && PromoteStandbyLocked("no engine in rotation")) return;
+  // After a spike: an engine idle for the cool-down goes back to standby.
+  for (const auto& e : engines_) {
+    if (standby >= options_.min_ready || serving <= 1) return;
+    if (!InRotationLocked(*e, now) || e->outstanding > 0 || now - e->idle_since < options_.standby_cooldown) continue;
+    e->standby = true;
+    standby++;
+    serving--;
+    core::LogInfo("idle engine back to warm standby", {{"pool", options_.name}, {"engine", e->address}});
+  }
 }
 
 void Pool::DispatchLoop() {
@@ -153,7 +250,7 @@ void Pool::DispatchLoop() {
       QueueRejections(options_.name, "timeout").Increment();
       const int capacity = [&] {
         int c = 0;
-        for (const Engine& e : engines_) c += e.health.InRotation(clock_.Now()) ? e.capabilities.capacity : 0;
+        for (const auto& e : engines_) c += InRotationLocked(*e, clock_.Now()) ? e->capabilities.capacity : 0;
         return c;
       }();
       PostLocked([stream = std::move(w.stream), message = OverCapacityMessage(capacity)] {
@@ -161,14 +258,30 @@ void Pool::DispatchLoop() {
       });
     }
     if (!tasks_.empty()) continue;
-    // Simulated clocks only move when told; the wait itself is on real time, capped so a
-    // deadline is never missed by more than a moment.
-    auto wait = std::chrono::milliseconds(200);
-    if (auto next = queue_.NextDeadline()) {
-      wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_.Now()) + std::chrono::milliseconds(1));
+    const auto now = clock_.Now();
+    bool streams_open = false;
+    for (const auto& e : engines_) streams_open = streams_open || e->outstanding > 0;
+    if (streams_open && now >= next_progress_check_) {
+      next_progress_check_ = now + kProgressCheckInterval;
+      lock.unlock();
+      CheckProgress();
+      lock.lock();
+      continue;
     }
-    dispatch_cv_.wait_for(lock, std::max(wait, std::chrono::milliseconds(1)),
-                          [this] { return stopping_ || !tasks_.empty() || assign_needed_; });
+    // Simulated clocks only move when told; the wait itself is on real time, capped so a
+    // deadline is never missed by more than a moment. An idle pool sleeps until woken.
+    auto wait = std::chrono::milliseconds::max();
+    if (auto next = queue_.NextDeadline()) {
+      wait = std::min(std::chrono::milliseconds(200),
+                      std::chrono::duration_cast<std::chrono::milliseconds>(*next - now) + std::chrono::milliseconds(1));
+    }
+    if (streams_open) wait = std::min(wait, std::chrono::milliseconds(200));
+    const auto wake = [this] { return stopping_ || !tasks_.empty() || assign_needed_; };
+    if (wait == std::chrono::milliseconds::max()) {
+      dispatch_cv_.wait(lock, wake);
+    } else {
+      dispatch_cv_.wait_for(lock, std::max(wait, std::chrono::milliseconds(1)), wake);
+    }
   }
   // What was posted still runs, and streams still waiting end now.
   auto tasks = std::move(tasks_);
@@ -192,7 +305,7 @@ void Pool::PostLocked(std::function<void()> task) {
 
 void Pool::EngineLostLocked(size_t engine) {
   std::vector<std::shared_ptr<PooledStream>> streams;
-  for (auto& [ptr, weak] : engines_[engine].streams) {
+  for (auto& [ptr, weak] : engines_[engine]->streams) {
     if (auto s = weak.lock()) streams.push_back(std::move(s));
   }
   if (streams.empty()) return;
@@ -203,8 +316,8 @@ void Pool::EngineLostLocked(size_t engine) {
 
 bool Pool::AnyInRotationLocked() const {
   const auto now = clock_.Now();
-  for (const Engine& e : engines_) {
-    if (e.health.InRotation(now)) return true;
+  for (const auto& e : engines_) {
+    if (InRotationLocked(*e, now)) return true;
   }
   return false;
 }
@@ -212,7 +325,7 @@ bool Pool::AnyInRotationLocked() const {
 int Pool::EjectedCountLocked() const {
   const auto now = clock_.Now();
   int n = 0;
-  for (const Engine& e : engines_) n += e.health.state(now) == EngineState::kEjected;
+  for (const auto& e : engines_) n += !e->removed && e->health.state(now) == EngineState::kEjected;
   return n;
 }
 
@@ -221,13 +334,14 @@ std::optional<size_t> Pool::PickLocked(std::optional<size_t> avoid, const std::v
   std::optional<size_t> best, fallback;
   double best_load = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < engines_.size(); ++i) {
-    const Engine& e = engines_[i];
-    if (tried[i] || !e.health.InRotation(now) || e.outstanding >= e.capabilities.capacity) continue;
+    const Engine& e = *engines_[i];
+    if (tried[i] || !InRotationLocked(e, now) || e.outstanding >= e.capabilities.capacity) continue;
     if (avoid == i) {
       fallback = i;
       continue;
     }
-    const double load = static_cast<double>(e.outstanding) / e.capabilities.capacity;
+    // Slow start weighs an engine that just joined as if it were smaller (never as full).
+    const double load = static_cast<double>(e.outstanding) / (e.capabilities.capacity * RampLocked(e, now));
     if (load < best_load) {
       best_load = load;
       best = i;
@@ -237,24 +351,29 @@ std::optional<size_t> Pool::PickLocked(std::optional<size_t> avoid, const std::v
 }
 
 absl::Status Pool::TryAssign(const std::shared_ptr<PooledStream>& stream, std::optional<size_t> avoid) {
-  std::vector<bool> tried(engines_.size(), false);
+  std::vector<bool> tried;
   while (true) {
     size_t engine;
+    std::shared_ptr<rpc::RemoteSpeechService> service;
     {
       std::lock_guard lock(mu_);
+      tried.resize(engines_.size(), false);
       auto pick = PickLocked(avoid, tried);
+      if (!pick && PromoteStandbyLocked("every engine in rotation is busy")) pick = PickLocked(avoid, tried);
       if (!pick) return absl::ResourceExhaustedError("no free engine slot");
       engine = *pick;
       tried[engine] = true;
-      engines_[engine].outstanding++;
+      engines_[engine]->outstanding++;
+      service = engines_[engine]->service;
     }
-    absl::Status s = stream->Attach(engine, *engines_[engine].service);
+    absl::Status s = stream->Attach(engine, *service);
     std::lock_guard lock(mu_);
     if (s.ok()) {
-      engines_[engine].streams.emplace_back(stream.get(), stream);
+      engines_[engine]->streams.emplace_back(stream.get(), stream);
       return s;
     }
-    engines_[engine].outstanding--;
+    Engine& e = *engines_[engine];
+    if (--e.outstanding == 0) e.idle_since = clock_.Now();
     if (absl::IsCancelled(s)) return s;
     // The engine could not start the call: try the next (a full engine's count was stale, or it
     // just failed); a request the engine calls wrong is wrong everywhere.
@@ -272,9 +391,11 @@ absl::StatusOr<speech::RecognitionStreamPtr> Pool::StartRecognition(const speech
     // it sends the stream elsewhere without taking this one out of rotation.
     if (draining_ || stopping_) return absl::AbortedError("the server is shutting down; retry on another instance");
     if (!AnyInRotationLocked()) return absl::UnavailableError("no healthy engine in pool \"" + options_.name + "\" yet; retry after 1 s");
-    for (const Engine& e : engines_) capacity += e.health.InRotation(clock_.Now()) ? e.capabilities.capacity : 0;
+    for (const auto& e : engines_) capacity += InRotationLocked(*e, clock_.Now()) ? e->capabilities.capacity : 0;
   }
-  auto stream = std::make_shared<PooledStream>(options_.stream, config, std::move(observer), shared_from_this());
+  PooledStream::Options stream_options = options_.stream;
+  stream_options.clock = &clock_;
+  auto stream = std::make_shared<PooledStream>(stream_options, config, std::move(observer), shared_from_this());
   absl::Status s = TryAssign(stream, std::nullopt);
   if (s.ok()) return PooledStream::MakeHandle(std::move(stream));
   if (!absl::IsResourceExhausted(s)) return s;
@@ -316,8 +437,8 @@ bool Pool::Withdraw(const PooledStream* stream) {
 
 void Pool::EngineStreamDone(size_t engine, const PooledStream* stream, const absl::Status& status) {
   std::lock_guard lock(mu_);
-  Engine& e = engines_[engine];
-  e.outstanding--;
+  Engine& e = *engines_[engine];
+  if (--e.outstanding == 0) e.idle_since = clock_.Now();
   auto it = std::find_if(e.streams.begin(), e.streams.end(), [&](const auto& p) { return p.first == stream; });
   if (it != e.streams.end()) e.streams.erase(it);
   assign_needed_ = true;
@@ -333,15 +454,19 @@ void Pool::EngineStreamDone(size_t engine, const PooledStream* stream, const abs
 // returns after `healthy_threshold` passing checks); one whose streams keep failing otherwise is
 // ejected for a while, unless too much of the pool is ejected already.
 void Pool::OnEngineFailureLocked(size_t engine, const absl::Status& status) {
-  Engine& e = engines_[engine];
+  Engine& e = *engines_[engine];
   const auto now = clock_.Now();
   recheck_ = true;
   health_cv_.notify_all();
+  const bool was_in_rotation = InRotationLocked(e, now);
   if (absl::IsUnavailable(status)) {
     if (e.health.OnUnreachable()) {
       core::LogWarning("engine unreachable; out of rotation until it passes health checks",
-                       {{"pool", options_.name}, {"engine", e.service->address()}, {"reason", std::string(status.message())}});
+                       {{"pool", options_.name}, {"engine", e.address}, {"reason", std::string(status.message())}});
       EngineLostLocked(engine);
+      // A standby takes the failed engine's place (the failed one becomes the standby when it
+      // is back).
+      if (was_in_rotation) PromoteStandbyLocked("an engine in rotation failed");
     }
     return;
   }
@@ -350,10 +475,18 @@ void Pool::OnEngineFailureLocked(size_t engine, const absl::Status& status) {
     e.health.Eject(now);
     core::Metrics().GetCounter("voxgate_pool_ejections_total", "Engines ejected by outlier detection.", {{"pool", options_.name}}).Increment();
     core::LogWarning("engine ejected: its streams keep failing",
-                     {{"pool", options_.name}, {"engine", e.service->address()}, {"ejections", e.health.ejections()},
+                     {{"pool", options_.name}, {"engine", e.address}, {"ejections", e.health.ejections()},
                       {"reason", std::string(status.message())}});
     EngineLostLocked(engine);
+    if (was_in_rotation) PromoteStandbyLocked("an engine in rotation was ejected");
   }
+}
+
+void Pool::ReportEngineFailure(size_t engine, const absl::Status& status) {
+  std::lock_guard lock(mu_);
+  core::LogWarning("engine stopped making progress on a stream",
+                   {{"pool", options_.name}, {"engine", engines_[engine]->address}, {"reason", std::string(status.message())}});
+  OnEngineFailureLocked(engine, status);
 }
 
 void Pool::CountFailover(double replayed_seconds) {
@@ -368,8 +501,9 @@ absl::StatusOr<speech::Capabilities> Pool::Describe() {
   speech::Capabilities caps;
   caps.engine = "pool";
   const auto now = clock_.Now();
-  for (const Engine& e : engines_) {
-    if (!e.health.InRotation(now)) continue;
+  for (const auto& engine : engines_) {
+    const Engine& e = *engine;
+    if (!InRotationLocked(e, now)) continue;
     caps.capacity += e.capabilities.capacity;
     caps.active_streams += e.outstanding;
     for (const auto& m : e.capabilities.models) {
@@ -394,7 +528,7 @@ void Pool::Drain() {
 int Pool::active_streams() const {
   std::lock_guard lock(mu_);
   int n = 0;
-  for (const Engine& e : engines_) n += e.outstanding;
+  for (const auto& e : engines_) n += e->outstanding;
   return n;
 }
 
@@ -402,7 +536,15 @@ int Pool::healthy_engines() const {
   std::lock_guard lock(mu_);
   const auto now = clock_.Now();
   int n = 0;
-  for (const Engine& e : engines_) n += e.health.InRotation(now);
+  for (const auto& e : engines_) n += InRotationLocked(*e, now);
+  return n;
+}
+
+int Pool::standby_engines() const {
+  std::lock_guard lock(mu_);
+  const auto now = clock_.Now();
+  int n = 0;
+  for (const auto& e : engines_) n += StateLocked(*e, now) == EngineState::kStandby;
   return n;
 }
 
@@ -415,10 +557,61 @@ std::vector<Pool::EngineStatus> Pool::EngineStatuses() const {
   std::lock_guard lock(mu_);
   const auto now = clock_.Now();
   std::vector<EngineStatus> out;
-  for (const Engine& e : engines_) {
-    out.push_back({e.service->address(), e.health.state(now), e.outstanding, e.capabilities.capacity, e.last_check});
+  for (const auto& e : engines_) {
+    if (e->removed && e->outstanding == 0) continue;
+    out.push_back({e->address, StateLocked(*e, now), e->outstanding, e->capabilities.capacity, e->last_check});
   }
   return out;
+}
+
+void Pool::AddEngine(const std::string& address) {
+  std::lock_guard lock(mu_);
+  for (auto& e : engines_) {
+    if (e->address != address) continue;
+    if (!e->removed) return;
+    // Back again (a pod that was not ready): it earns its place with health checks as a new one.
+    e->removed = false;
+    e->health = EngineHealth(options_.health);
+    e->described = false;
+    e->last_check = "not checked yet";
+    if (e->service == nullptr) e->service = std::make_shared<rpc::RemoteSpeechService>(address, rpc::RemoteSpeechService::Options{});
+    recheck_ = true;
+    health_cv_.notify_all();
+    return;
+  }
+  auto e = std::make_unique<Engine>(options_.health);
+  e->address = address;
+  e->service = std::make_shared<rpc::RemoteSpeechService>(address, rpc::RemoteSpeechService::Options{});
+  engines_.push_back(std::move(e));
+  core::LogInfo("engine discovered", {{"pool", options_.name}, {"engine", address}});
+  recheck_ = true;
+  health_cv_.notify_all();
+}
+
+void Pool::RemoveEngine(const std::string& address) {
+  std::lock_guard lock(mu_);
+  for (auto& e : engines_) {
+    if (e->address != address || e->removed) continue;
+    e->removed = true;
+    e->standby = false;
+    core::LogInfo("engine no longer discovered; finishing its streams",
+                  {{"pool", options_.name}, {"engine", address}, {"open_streams", e->outstanding}});
+    BalanceStandbyLocked(clock_.Now());
+    return;
+  }
+}
+
+void Pool::CheckProgress() {
+  std::vector<std::shared_ptr<PooledStream>> streams;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& e : engines_) {
+      for (const auto& [ptr, weak] : e->streams) {
+        if (auto s = weak.lock()) streams.push_back(std::move(s));
+      }
+    }
+  }
+  for (const auto& s : streams) s->CheckProgress();
 }
 
 }  // namespace voxgate::pool

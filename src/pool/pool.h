@@ -2,7 +2,9 @@
 // (gRPC health, thresholds, jitter) and passively (outlier ejection), sends each new stream to
 // the engine in rotation with the least outstanding streams relative to its capacity, queues
 // streams (bounded, with a timeout) when every slot is taken, moves a stream to another engine
-// when its engine fails (PooledStream replays its audio), and drains on shutdown.
+// when its engine fails or stops making progress (PooledStream replays its audio), keeps warm
+// standbys, ramps up engines that just joined (slow start), and drains on shutdown. Engines come
+// and go at run time (discovery): indices stay stable, a removed engine finishes its streams.
 #pragma once
 
 #include <chrono>
@@ -38,10 +40,19 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
     std::chrono::milliseconds queue_timeout{5000};
     // How long a stream whose engine failed waits for another (the engine may be restarting).
     std::chrono::milliseconds failover_timeout{30000};
+    // Healthy engines held out of rotation, loaded and ready: promoted at once when every slot
+    // is busy or an engine in rotation fails, so a slow-loading engine is never on the critical
+    // path of a spike. An engine idle for `standby_cooldown` goes back to standby.
+    size_t min_ready = 0;
+    std::chrono::milliseconds standby_cooldown{60000};
+    // An engine that joins a serving pool gets a share of new streams that grows from
+    // `slow_start_min_share` to its full capacity over this window. 0: off.
+    std::chrono::milliseconds slow_start_window{0};
+    double slow_start_min_share = 0.1;
     PooledStream::Options stream;
     const core::Clock* clock = &core::SystemClock();
   };
-  // `engines`: one RemoteSpeechService per engine instance.
+  // `engines`: one RemoteSpeechService per engine instance known at start (more may be added).
   Pool(Options options, std::vector<std::shared_ptr<rpc::RemoteSpeechService>> engines);
   ~Pool() override;
 
@@ -53,9 +64,14 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   void Stop();
   // New streams are refused (UNAVAILABLE) from now on; open ones continue.
   void Drain();
+  // Discovery: an engine appears (it takes traffic once healthy) or goes (it takes no new
+  // streams and finishes its open ones). Adding an address that is there already is a no-op.
+  void AddEngine(const std::string& address);
+  void RemoveEngine(const std::string& address);
   const std::string& name() const { return options_.name; }
   int active_streams() const;
-  int healthy_engines() const;
+  int healthy_engines() const;  // in rotation (standbys not counted)
+  int standby_engines() const;
   size_t queued_streams() const;
 
   struct EngineStatus {
@@ -77,21 +93,41 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   bool Withdraw(const PooledStream* stream) override;
   void EngineStreamDone(size_t engine, const PooledStream* stream, const absl::Status& status) override;
   void CountFailover(double replayed_seconds) override;
+  void ReportEngineFailure(size_t engine, const absl::Status& status) override;
 
  private:
   struct Engine {
     explicit Engine(const HealthPolicy& policy) : health(policy) {}
-    std::shared_ptr<rpc::RemoteSpeechService> service;
+    std::string address;
+    std::shared_ptr<rpc::RemoteSpeechService> service;  // null once removed and idle
     EngineHealth health;
     bool described = false;
     speech::Capabilities capabilities;
     int outstanding = 0;
     std::vector<std::pair<const PooledStream*, std::weak_ptr<PooledStream>>> streams;
     std::string last_check = "not checked yet";
+    bool draining = false;  // its last check said NOT_SERVING
+    bool removed = false;   // discovery no longer lists it
+    bool standby = false;
+    core::TimePoint ramp_start{};  // slow start; {}: full share
+    core::TimePoint idle_since{};
   };
 
   void HealthLoop();
   void CheckAll();
+  // Whether new streams may go to `e`.
+  bool InRotationLocked(const Engine& e, core::TimePoint now) const;
+  // The share of its capacity slow start lets `e` have now (1 when it is not ramping).
+  double RampLocked(const Engine& e, core::TimePoint now) const;
+  EngineState StateLocked(const Engine& e, core::TimePoint now) const;
+  // An engine entered rotation through its health checks: standby if the pool wants one.
+  void OnJoinedLocked(Engine& e, core::TimePoint now);
+  // Puts a standby into rotation; false when there is none.
+  bool PromoteStandbyLocked(const char* reason);
+  // Keeps an engine in rotation and `min_ready` standbys where it can.
+  void BalanceStandbyLocked(core::TimePoint now);
+  // Streams whose engine stopped making progress move elsewhere.
+  void CheckProgress();
   void DispatchLoop();
   // Gives `stream` a free engine now: OK, RESOURCE_EXHAUSTED (none free), CANCELLED (the stream
   // is gone) or the error that says the request itself is wrong.
@@ -112,7 +148,7 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   mutable std::mutex mu_;
   std::condition_variable health_cv_;
   std::condition_variable dispatch_cv_;
-  std::vector<Engine> engines_;
+  std::vector<std::unique_ptr<Engine>> engines_;  // only appended to: indices are stable
   WaitQueue queue_;
   std::vector<std::function<void()>> tasks_;
   bool assign_needed_ = false;
@@ -120,6 +156,7 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   bool stopping_ = false;
   bool ever_healthy_ = false;
   bool recheck_ = false;  // check every engine now, not at the next interval
+  core::TimePoint next_progress_check_{};
   std::thread health_thread_;
   std::thread dispatch_thread_;
 };

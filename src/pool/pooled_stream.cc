@@ -87,6 +87,8 @@ absl::Status PooledStream::Attach(size_t engine, speech::SpeechService& service)
       engine_ = engine;
       call_offset_ = replay_base_;
       sent_ = replay_base_;
+      consumed_ = -1;
+      last_progress_ = options_.clock->Now();
       finish_sent_ = false;
       PumpLocked();
       // The client may have been held back while the stream waited for this engine.
@@ -108,7 +110,27 @@ bool PooledStream::wants_engine() {
   return !done_ && !cancelled_;
 }
 
-void PooledStream::EngineLost(size_t engine) {
+void PooledStream::EngineLost(size_t engine) { LeaveEngine(engine, absl::UnavailableError("the engine left rotation")); }
+
+bool PooledStream::AwaitingEngineLocked() const {
+  return engine_stream_ != nullptr && (finish_sent_ || (consumed_ >= 0 && sent_ > consumed_));
+}
+
+void PooledStream::CheckProgress() {
+  const auto timeout = std::chrono::duration<double>(options_.result_timeout_seconds);
+  size_t engine;
+  {
+    std::lock_guard lock(mu_);
+    if (done_ || !engine_ || !AwaitingEngineLocked() || options_.clock->Now() - last_progress_ < timeout) return;
+    engine = *engine_;
+  }
+  const auto why = absl::DeadlineExceededError(
+      absl::StrCat("the engine gave no result for ", options_.result_timeout_seconds, " s"));
+  source_->ReportEngineFailure(engine, why);
+  LeaveEngine(engine, why);
+}
+
+void PooledStream::LeaveEngine(size_t engine, const absl::Status& why) {
   std::optional<absl::Status> end;
   speech::RecognitionStreamPtr abandoned;
   {
@@ -116,7 +138,7 @@ void PooledStream::EngineLost(size_t engine) {
     if (done_ || engine_ != engine || engine_stream_ == nullptr) return;
     abandoned = std::move(engine_stream_);
     abandoned->Cancel();
-    end = BeginFailoverLocked(absl::UnavailableError("the engine left rotation"));
+    end = BeginFailoverLocked(why);
   }
   abandoned.reset();
   if (end) return Complete(*end);
@@ -170,6 +192,13 @@ void PooledStream::Cancel() {
 }
 
 void PooledStream::PumpLocked() {
+  // The result timeout counts from when the engine began to owe an answer.
+  const bool was_awaiting = AwaitingEngineLocked();
+  SendLocked();
+  if (!was_awaiting && AwaitingEngineLocked()) last_progress_ = options_.clock->Now();
+}
+
+void PooledStream::SendLocked() {
   std::vector<int16_t> chunk;
   while (sent_ < written_) {
     const auto from = audio_.begin() + (sent_ - replay_base_);
@@ -198,6 +227,12 @@ void PooledStream::OnEngineResult(uint64_t attempt, speech::RecognitionResult re
     std::lock_guard lock(mu_);
     if (done_ || attempt != attempt_) return;
     client = client_;
+    last_progress_ = options_.clock->Now();
+    if (result.audio_consumed_seconds > 0) {
+      consumed_ = call_offset_ + std::llround(result.audio_consumed_seconds * rate_);
+    }
+    // An empty partial only says the engine is making progress: nothing for the client.
+    if (!result.is_final && result.transcript.empty()) return;
     // The engine counts time from where its call started; the client from its stream's start.
     const double offset = static_cast<double>(call_offset_) / rate_;
     result.start_seconds += offset;

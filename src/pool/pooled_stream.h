@@ -11,6 +11,7 @@
 #include <optional>
 #include <span>
 
+#include "core/clock.h"
 #include "speech/speech_service.h"
 
 namespace voxgate::pool {
@@ -31,6 +32,8 @@ class EngineSource {
   virtual void EngineStreamDone(size_t engine, const PooledStream* stream, const absl::Status& status) = 0;
   // Counts a resumed stream and the audio it replayed (called under the stream's lock).
   virtual void CountFailover(double replayed_seconds) = 0;
+  // The stream gave up on `engine` for an engine reason its call did not report (it hung).
+  virtual void ReportEngineFailure(size_t engine, const absl::Status& status) = 0;
 };
 
 class PooledStream : public std::enable_shared_from_this<PooledStream> {
@@ -39,6 +42,12 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
     double max_replay_seconds = 60;   // audio kept since the last final result
     double max_backlog_seconds = 10;  // audio accepted but not yet taken by an engine
     int max_failovers = 3;
+    // An engine that has audio or the end of the stream to answer and says nothing for this long
+    // is taken as hung for this stream: the stream moves elsewhere. Engines report progress
+    // (results, or empty partials with `audio_consumed_seconds`) at least every second of audio;
+    // one that never reports what it consumed is held to this only for its final result.
+    double result_timeout_seconds = 15;
+    const core::Clock* clock = &core::SystemClock();
   };
   PooledStream(Options options, speech::RecognitionConfig config, speech::RecognitionObserverPtr client,
                std::shared_ptr<EngineSource> source);
@@ -54,6 +63,9 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
   void Fail(absl::Status status);
   // The pool took `engine` out of rotation (unhealthy, ejected): move to another engine now.
   void EngineLost(size_t engine);
+  // Called now and then by the pool: when the engine has owed an answer for longer than the
+  // result timeout, the stream moves elsewhere and the engine's failure is reported.
+  void CheckProgress();
 
   // False once the stream was cancelled or ended: the pool does not queue it then.
   bool wants_engine();
@@ -73,9 +85,14 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
 
   // Sends what the engine has not taken yet; finishes the call once all is sent after Finish.
   void PumpLocked();
+  void SendLocked();
   // The client to tell that it may write again (then not under mu_), if it was refused and
   // there is room now.
   speech::RecognitionObserverPtr ClientReadyLocked();
+  // Whether the engine owes an answer: audio it has not said it consumed, or the final result.
+  bool AwaitingEngineLocked() const;
+  // Abandons the current engine call and starts moving elsewhere (EngineLost, CheckProgress).
+  void LeaveEngine(size_t engine, const absl::Status& why);
   // Starts moving to another engine; returns the status to end with instead, if it cannot.
   std::optional<absl::Status> BeginFailoverLocked(const absl::Status& why);
   // Ends the stream with `status` (once) and tells the client. Not under mu_.
@@ -100,6 +117,8 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
   int64_t written_ = 0;
   int64_t sent_ = 0;          // taken by the current engine call
   int64_t call_offset_ = 0;   // where the current engine call started, in the client's stream
+  int64_t consumed_ = -1;     // what the current call said it consumed; -1: it never says
+  core::TimePoint last_progress_{};  // the engine's last result, or when it began to owe one
   bool replay_complete_ = true;  // false: audio since the last final was dropped (too long)
   int failovers_ = 0;
   bool finished_ = false;

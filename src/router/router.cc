@@ -29,15 +29,17 @@ int LanguageScore(const std::string& route, const std::string& wanted) {
 Router::Router(std::vector<Route> routes, uint32_t seed) : routes_(std::move(routes)), random_(seed) {}
 
 absl::StatusOr<const Route*> Router::Match(const std::string& service, const std::string& language_code,
-                                           const std::string& model) const {
+                                           const std::string& model, const std::string& plan) const {
   const Route* best = nullptr;
   int best_score = -1;
   for (const Route& r : routes_) {
     if (r.service != service) continue;
     if (!r.model.empty() && !absl::EqualsIgnoreCase(r.model, model)) continue;
+    if (!r.plan.empty() && r.plan != plan) continue;
     const int language = LanguageScore(r.language, language_code);
     if (language < 0) continue;
-    const int score = language + (r.model.empty() ? 0 : 4);  // a named model beats any language rule
+    // A plan's own route beats a named model, which beats any language rule.
+    const int score = language + (r.model.empty() ? 0 : 4) + (r.plan.empty() ? 0 : 8);
     if (score > best_score) {
       best = &r;
       best_score = score;
@@ -78,7 +80,7 @@ bool Router::ShouldShadow(const Route& route) {
 
 absl::StatusOr<speech::RecognitionStreamPtr> Router::StartRecognition(const speech::RecognitionConfig& config,
                                                                       speech::RecognitionObserverPtr observer) {
-  auto route = Match("asr", config.language_code, config.model);
+  auto route = Match("asr", config.language_code, config.model, config.plan);
   if (!route.ok()) return route.status();
   // The split is decided once, here: a stream stays on the pool it starts on.
   const Route::Target& target = PickTarget(**route);

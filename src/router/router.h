@@ -24,6 +24,7 @@ struct Route {
   std::string service = "asr";
   std::string language = "*";  // "en-US", "en" or "*"
   std::string model;           // empty: any model
+  std::string plan;            // the caller's API-key plan; empty: any caller
   struct Target {
     PoolRef pool;
     double weight = 1;
@@ -39,7 +40,7 @@ class Router : public speech::SpeechService {
 
   // The most specific route for a request, or NOT_FOUND naming what is served.
   absl::StatusOr<const Route*> Match(const std::string& service, const std::string& language_code,
-                                     const std::string& model = "") const;
+                                     const std::string& model = "", const std::string& plan = "") const;
   std::vector<std::string> ServedLanguages() const;
 
   absl::StatusOr<speech::RecognitionStreamPtr> StartRecognition(const speech::RecognitionConfig& config,

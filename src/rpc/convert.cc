@@ -30,6 +30,7 @@ v1::RecognitionConfig ToProto(const speech::RecognitionConfig& c) {
   p.set_enable_word_time_offsets(c.enable_word_time_offsets);
   p.set_model(c.model);
   p.set_request_id(c.request_id);
+  p.set_plan(c.plan);
   return p;
 }
 
@@ -41,6 +42,7 @@ speech::RecognitionConfig FromProto(const v1::RecognitionConfig& p) {
   c.enable_word_time_offsets = p.enable_word_time_offsets();
   c.model = p.model();
   c.request_id = p.request_id();
+  c.plan = p.plan();
   return c;
 }
 

@@ -14,6 +14,7 @@
 #include "core/metrics.h"
 #include "core/process.h"
 #include "gateway/gateway.h"
+#include "pool/dns_discovery.h"
 #include "pool/engine_process.h"
 #include "pool/pool.h"
 #include "router/router.h"
@@ -31,6 +32,11 @@ milliseconds Millis(double seconds) { return milliseconds(static_cast<int64_t>(s
 int Serve(const ServeOptions& options) {
   const core::ServerConfig& config = options.config;
   core::SetLogLabels({{"tier", options.tier}});
+  auto api_keys = gateway::ApiKeys::FromConfig(config.api_keys);
+  if (!api_keys.ok()) {
+    core::LogError("cannot start", {{"error", std::string(api_keys.status().message())}});
+    return 1;
+  }
 
   // Engine sockets live in a private directory removed at exit.
   std::string socket_dir_template = std::filesystem::temp_directory_path().string() + "/voxgate-XXXXXX";
@@ -42,12 +48,19 @@ int Serve(const ServeOptions& options) {
 
   std::vector<std::unique_ptr<pool::EngineProcess>> processes;
   std::vector<std::shared_ptr<pool::Pool>> pools;
+  std::vector<std::unique_ptr<pool::DnsDiscovery>> discoveries;
+  std::vector<std::pair<std::string, double>> dns_targets;  // of the pool being built
   std::vector<router::Route> routes;
   std::map<std::string, std::shared_ptr<pool::Pool>> pool_by_name;
   for (const auto& pc : config.pools) {
     std::vector<std::shared_ptr<rpc::RemoteSpeechService>> engines;
     int index = 0;
+    dns_targets.clear();
     for (const auto& ec : pc.engines) {
+      if (!ec.dns.empty()) {
+        dns_targets.emplace_back(ec.dns, ec.refresh_seconds);
+        continue;
+      }
       if (!ec.address.empty()) {
         engines.push_back(std::make_shared<rpc::RemoteSpeechService>(ec.address, rpc::RemoteSpeechService::Options{}));
         continue;
@@ -83,7 +96,13 @@ int Serve(const ServeOptions& options) {
     pool_options.failover_timeout = Millis(pc.failover.timeout_seconds);
     pool_options.stream.max_replay_seconds = pc.failover.max_replay_seconds;
     pool_options.stream.max_failovers = pc.failover.max_failovers;
+    pool_options.stream.result_timeout_seconds = pc.result_timeout_seconds;
+    pool_options.min_ready = static_cast<size_t>(pc.min_ready);
+    pool_options.slow_start_window = Millis(pc.slow_start_seconds);
     auto p = std::make_shared<pool::Pool>(pool_options, std::move(engines));
+    for (const auto& [target, refresh] : dns_targets) {
+      discoveries.push_back(std::make_unique<pool::DnsDiscovery>(target, Millis(refresh), *p));
+    }
     pools.push_back(p);
     pool_by_name[pc.name] = p;
   }
@@ -92,6 +111,7 @@ int Serve(const ServeOptions& options) {
     route.service = rc.service;
     route.language = rc.language;
     route.model = rc.model;
+    route.plan = rc.plan;
     for (const auto& split : rc.pools) route.targets.push_back({{split.pool, pool_by_name.at(split.pool)}, split.weight});
     if (!rc.shadow_pool.empty()) route.shadow = {rc.shadow_pool, pool_by_name.at(rc.shadow_pool)};
     route.shadow_share = rc.shadow_share;
@@ -99,12 +119,14 @@ int Serve(const ServeOptions& options) {
   }
   for (auto& proc : processes) proc->Start();
   for (auto& p : pools) p->Start();
+  for (auto& d : discoveries) d->Start();
 
   gateway::GatewayOptions gateway_options;
   // A tier behind another serves its stack over gRPC; its HTTP side is the admin listener alone.
   gateway_options.listen = options.serve_grpc ? "" : config.listen;
   gateway_options.admin = config.admin;
   gateway_options.limits = config.limits;
+  gateway_options.api_keys = std::move(*api_keys);
   gateway_options.io_threads = std::max(2u, std::thread::hardware_concurrency());
   gateway_options.status_json = [&pools] {
     nlohmann::json status = {{"pools", nlohmann::json::array()}};
@@ -163,6 +185,7 @@ int Serve(const ServeOptions& options) {
   }
   if (grpc_server) grpc_server->Shutdown(milliseconds(1000));
   gateway.Stop();
+  for (auto& d : discoveries) d->Stop();
   for (auto& p : pools) p->Stop();
   pools.clear();
   for (auto& proc : processes) proc->Stop();

@@ -21,6 +21,7 @@ struct RecognitionConfig {
   bool interim_results = true;
   bool enable_word_time_offsets = true;
   std::string model;       // empty: the service's default
+  std::string plan;        // the caller's API-key plan (the router may route on it); empty: none
   std::string request_id;  // carried into logs of every tier
 };
 
@@ -44,6 +45,8 @@ struct RecognitionResult {
   double audio_consumed_seconds = 0;
   std::vector<WordInfo> words;
 };
+// A result that is not final and has no transcript only reports progress (how much audio the
+// engine consumed): engines send one at least every second of audio; the pool never passes it on.
 
 // Receives the results of one stream. Calls come from the service's threads, one at a time for a
 // given stream; OnDone comes last and exactly once, after which nothing else is called.

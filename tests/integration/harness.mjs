@@ -172,9 +172,9 @@ export function childPids(pid) {
 // Streams a 16 kHz mono WAV file over the native WebSocket protocol. `chunkMs` of audio a frame;
 // `paceMs` between frames (0: as fast as the server's flow control allows); `onMessage` sees each
 // JSON message as it arrives.
-export async function streamFile(WebSocket, url, file, { chunkMs = 100, paceMs = 0, configMessage, timeoutMs = 120000, onMessage } = {}) {
+export async function streamFile(WebSocket, url, file, { chunkMs = 100, paceMs = 0, configMessage, timeoutMs = 120000, onMessage, headers } = {}) {
   const pcm = readFileSync(file).subarray(44);
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(url, { headers });
   const messages = [];
   const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   ws.on('message', (data, isBinary) => {

@@ -6,7 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
-import { Server, librivoxClips, wordErrorRate, synthesize, tempDir, BIN } from './harness.mjs';
+import WebSocket from 'ws';
+import { Server, librivoxClips, streamFile, wordErrorRate, synthesize, tempDir, BIN } from './harness.mjs';
 
 // Measured: WER 0.324 over the five LibriVox clips (pocketsphinx en-us, 71 words); bound just above.
 const LIBRIVOX_WER_BOUND = 0.33;
@@ -199,4 +200,53 @@ test('voxctl transcribe prints the transcript', () => {
   const bad = spawnSync(`${BIN}/voxctl`, ['--server', server.url, 'transcribe', clip.file, '--language', 'xx']);
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr.toString(), /served languages/);
+});
+
+test('API keys: no key or a wrong one gets 401; a key\'s plan picks its own pool', async () => {
+  const sha256 = (s) => execFileSync('sha256sum', { input: s }).toString().split(' ')[0];
+  process.env.VOXGATE_TEST_PREMIUM_KEY = 'premium-key-from-the-environment';
+  const keyed = await Server.start({ config: `
+pools:
+  - {name: standard, languages: [en-US], engines: [{engine: pocketsphinx, capacity: 1}]}
+  - {name: premium, languages: [en-US], engines: [{engine: pocketsphinx, capacity: 1}]}
+routes:
+  - {language: en, pool: standard}
+  - {language: en, plan: premium, pool: premium}
+api_keys:
+  - {name: team-basic, sha256: ${sha256('basic-key')}}
+  - {name: team-premium, plan: premium, env: VOXGATE_TEST_PREMIUM_KEY}
+` });
+  try {
+    const clip = librivoxClips()[0];
+    for (const auth of [null, 'Bearer wrong-key', 'basic-key']) {
+      const res = await fetch(`${keyed.url}/v1/models`, { headers: auth ? { authorization: auth } : {} });
+      assert.equal(res.status, 401, `${auth}`);
+      assert.equal(res.headers.get('www-authenticate'), 'Bearer');
+      const body = await res.text();
+      assert.match(body, /API key|Authorization/);
+      assert.ok(!body.includes('wrong-key'), 'a key is never echoed');
+    }
+    // The WebSocket upgrade is refused the same way, before any audio.
+    const ws = spawnSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Connection: Upgrade', '-H', 'Upgrade: websocket',
+      '-H', 'Sec-WebSocket-Version: 13', '-H', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', `${keyed.url}/v1/recognize`]);
+    assert.equal(ws.stdout.toString(), '401');
+
+    const transcribe = async (apiKey) => new OpenAI({ apiKey, baseURL: `${keyed.url}/v1` }).audio.transcriptions.create(
+      { file: await toFile(readFileSync(clip.file), 'clip.wav'), model: 'whisper-1' });
+    const streams = async () => ({ standard: await keyed.metric('voxgate_router_streams_total', '{pool="standard"}') ?? 0,
+      premium: await keyed.metric('voxgate_router_streams_total', '{pool="premium"}') ?? 0 });
+    const basic = await transcribe('basic-key');
+    assert.deepEqual(await streams(), { standard: 1, premium: 0 });
+    const premium = await transcribe('premium-key-from-the-environment');
+    assert.deepEqual(await streams(), { standard: 1, premium: 1 });
+    assert.equal(premium.text, basic.text, 'the same engine and model behind both plans');
+    const streamed = await streamFile(WebSocket, `${keyed.wsUrl}/v1/recognize`, clip.file,
+      { headers: { authorization: 'Bearer premium-key-from-the-environment' } });
+    assert.equal(streamed.code, 1000, streamed.reason);
+    assert.deepEqual(await streams(), { standard: 1, premium: 2 });
+    assert.ok(keyed.logs.some((e) => e.message === 'request' && e.api_key === 'team-premium'), 'access lines name the key');
+    assert.ok(!JSON.stringify(keyed.logs).includes('premium-key-from-the-environment'), 'no log line holds a key');
+  } finally {
+    await keyed.stop();
+  }
 });

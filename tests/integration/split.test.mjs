@@ -14,21 +14,21 @@ const LIBRIVOX_WER_BOUND = 0.33;
 const dir = tempDir('voxgate-split-');
 const tiers = {};
 
-function tierConfig(name, upstream) {
+function tierConfig(name, engines) {
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(file, `
 pools:
   - name: ${name}-upstream
     languages: [en-US]
     health_check: {interval_seconds: 1, timeout_seconds: 1}
-    engines: [{address: "${upstream}"}]
+    engines: [${engines}]
 `);
   return file;
 }
 
-async function startTier(role, upstream) {
+async function startTier(role, upstream, engines = `{address: "${upstream}"}`, name = role) {
   const p = new LoggingProcess();
-  const ready = await p.spawn([`${BIN}/voxgate`, role, '--config', tierConfig(role, upstream), '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+  const ready = await p.spawn([`${BIN}/voxgate`, role, '--config', tierConfig(name, engines), '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
     'voxgate listening');
   p.listen = ready.listen;
   p.adminUrl = `http://${ready.admin}`;
@@ -39,6 +39,7 @@ async function startTier(role, upstream) {
 before(async () => {
   tiers.engine = new LoggingProcess();
   const engine = await tiers.engine.spawn([`${BIN}/voxgate-engine-pocketsphinx`, '--listen', '127.0.0.1:0', '--capacity', '2'], 'engine serving');
+  tiers.engine.listen = engine.listen;
   tiers.pool = await startTier('pool', engine.listen);
   tiers.router = await startTier('router', tiers.pool.listen);
   tiers.endpoint = await startTier('endpoint', tiers.router.listen);
@@ -71,6 +72,18 @@ test('every tier serves healthz, readyz, metrics and gRPC health; voxctl status 
     assert.match(await (await fetch(`${admin}/metrics`)).text(), /voxgate_pool_healthy_engines\{pool="\w+-upstream"\} 1/, name);
     const table = execFileSync(`${BIN}/voxctl`, ['status', '--admin', admin]).toString();
     assert.match(table, new RegExp(`^${name}-upstream\\s+\\S+\\s+healthy\\s+\\d+/\\d+\\s+ok$`, 'm'), table);
+  }
+});
+
+test('a pool finds its engines by DNS name (as a Kubernetes headless Service lists them)', async () => {
+  const port = tiers.engine.listen.split(':').pop();
+  const pool = await startTier('pool', null, `{dns: "localhost:${port}", refresh_seconds: 0.5}`, 'dns');
+  try {
+    const table = execFileSync(`${BIN}/voxctl`, ['status', '--admin', pool.adminUrl]).toString();
+    assert.match(table, new RegExp(`^dns-upstream\\s+127\\.0\\.0\\.1:${port}\\s+healthy\\s`, 'm'), table);
+    assert.match(await (await fetch(`${pool.adminUrl}/metrics`)).text(), /voxgate_pool_healthy_engines\{pool="dns-upstream"\} 1/);
+  } finally {
+    await pool.stop();
   }
 });
 

@@ -160,6 +160,7 @@ class FakeSpeechService : public speech::SpeechService {
         if (ready) s.refused = false;
         speech::RecognitionResult partial;
         partial.transcript = std::to_string(s.total) + " samples";
+        partial.audio_consumed_seconds = static_cast<double>(s.total) / 16000;
         lock.unlock();
         observer->OnResult(partial);
         if (ready) observer->OnReadyForAudio();

@@ -29,6 +29,9 @@ namespace {
 constexpr size_t kPieceMilliseconds = 100;
 // Partials are looked at no more often than this much audio.
 constexpr size_t kPartialIntervalMilliseconds = 100;
+// At least this often (in audio) the pool hears how far the engine got, results or not: it takes
+// a stream whose engine says nothing for long as hung.
+constexpr size_t kProgressIntervalMilliseconds = 1000;
 
 #define VOXGATE_RETURN_IF_ERROR(expr)         \
   do {                                        \
@@ -335,9 +338,16 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
   const speech::RecognitionConfig& config = s.config;
   const size_t piece_samples = sample_rate_hertz_ * kPieceMilliseconds / 1000;
   const size_t partial_interval = sample_rate_hertz_ * kPartialIntervalMilliseconds / 1000;
+  const int64_t progress_interval = sample_rate_hertz_ * kProgressIntervalMilliseconds / 1000;
 
   int64_t processed_samples = 0;
+  int64_t reported_samples = 0;  // processed when the last result went out
   auto audio_seconds = [&] { return static_cast<double>(processed_samples) / sample_rate_hertz_; };
+  auto send = [&](speech::RecognitionResult result) {
+    result.audio_consumed_seconds = audio_seconds();
+    reported_samples = processed_samples;
+    s.observer->OnResult(std::move(result));
+  };
   // Each utterance is decoded as a decoder stream of its own, starting where the last one ended
   // (see the end of speech below); its word times count from there.
   int64_t utterance_start_samples = 0;
@@ -368,9 +378,8 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
     }
     result.start_seconds = words.front().start_seconds;
     result.end_seconds = words.back().end_seconds;
-    result.audio_consumed_seconds = audio_seconds();
     if (config.enable_word_time_offsets) result.words = std::move(words);
-    s.observer->OnResult(std::move(result));
+    send(std::move(result));
   };
 
   VOXGATE_RETURN_IF_ERROR(decoder.StartStream());
@@ -414,6 +423,7 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
 
     VOXGATE_RETURN_IF_ERROR(decoder.Process(piece));
     processed_samples += piece.size();
+    if (processed_samples - reported_samples >= progress_interval) send({});  // an empty partial: progress only
     if (decoder.InSpeech()) {
       in_speech = true;
     } else if (in_speech) {
@@ -444,9 +454,8 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
     result.stability = kPartialStability;
     result.start_seconds = words.front().start_seconds;
     result.end_seconds = words.back().end_seconds;
-    result.audio_consumed_seconds = audio_seconds();
     if (config.enable_word_time_offsets) result.words = std::move(words);
-    s.observer->OnResult(std::move(result));
+    send(std::move(result));
   }
   VOXGATE_RETURN_IF_ERROR(decoder.EndUtterance());
   emit_final();

@@ -34,6 +34,7 @@ class ActiveGuard {
 std::string RequestIdFor(const Request& req);
 
 // Runs the native streaming protocol on an upgraded connection (ws_recognize.cc).
-asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id);
+asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id,
+                                            Caller caller);
 
 }  // namespace voxgate::gateway::internal

@@ -65,7 +65,10 @@ pools:
     outlier_detection: {consecutive_failures: 5, base_ejection_seconds: 10, max_ejection_seconds: 60, max_ejected_percent: 20}
     queue: {max_streams: 0, timeout_seconds: 2}
     failover: {max_replay_seconds: 20, max_failovers: 1, timeout_seconds: 9}
-    engines: [{engine: pocketsphinx}]
+    progress: {result_timeout_seconds: 4}
+    min_ready: 1
+    slow_start_seconds: 30
+    engines: [{engine: pocketsphinx}, {dns: "engines.voxgate.svc.cluster.local:7003", refresh_seconds: 5}]
 )");
   const PoolConfig& p = c.pools[0];
   EXPECT_EQ(p.health_check.healthy_threshold, 3);
@@ -77,6 +80,16 @@ pools:
   EXPECT_EQ(p.failover.max_replay_seconds, 20);
   EXPECT_EQ(p.failover.max_failovers, 1);
   EXPECT_EQ(p.failover.timeout_seconds, 9);
+  EXPECT_EQ(p.result_timeout_seconds, 4);
+  EXPECT_EQ(p.min_ready, 1);
+  EXPECT_EQ(p.slow_start_seconds, 30);
+  EXPECT_EQ(p.engines[1].dns, "engines.voxgate.svc.cluster.local:7003");
+  EXPECT_EQ(p.engines[1].refresh_seconds, 5);
+  for (const char* bad : {"engines", "engines:", ":7003", "engines:0", "engines:70000", "engines:80x"}) {
+    EXPECT_THAT(ErrorOf(std::string("pools: [{name: a, languages: [en], engines: [{dns: \"") + bad + "\"}]}]"),
+                HasSubstr("pools[0].engines[0].dns: expected host:port"))
+        << bad;
+  }
   EXPECT_THAT(ErrorOf("pools: [{name: a, languages: [en], queue: {max_stream: 3}, engines: [{engine: pocketsphinx}]}]"),
               HasSubstr("pools[0].queue.max_stream: unknown key"));
   EXPECT_THAT(ErrorOf("pools: [{name: a, languages: [en], health_check: {healthy_threshold: 0}, engines: [{engine: pocketsphinx}]}]"),
@@ -116,6 +129,29 @@ routes:
   EXPECT_THAT(ErrorOf(pools + "routes: [{language: en, pool: a, weight: 3}]"), HasSubstr("routes[0].weight: unknown key"));
 }
 
+TEST(Config, ReadsApiKeysAndPlanRoutes) {
+  const ServerConfig c = ParseConfig(R"(
+pools:
+  - {name: free, languages: [en-US], engines: [{engine: pocketsphinx}]}
+  - {name: fast, languages: [en-US], engines: [{engine: pocketsphinx}]}
+routes:
+  - {language: en, pool: free}
+  - {language: en, plan: premium, pool: fast}
+api_keys:
+  - {name: team-a, plan: premium, sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad}
+  - {name: team-b, env: VOXGATE_KEY_TEAM_B}
+)");
+  ASSERT_EQ(c.api_keys.size(), 2u);
+  EXPECT_EQ(c.api_keys[0].plan, "premium");
+  EXPECT_EQ(c.api_keys[1].env, "VOXGATE_KEY_TEAM_B");
+  EXPECT_EQ(c.routes[1].plan, "premium");
+  EXPECT_THAT(ErrorOf("api_keys: [{name: a, key: hunter2}]"), HasSubstr("api_keys[0].key: unknown key"));
+  EXPECT_THAT(ErrorOf("api_keys: [{name: a}]"), HasSubstr("never the key itself"));
+  EXPECT_THAT(ErrorOf("api_keys: [{name: a, sha256: abc}]"), HasSubstr("api_keys[0].sha256: expected 64 hex digits"));
+  EXPECT_THAT(ErrorOf("api_keys: [{plan: x, env: K}]"), HasSubstr("api_keys[0].name: required"));
+  EXPECT_THAT(ErrorOf("api_keys: [{name: a, env: K}, {name: a, env: L}]"), HasSubstr("two API keys named \"a\""));
+}
+
 // The documented example holds every key with its default: it must load, and match the defaults.
 TEST(Config, TheDocumentedExampleLoads) {
   const ServerConfig c = LoadConfigFile(VOXGATE_SOURCE_DIR "/examples/config/default.yaml");
@@ -124,6 +160,9 @@ TEST(Config, TheDocumentedExampleLoads) {
   EXPECT_EQ(c.pools[0].failover.timeout_seconds, defaults.pools[0].failover.timeout_seconds);
   EXPECT_EQ(c.pools[0].health_check.healthy_threshold, defaults.pools[0].health_check.healthy_threshold);
   EXPECT_EQ(c.limits.idle_timeout_seconds, defaults.limits.idle_timeout_seconds);
+  EXPECT_EQ(c.pools[0].result_timeout_seconds, defaults.pools[0].result_timeout_seconds);
+  EXPECT_EQ(c.pools[0].min_ready, defaults.pools[0].min_ready);
+  EXPECT_EQ(c.pools[0].slow_start_seconds, defaults.pools[0].slow_start_seconds);
 }
 
 TEST(Config, EveryExampleLoads) {

@@ -24,13 +24,7 @@ class PoolTest : public ::testing::Test {
     testing::HoldGrpcCallbackQueue();
     std::vector<std::shared_ptr<rpc::RemoteSpeechService>> remotes;
     for (int i = 0; i < 2; ++i) {
-      fakes_.push_back(std::make_shared<FakeSpeechService>(2));
-      const std::string socket = dir_ + "/e" + std::to_string(i) + ".sock";
-      auto server = rpc::EngineServer::Start(fakes_.back(), "unix:" + socket);
-      ASSERT_TRUE(server.ok());
-      (*server)->SetServing(true);
-      servers_.push_back(std::move(*server));
-      remotes.push_back(std::make_shared<rpc::RemoteSpeechService>("unix:" + socket, rpc::RemoteSpeechService::Options{}));
+      remotes.push_back(std::make_shared<rpc::RemoteSpeechService>(StartEngine(), rpc::RemoteSpeechService::Options{}));
     }
     Pool::Options options;
     options.name = "test";
@@ -41,9 +35,29 @@ class PoolTest : public ::testing::Test {
     Configure(options);
     pool_ = std::make_shared<Pool>(options, remotes);
     pool_->Start();
-    ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() == 2; }));
+    ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() + pool_->standby_engines() == 2; }));
   }
   virtual void Configure(Pool::Options&) {}
+  virtual int EngineCapacity() { return 2; }
+  // Starts another fake engine behind a gRPC server; returns its address.
+  std::string StartEngine() {
+    fakes_.push_back(std::make_shared<FakeSpeechService>(EngineCapacity()));
+    const std::string address = "unix:" + dir_ + "/e" + std::to_string(fakes_.size()) + ".sock";
+    auto server = rpc::EngineServer::Start(fakes_.back(), address);
+    EXPECT_TRUE(server.ok());
+    (*server)->SetServing(true);
+    servers_.push_back(std::move(*server));
+    return address;
+  }
+  std::vector<speech::RecognitionStreamPtr> OpenStreams(int n) {
+    std::vector<speech::RecognitionStreamPtr> streams;
+    for (int i = 0; i < n; ++i) {
+      auto s = pool_->StartRecognition({}, std::make_shared<RecordingObserver>());
+      EXPECT_TRUE(s.ok()) << s.status();
+      if (s.ok()) streams.push_back(std::move(*s));
+    }
+    return streams;
+  }
   void TearDown() override {
     pool_->Stop();
     pool_.reset();
@@ -251,6 +265,163 @@ TEST_F(OutlierPoolTest, AnEngineThatFailsEveryStreamIsEjectedAndReturnsAfterItsE
   fakes_[0]->FailStreamsWith(absl::OkStatus());
   for (int i = 0; i < 4; ++i) run_stream();
   EXPECT_GT(fakes_[0]->started(), failed_engine_streams);  // back in rotation
+}
+
+TEST_F(PoolTest, DiscoveredEnginesJoinOnceHealthyAndRemovedOnesFinishTheirStreams) {
+  const std::string address = StartEngine();
+  pool_->AddEngine(address);
+  pool_->AddEngine(address);  // listed twice by discovery: still one engine
+  ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() == 3; }));
+  EXPECT_EQ(pool_->EngineStatuses().size(), 3u);
+  auto streams = OpenStreams(6);
+  ASSERT_TRUE(WaitFor([&] { return fakes_[2]->active() == 2; }));
+
+  pool_->RemoveEngine(address);
+  EXPECT_EQ(pool_->healthy_engines(), 2);
+  EXPECT_EQ(pool_->EngineStatuses()[2].state, EngineState::kRemoved);
+  for (auto& s : streams) {
+    ASSERT_TRUE(s->Write(std::vector<int16_t>(160, 0)).ok());
+    s->Finish();
+  }
+  ASSERT_TRUE(WaitFor([&] { return pool_->active_streams() == 0; }));
+  EXPECT_EQ(fakes_[2]->started(), 2);  // its open streams ran to the end there
+  EXPECT_EQ(pool_->EngineStatuses().size(), 2u);
+  const int others = fakes_[0]->started() + fakes_[1]->started();
+  auto more = OpenStreams(4);
+  ASSERT_TRUE(WaitFor([&] { return fakes_[0]->started() + fakes_[1]->started() == others + 4; }));
+  EXPECT_EQ(fakes_[2]->started(), 2);  // and it took nothing new
+  more.clear();
+
+  pool_->AddEngine(address);  // back again: a new engine, healthy after its checks
+  ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() == 3; }));
+}
+
+class StandbyPoolTest : public PoolTest {
+ protected:
+  void Configure(Pool::Options& options) override {
+    options.clock = &clock_;
+    options.min_ready = 1;
+    options.standby_cooldown = std::chrono::seconds(60);
+  }
+  testing::FakeClock clock_;
+};
+
+TEST_F(StandbyPoolTest, AStandbyIsPromotedWhenEverySlotIsBusyAndReturnsWhenIdle) {
+  EXPECT_EQ(pool_->healthy_engines(), 1);
+  EXPECT_EQ(pool_->standby_engines(), 1);
+  EXPECT_EQ(pool_->EngineStatuses()[1].state, EngineState::kStandby);
+  EXPECT_EQ(pool_->Describe()->capacity, 2);  // standbys are counted apart
+
+  auto streams = OpenStreams(2);
+  EXPECT_EQ(fakes_[1]->started(), 0);
+  auto spike = OpenStreams(1);  // no free slot in rotation: the standby takes it, nothing waits
+  EXPECT_TRUE(WaitFor([&] { return fakes_[1]->started() == 1; }));
+  EXPECT_EQ(pool_->standby_engines(), 0);
+  EXPECT_EQ(pool_->healthy_engines(), 2);
+
+  for (auto* list : {&streams, &spike}) {
+    for (auto& s : *list) s->Finish();
+  }
+  ASSERT_TRUE(WaitFor([&] { return pool_->active_streams() == 0; }));
+  clock_.Advance(std::chrono::seconds(61));
+  ASSERT_TRUE(WaitFor([&] { return pool_->standby_engines() == 1; }));
+  EXPECT_EQ(pool_->healthy_engines(), 1);
+}
+
+TEST_F(StandbyPoolTest, AStandbyTakesThePlaceOfAFailedEngine) {
+  const int active = pool_->EngineStatuses()[0].state == EngineState::kHealthy ? 0 : 1;
+  servers_[active]->SetServing(false);
+  ASSERT_TRUE(WaitFor([&] { return pool_->EngineStatuses()[1 - active].state == EngineState::kHealthy; }));
+  EXPECT_EQ(pool_->EngineStatuses()[active].state, EngineState::kDraining);
+  EXPECT_TRUE(pool_->IsServing());
+  servers_[active]->SetServing(true);  // back: it is now the standby
+  ASSERT_TRUE(WaitFor([&] { return pool_->EngineStatuses()[active].state == EngineState::kStandby; }));
+}
+
+class SlowStartPoolTest : public PoolTest {
+ protected:
+  void Configure(Pool::Options& options) override {
+    options.clock = &clock_;
+    options.slow_start_window = std::chrono::seconds(10);
+    options.slow_start_min_share = 0.1;
+  }
+  int EngineCapacity() override { return 10; }
+  testing::FakeClock clock_;
+};
+
+TEST_F(SlowStartPoolTest, AnEngineThatJoinsAServingPoolGetsAGrowingShare) {
+  // Engines present at the pool's start share the load evenly.
+  {
+    auto streams = OpenStreams(10);
+    EXPECT_TRUE(WaitFor([&] { return fakes_[0]->started() + fakes_[1]->started() == 10; }));
+    EXPECT_EQ(fakes_[1]->started(), 5);
+  }
+  ASSERT_TRUE(WaitFor([&] { return pool_->active_streams() == 0; }));
+  const int before = fakes_[1]->started();
+  servers_[1]->SetServing(false);
+  ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() == 1; }));
+  servers_[1]->SetServing(true);
+  ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() == 2; }));
+  {
+    // Weighed at a tenth of its size, it gets one of ten streams at first...
+    auto streams = OpenStreams(10);
+    EXPECT_TRUE(WaitFor([&] { return fakes_[0]->started() + fakes_[1]->started() == 20; }));
+    EXPECT_EQ(fakes_[1]->started() - before, 1);
+  }
+  ASSERT_TRUE(WaitFor([&] { return pool_->active_streams() == 0; }));
+  clock_.Advance(std::chrono::seconds(10));
+  {
+    // ...and its full share once the window has passed.
+    auto streams = OpenStreams(10);
+    EXPECT_TRUE(WaitFor([&] { return fakes_[0]->started() + fakes_[1]->started() == 30; }));
+    EXPECT_EQ(fakes_[1]->started() - before, 1 + 5);
+  }
+}
+
+class HangPoolTest : public PoolTest {
+ protected:
+  void Configure(Pool::Options& options) override {
+    options.clock = &clock_;
+    options.stream.result_timeout_seconds = 2;
+  }
+  testing::FakeClock clock_;
+};
+
+TEST_F(HangPoolTest, AStreamWhoseEngineStopsAnsweringMovesToAnotherWithItsAudio) {
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = pool_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
+  ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
+  const int first = fakes_[0]->started() == 1 ? 0 : 1;
+  // The engine stays healthy for the health checks, but this stream gets no answer.
+  fakes_[first]->SetPaused(true);
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
+  clock_.Advance(std::chrono::seconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(fakes_[1 - first]->started(), 0);  // within the timeout: still waiting
+  clock_.Advance(std::chrono::seconds(2));
+  ASSERT_TRUE(WaitFor([&] { return fakes_[1 - first]->started() == 1; }));
+  (*stream)->Finish();
+  ASSERT_TRUE(observer->WaitDone());
+  fakes_[first]->SetPaused(false);
+  ASSERT_TRUE(observer->status().ok()) << observer->status();
+  EXPECT_EQ(observer->results().back().transcript, "3200 samples");  // nothing lost
+}
+
+TEST_F(HangPoolTest, AnIdleStreamIsNotTakenForAHang) {
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = pool_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
+  ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
+  clock_.Advance(std::chrono::seconds(30));  // the client pauses; the engine owes nothing
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
+  (*stream)->Finish();
+  ASSERT_TRUE(observer->WaitDone());
+  EXPECT_TRUE(observer->status().ok()) << observer->status();
+  EXPECT_EQ(fakes_[0]->started() + fakes_[1]->started(), 1);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ class NoEngines : public EngineSource {
   bool Withdraw(const PooledStream*) override { return false; }
   void EngineStreamDone(size_t, const PooledStream*, const absl::Status&) override {}
   void CountFailover(double) override {}
+  void ReportEngineFailure(size_t, const absl::Status&) override {}
 };
 
 class WaitQueueTest : public ::testing::Test {

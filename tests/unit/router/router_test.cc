@@ -25,9 +25,9 @@ Route To(const std::string& language, const std::string& name, speech::SpeechSer
 }
 
 // Runs one stream of `samples` samples through `router` and returns its final transcript.
-std::string RunStream(Router& router, size_t samples = 160) {
+std::string RunStreamWith(Router& router, const speech::RecognitionConfig& config, size_t samples = 160) {
   auto observer = std::make_shared<RecordingObserver>();
-  auto stream = router.StartRecognition({}, observer);
+  auto stream = router.StartRecognition(config, observer);
   EXPECT_TRUE(stream.ok()) << stream.status();
   EXPECT_TRUE((*stream)->Write(std::vector<int16_t>(samples, 0)).ok());
   (*stream)->Finish();
@@ -35,6 +35,7 @@ std::string RunStream(Router& router, size_t samples = 160) {
   EXPECT_TRUE(observer->status().ok()) << observer->status();
   return observer->results().empty() ? "" : observer->results().back().transcript;
 }
+std::string RunStream(Router& router, size_t samples = 160) { return RunStreamWith(router, {}, samples); }
 
 TEST(Router, TheMostSpecificRouteWins) {
   auto any = std::make_shared<FakeSpeechService>();
@@ -47,6 +48,24 @@ TEST(Router, TheMostSpecificRouteWins) {
   EXPECT_EQ((*router.Match("asr", "ja"))->targets[0].pool.name, "any");
   EXPECT_EQ((*router.Match("asr", "en-US", "big"))->targets[0].pool.name, "named-model");
   EXPECT_EQ((*router.Match("asr", "en-US", "small"))->targets[0].pool.name, "en-us");
+}
+
+TEST(Router, AnApiKeyPlanHasItsOwnRoutes) {
+  auto free_pool = std::make_shared<FakeSpeechService>();
+  auto fast_pool = std::make_shared<FakeSpeechService>();
+  Route premium = To("*", "fast", fast_pool);
+  premium.plan = "premium";
+  Router router({To("en-US", "free", free_pool), To("en-US", "named-model", free_pool, "big"), premium});
+  EXPECT_EQ((*router.Match("asr", "en-US", "", "premium"))->targets[0].pool.name, "fast");
+  EXPECT_EQ((*router.Match("asr", "en-US", "big", "premium"))->targets[0].pool.name, "fast");  // the plan beats all
+  EXPECT_EQ((*router.Match("asr", "en-US", "", "basic"))->targets[0].pool.name, "free");
+  EXPECT_EQ((*router.Match("asr", "en-US"))->targets[0].pool.name, "free");
+  EXPECT_EQ(router.Match("asr", "ja").status().code(), absl::StatusCode::kNotFound);  // only premium has "*"
+  speech::RecognitionConfig config;
+  config.plan = "premium";
+  RunStreamWith(router, config);
+  EXPECT_EQ(fast_pool->started(), 1);
+  EXPECT_EQ(free_pool->started(), 0);
 }
 
 TEST(Router, NoMatchNamesWhatIsServed) {
