@@ -15,6 +15,9 @@ namespace {
 
 // How often open streams are asked whether their engine still makes progress.
 constexpr auto kProgressCheckInterval = std::chrono::seconds(1);
+// How often a healthy engine is asked again what it serves: the capacity of a tier behind this one
+// changes as its own engines come and go.
+constexpr auto kDescribeInterval = std::chrono::seconds(30);
 
 core::Counter& QueueRejections(const std::string& pool, const char* reason) {
   return core::Metrics().GetCounter("voxgate_pool_queue_rejections_total",
@@ -98,10 +101,12 @@ void Pool::CheckAll() {
   std::vector<Check> checks;
   {
     std::lock_guard lock(mu_);
+    const auto now = clock_.Now();
     for (size_t i = 0; i < engines_.size(); ++i) {
       Engine& e = *engines_[i];
       if (e.removed && e.outstanding == 0) e.service.reset();  // gone for good: close its channel
-      if (e.service != nullptr) checks.push_back({i, e.service, !e.described, {}, {}});
+      const bool describe = !e.described || now - e.described_at >= kDescribeInterval;
+      if (e.service != nullptr) checks.push_back({i, e.service, describe, {}, {}});
     }
   }
   std::vector<std::future<void>> running;
@@ -121,8 +126,13 @@ void Pool::CheckAll() {
   for (Check& c : checks) {
     Engine& e = *engines_[c.index];
     if (c.capabilities) {
+      if (e.described && c.capabilities->capacity != e.capabilities.capacity) {
+        core::LogInfo("engine capacity changed", {{"pool", options_.name}, {"engine", e.address},
+                                                  {"from", e.capabilities.capacity}, {"to", c.capabilities->capacity}});
+      }
       e.capabilities = std::move(*c.capabilities);
       e.described = true;
+      e.described_at = now;
     }
     const bool was_in_rotation = e.health.InRotation(now);
     e.last_check = c.health.ok() ? "ok" : std::string(c.health.message());

@@ -102,6 +102,7 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
     std::shared_ptr<rpc::RemoteSpeechService> service;  // null once removed and idle
     EngineHealth health;
     bool described = false;
+    core::TimePoint described_at{};
     speech::Capabilities capabilities;
     int outstanding = 0;
     std::vector<std::pair<const PooledStream*, std::weak_ptr<PooledStream>>> streams;

@@ -60,6 +60,11 @@ class FakeSpeechService : public speech::SpeechService {
     std::lock_guard lock(mu_);
     fail_with_ = std::move(status);
   }
+  // What Describe reports and StartRecognition allows from now on.
+  void SetCapacity(int capacity) {
+    std::lock_guard lock(mu_);
+    capacity_ = capacity;
+  }
   // While paused the worker consumes nothing (to fill buffers in flow-control tests).
   void SetPaused(bool paused) {
     {
@@ -188,7 +193,7 @@ class FakeSpeechService : public speech::SpeechService {
     }
   }
 
-  const int capacity_;
+  int capacity_;
   const size_t max_buffered_;
   std::mutex mu_;
   std::condition_variable cv_;

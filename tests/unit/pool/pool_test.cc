@@ -239,6 +239,16 @@ class OutlierPoolTest : public PoolTest {
   testing::FakeClock clock_;
 };
 
+TEST_F(OutlierPoolTest, AHealthyEnginesCapacityIsAskedAgainNowAndThen) {
+  EXPECT_EQ(pool_->Describe()->capacity, 4);
+  fakes_[0]->SetCapacity(5);  // e.g. a pool tier behind this one whose engines grew
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(pool_->Describe()->capacity, 4);  // not asked again yet
+  clock_.Advance(std::chrono::seconds(30));
+  ASSERT_TRUE(WaitFor([&] { return pool_->Describe()->capacity == 7; }));
+  EXPECT_EQ(pool_->EngineStatuses()[0].capacity, 5);
+}
+
 TEST_F(OutlierPoolTest, AnEngineThatFailsEveryStreamIsEjectedAndReturnsAfterItsEjectionTime) {
   fakes_[0]->FailStreamsWith(absl::InternalError("decoder broke"));
   auto run_stream = [&] {
