@@ -3,7 +3,8 @@
 #  1. platform overhead: real-time factor of the full path vs the engine in-process, interleaved;
 #  2. load: N concurrent real-time streams (voxctl bench) against one engine process; final-result
 #     latency after end of speech, and engine memory per stream;
-#  3. failover time: a stream's engine killed, until its next result (bench/failover_time.mjs).
+#  3. failover time: a stream's engine killed, until its next result (bench/failover_time.mjs);
+#  4. per-hop overhead: split tiers vs all-in-one in front of an instant engine (bench/per_hop_overhead.mjs).
 # SKIP_OVERHEAD=1 / SKIP_LOAD=1 leave parts out.
 set -euo pipefail
 build=${1:-build}
@@ -52,3 +53,6 @@ fi
 
 echo "== failover time (SIGKILL of a stream's engine -> its next result, from another engine)"
 VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/failover_time.mjs" "${FAILOVER_TRIALS:-5}"
+
+echo "== per-hop overhead (split tiers vs all-in-one, instant engine)"
+VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/per_hop_overhead.mjs" 8 250 3

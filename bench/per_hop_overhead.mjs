@@ -1,0 +1,123 @@
+// Per-hop overhead: the same streams through the all-in-one server (endpoint, router and pool in
+// one process, one gRPC hop to the engine) and through the fully split tiers (endpoint → router →
+// pool → engine: three gRPC hops), side by side, in front of an engine that answers every chunk at
+// once (voxgate-bench-instant-engine), so only the platform is measured.
+// Each stream plays ping-pong: it sends a 20 ms chunk and waits for the partial result that covers
+// it, so every round trip is one chunk's latency through every hop. CPU is read from /proc for the
+// tier processes (not the engine, which is the same in both shapes).
+// Run by scripts/run-benchmarks.sh:   node bench/per_hop_overhead.mjs [STREAMS] [CHUNKS] [ROUNDS]
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { BIN, LoggingProcess, Server, tempDir, waitReady } from '../tests/integration/harness.mjs';
+
+const { default: WebSocket } = await import(new URL('../tests/integration/node_modules/ws/wrapper.mjs', import.meta.url));
+const streams = Number(process.argv[2] ?? 8);
+const chunks = Number(process.argv[3] ?? 250);
+const rounds = Number(process.argv[4] ?? 3);
+const CHUNK_SAMPLES = 320;  // 20 ms at 16 kHz
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString());
+
+const dir = tempDir('voxgate-hop-bench-');
+const engine = new LoggingProcess();
+const engineAddress = (await engine.spawn([`${BIN}/voxgate-bench-instant-engine`, '--listen', '127.0.0.1:0', '--capacity', '1024'],
+  'engine serving')).listen;
+
+function config(name, upstream) {
+  const file = path.join(dir, `${name}.yaml`);
+  writeFileSync(file, `
+limits: {idle_timeout_seconds: 120}
+pools:
+  - name: ${name}
+    languages: [en-US]
+    queue: {max_streams: 0}
+    engines: [{address: "${upstream}"}]
+`);
+  return file;
+}
+
+async function startTier(role, upstream) {
+  const p = new LoggingProcess();
+  const ready = await p.spawn([`${BIN}/voxgate`, role, '--config', config(role, upstream), '--listen', '127.0.0.1:0',
+    '--admin', '127.0.0.1:0'], 'voxgate listening');
+  p.listen = ready.listen;
+  await waitReady(`http://${ready.admin}`);
+  return p;
+}
+
+const allInOne = await Server.start({ config: readFileSync(config('serve', engineAddress)).toString() });
+const pool = await startTier('pool', engineAddress);
+const router = await startTier('router', pool.listen);
+const endpoint = await startTier('endpoint', router.listen);
+const shapes = [
+  { name: 'all-in-one', url: `${allInOne.wsUrl}/v1/recognize`, pids: [allInOne.proc.pid], rtts: [], cpu: 0, chunks: 0 },
+  { name: 'split', url: `ws://${endpoint.listen}/v1/recognize`, pids: [endpoint, router, pool].map((p) => p.proc.pid), rtts: [], cpu: 0, chunks: 0 },
+];
+
+function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);  // utime, stime
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+// One stream: `chunks` round trips; returns each chunk's latency in ms.
+function pingPong(url) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const rtts = [];
+    const chunk = Buffer.alloc(CHUNK_SAMPLES * 2);
+    let sent = 0, sentAt = 0;
+    const send = () => {
+      sent++;
+      sentAt = performance.now();
+      ws.send(chunk);
+    };
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'config', language: 'en-US' })));
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString());
+      if (m.type === 'ready') return send();
+      if (m.type === 'error') return reject(new Error(m.message));
+      if (m.type !== 'partial' || parseInt(m.text, 10) < sent * CHUNK_SAMPLES) return;
+      rtts.push(performance.now() - sentAt);
+      if (sent < chunks) return send();
+      ws.send(JSON.stringify({ type: 'end' }));
+    });
+    ws.on('close', (code, reason) => (rtts.length === chunks ? resolve(rtts) : reject(new Error(`closed ${code} ${reason}`))));
+    ws.on('error', reject);
+  });
+}
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+try {
+  for (const shape of shapes) await pingPong(shape.url);  // warm up connections and threads
+  for (let r = 0; r < rounds; r++) {
+    for (const shape of r % 2 ? [...shapes].reverse() : shapes) {
+      const before = cpuSeconds(shape.pids);
+      const results = await Promise.all(Array.from({ length: streams }, () => pingPong(shape.url)));
+      shape.cpu += cpuSeconds(shape.pids) - before;
+      shape.chunks += streams * chunks;
+      for (const rtts of results) shape.rtts.push(...rtts);
+    }
+  }
+} finally {
+  for (const p of [endpoint, router, pool, allInOne, engine]) await p.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+console.log(`${streams} concurrent ping-pong streams x ${chunks} chunks of 20 ms, ${rounds} rounds per shape, interleaved`);
+const summary = {};
+for (const shape of shapes) {
+  const sorted = shape.rtts.sort((a, b) => a - b);
+  summary[shape.name] = { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), cpuUs: (shape.cpu / shape.chunks) * 1e6 };
+  const s = summary[shape.name];
+  console.log(`${shape.name.padEnd(10)} chunk round trip p50 ${s.p50.toFixed(3)} ms, p99 ${s.p99.toFixed(3)} ms; ` +
+    `tier CPU ${s.cpuUs.toFixed(1)} µs per chunk (${shape.chunks} chunks)`);
+}
+const [a, b] = [summary['all-in-one'], summary.split];
+const signed = (x, digits) => (x >= 0 ? '+' : '') + x.toFixed(digits);
+console.log(`per added gRPC hop (split has 2 more): p50 ${signed((b.p50 - a.p50) / 2, 3)} ms, ` +
+  `p99 ${signed((b.p99 - a.p99) / 2, 3)} ms, CPU ${signed((b.cpuUs - a.cpuUs) / 2, 1)} µs per chunk`);
