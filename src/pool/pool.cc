@@ -6,7 +6,9 @@
 #include <limits>
 #include <random>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
@@ -28,7 +30,10 @@ core::Counter& QueueRejections(const std::string& pool, const char* reason) {
 }  // namespace
 
 Pool::Pool(Options options, std::vector<std::shared_ptr<rpc::RemoteSpeechService>> engines)
-    : options_(std::move(options)), clock_(*options_.clock), queue_(options_.max_queued_streams) {
+    : options_(std::move(options)),
+      clock_(*options_.clock),
+      queue_(options_.max_queued_streams),
+      retry_budget_(options_.retry_budget_share, options_.min_retries) {
   for (auto& service : engines) {
     auto e = std::make_unique<Engine>(options_.health);
     e->address = service->address();
@@ -504,6 +509,140 @@ void Pool::CountFailover(double replayed_seconds) {
                              {{"pool", options_.name}}).Increment();
   core::Metrics().GetCounter("voxgate_pool_replayed_audio_seconds_total", "Audio replayed to a new engine after a failover.",
                              {{"pool", options_.name}}).Increment(replayed_seconds);
+}
+
+namespace {
+
+// "en" serves "en-US" and the other way round: translation pairs are matched on the language.
+bool SameLanguage(const std::string& a, const std::string& b) {
+  auto primary = [](const std::string& code) { return absl::AsciiStrToLower(code.substr(0, code.find_first_of("-_"))); };
+  return primary(a) == primary(b);
+}
+
+bool ServesPair(const speech::Capabilities& caps, const speech::TranslationRequest& r) {
+  auto has = [](const std::vector<std::string>& codes, const std::string& want) {
+    return std::any_of(codes.begin(), codes.end(), [&](const std::string& c) { return SameLanguage(c, want); });
+  };
+  return std::any_of(caps.models.begin(), caps.models.end(), [&](const speech::ModelInfo& m) {
+    return m.service == "mt" && (r.model.empty() || m.name == r.model) && has(m.language_codes, r.source_language) &&
+           has(m.target_language_codes, r.target_language);
+  });
+}
+
+}  // namespace
+
+struct Pool::UnaryCall {
+  speech::TranslationRequest request;
+  speech::TranslationCallback done;
+  std::vector<bool> tried;
+  bool retrying = false;  // holds a place in the retry budget
+  absl::Status last_error;
+};
+
+void Pool::Translate(speech::TranslationRequest request, speech::TranslationCallback done) {
+  auto call = std::make_shared<UnaryCall>();
+  call->request = std::move(request);
+  call->done = std::move(done);
+  {
+    std::lock_guard lock(mu_);
+    if (draining_ || stopping_) {
+      call->done(absl::AbortedError("the server is shutting down; retry on another instance"));
+      return;
+    }
+    unary_calls_++;
+  }
+  TranslateAttempt(std::move(call));
+}
+
+void Pool::TranslateAttempt(std::shared_ptr<UnaryCall> call) {
+  size_t engine = 0;
+  std::shared_ptr<rpc::RemoteSpeechService> service;
+  absl::Status refused;
+  {
+    std::lock_guard lock(mu_);
+    const auto now = clock_.Now();
+    call->tried.resize(engines_.size(), false);
+    std::optional<size_t> best;
+    double best_load = std::numeric_limits<double>::infinity();
+    int capacity = 0;  // of the engines that serve the pair
+    for (size_t i = 0; i < engines_.size(); ++i) {
+      const Engine& e = *engines_[i];
+      if (!InRotationLocked(e, now) || !ServesPair(e.capabilities, call->request)) continue;
+      capacity += e.capabilities.capacity;
+      if (call->tried[i] || e.outstanding >= e.capabilities.capacity) continue;
+      const double load = static_cast<double>(e.outstanding) / (e.capabilities.capacity * RampLocked(e, now));
+      if (load < best_load) {
+        best_load = load;
+        best = i;
+      }
+    }
+    if (best) {
+      engine = *best;
+      call->tried[engine] = true;
+      engines_[engine]->outstanding++;
+      service = engines_[engine]->service;
+    } else if (!call->last_error.ok()) {
+      refused = call->last_error;  // every engine that could was tried
+    } else if (capacity == 0) {
+      std::vector<std::string> pairs;  // what the engines it knows translate
+      bool known = false;
+      for (const auto& e : engines_) {
+        known = known || (e->described && ServesPair(e->capabilities, call->request));
+        for (const auto& m : e->capabilities.models) {
+          if (m.service != "mt") continue;
+          for (const auto& from : m.language_codes) {
+            for (const auto& to : m.target_language_codes) {
+              const std::string pair = from + "->" + to;
+              if (std::find(pairs.begin(), pairs.end(), pair) == pairs.end()) pairs.push_back(pair);
+            }
+          }
+        }
+      }
+      const std::string wanted = call->request.source_language + "->" + call->request.target_language;
+      refused = known ? absl::UnavailableError(absl::StrCat("no healthy engine in pool \"", options_.name, "\" translates ", wanted,
+                                                            "; retry after 1 s"))
+                      : absl::NotFoundError(absl::StrCat("no engine translates ", wanted, "; pairs served: ",
+                                                         pairs.empty() ? "none" : absl::StrJoin(pairs, ", ")));
+    } else {
+      refused = absl::ResourceExhaustedError(OverCapacityMessage(capacity));
+    }
+    if (service == nullptr) {
+      unary_calls_--;
+      if (call->retrying) retry_budget_.Release();
+    }
+  }
+  if (service == nullptr) return call->done(refused);
+  service->Translate(call->request, [this, self = shared_from_this(), call, engine](absl::StatusOr<speech::TranslationResponse> result) {
+    bool retry = false;
+    {
+      std::lock_guard lock(mu_);
+      Engine& e = *engines_[engine];
+      if (--e.outstanding == 0) e.idle_since = clock_.Now();
+      assign_needed_ = true;  // a slot came free for queued streams too
+      dispatch_cv_.notify_all();
+      if (IsEngineFailure(result.status())) {
+        OnEngineFailureLocked(engine, result.status());
+        // Another engine may answer, if time is left and the budget allows; a request the engine
+        // found wrong (bad language, empty text) is wrong everywhere and is never retried.
+        call->last_error = result.status();
+        retry = std::chrono::system_clock::now() < call->request.deadline &&
+                (call->retrying || retry_budget_.TryAcquire(unary_calls_));
+        call->retrying = call->retrying || retry;
+      } else {
+        e.health.OnStreamSuccess();
+      }
+      if (!retry) {
+        unary_calls_--;
+        if (call->retrying) retry_budget_.Release();
+      }
+    }
+    if (retry) {
+      core::Metrics().GetCounter("voxgate_pool_retries_total", "Unary calls retried on another engine after an engine failure.",
+                                 {{"pool", options_.name}}).Increment();
+      return TranslateAttempt(call);
+    }
+    call->done(std::move(result));
+  });
 }
 
 absl::StatusOr<speech::Capabilities> Pool::Describe() {

@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "pool/engine_health.h"
 #include "pool/pooled_stream.h"
+#include "pool/retry_budget.h"
 #include "pool/wait_queue.h"
 #include "rpc/remote_speech_service.h"
 #include "speech/speech_service.h"
@@ -49,6 +50,10 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
     // `slow_start_min_share` to its full capacity over this window. 0: off.
     std::chrono::milliseconds slow_start_window{0};
     double slow_start_min_share = 0.1;
+    // Unary calls (Translate) that failed for an engine reason are retried on another engine
+    // while the retry budget allows: at most this share of the calls in flight retrying at once.
+    double retry_budget_share = 0.2;
+    int min_retries = 3;
     PooledStream::Options stream;
     const core::Clock* clock = &core::SystemClock();
   };
@@ -87,6 +92,7 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
                                                                 speech::RecognitionObserverPtr observer) override;
   absl::StatusOr<speech::Capabilities> Describe() override;
   bool IsServing() override;
+  void Translate(speech::TranslationRequest request, speech::TranslationCallback done) override;
 
   // EngineSource (for PooledStream).
   void RequestEngine(std::shared_ptr<PooledStream> stream, std::optional<size_t> avoid) override;
@@ -129,6 +135,9 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   void BalanceStandbyLocked(core::TimePoint now);
   // Streams whose engine stopped making progress move elsewhere.
   void CheckProgress();
+  struct UnaryCall;
+  // One attempt of a unary call on the best engine it has not tried; retries from its callback.
+  void TranslateAttempt(std::shared_ptr<UnaryCall> call);
   void DispatchLoop();
   // Gives `stream` a free engine now: OK, RESOURCE_EXHAUSTED (none free), CANCELLED (the stream
   // is gone) or the error that says the request itself is wrong.
@@ -151,6 +160,8 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   std::condition_variable dispatch_cv_;
   std::vector<std::unique_ptr<Engine>> engines_;  // only appended to: indices are stable
   WaitQueue queue_;
+  RetryBudget retry_budget_;
+  int unary_calls_ = 0;  // in flight
   std::vector<std::function<void()>> tasks_;
   bool assign_needed_ = false;
   bool draining_ = false;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/metrics.h"
 #include "router/shadow.h"
@@ -46,15 +47,16 @@ absl::StatusOr<const Route*> Router::Match(const std::string& service, const std
     }
   }
   if (best != nullptr) return best;
-  return absl::NotFoundError("no engine serves language \"" + language_code + "\"" +
-                             (model.empty() ? "" : " with model \"" + model + "\"") +
-                             "; served languages: " + absl::StrJoin(ServedLanguages(), ", "));
+  const char* what = service == "mt" ? "translates from" : "serves";
+  return absl::NotFoundError(absl::StrCat("no engine ", what, " language \"", language_code, "\"",
+                                          model.empty() ? "" : " with model \"" + model + "\"", "; served languages: ",
+                                          absl::StrJoin(ServedLanguages(service), ", ")));
 }
 
-std::vector<std::string> Router::ServedLanguages() const {
+std::vector<std::string> Router::ServedLanguages(const std::string& service) const {
   std::vector<std::string> all;
   for (const Route& r : routes_) {
-    if (std::find(all.begin(), all.end(), r.language) == all.end()) all.push_back(r.language);
+    if (r.service == service && std::find(all.begin(), all.end(), r.language) == all.end()) all.push_back(r.language);
   }
   return all;
 }
@@ -89,6 +91,14 @@ absl::StatusOr<speech::RecognitionStreamPtr> Router::StartRecognition(const spee
   return target.pool.service->StartRecognition(config, std::move(observer));
 }
 
+void Router::Translate(speech::TranslationRequest request, speech::TranslationCallback done) {
+  auto route = Match("mt", request.source_language, request.model, request.plan);
+  if (!route.ok()) return done(route.status());
+  const Route::Target& target = PickTarget(**route);
+  core::Metrics().GetCounter("voxgate_router_translations_total", "Translation requests routed, by pool.", {{"pool", target.pool.name}}).Increment();
+  target.pool.service->Translate(std::move(request), std::move(done));
+}
+
 absl::StatusOr<speech::Capabilities> Router::Describe() {
   speech::Capabilities caps;
   caps.engine = "router";
@@ -103,6 +113,7 @@ absl::StatusOr<speech::Capabilities> Router::Describe() {
         caps.active_streams += pool_caps->active_streams;
       }
       for (auto& m : pool_caps->models) {
+        if (m.service != r.service) continue;  // what this route offers of the pool
         // The language a client asks for is the route's, whatever the engine calls it.
         m.language_codes = {r.language};
         bool seen = false;

@@ -41,11 +41,13 @@ class Router : public speech::SpeechService {
   // The most specific route for a request, or NOT_FOUND naming what is served.
   absl::StatusOr<const Route*> Match(const std::string& service, const std::string& language_code,
                                      const std::string& model = "", const std::string& plan = "") const;
-  std::vector<std::string> ServedLanguages() const;
+  std::vector<std::string> ServedLanguages(const std::string& service) const;
 
   absl::StatusOr<speech::RecognitionStreamPtr> StartRecognition(const speech::RecognitionConfig& config,
                                                                 speech::RecognitionObserverPtr observer) override;
   absl::StatusOr<speech::Capabilities> Describe() override;
+  // Routed on the source language ("mt" routes).
+  void Translate(speech::TranslationRequest request, speech::TranslationCallback done) override;
   // True when every route has a serving pool.
   bool IsServing() override;
 

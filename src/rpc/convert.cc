@@ -96,6 +96,7 @@ v1::DescribeResponse ToProto(const speech::Capabilities& c) {
     pm->set_service(m.service);
     pm->set_sample_rate_hertz(m.sample_rate_hertz);
     for (const auto& l : m.language_codes) pm->add_language_codes(l);
+    for (const auto& l : m.target_language_codes) pm->add_target_language_codes(l);
   }
   return p;
 }
@@ -112,9 +113,43 @@ speech::Capabilities FromProto(const v1::DescribeResponse& p) {
     m.service = pm.service();
     m.sample_rate_hertz = pm.sample_rate_hertz();
     m.language_codes.assign(pm.language_codes().begin(), pm.language_codes().end());
+    m.target_language_codes.assign(pm.target_language_codes().begin(), pm.target_language_codes().end());
     c.models.push_back(std::move(m));
   }
   return c;
+}
+
+v1::TranslateRequest ToProto(const speech::TranslationRequest& r) {
+  v1::TranslateRequest p;
+  for (const auto& t : r.texts) p.add_texts(t);
+  p.set_source_language_code(r.source_language);
+  p.set_target_language_code(r.target_language);
+  p.set_model(r.model);
+  p.set_request_id(r.request_id);
+  p.set_plan(r.plan);
+  return p;
+}
+
+speech::TranslationRequest FromProto(const v1::TranslateRequest& p) {
+  speech::TranslationRequest r;
+  r.texts.assign(p.texts().begin(), p.texts().end());
+  r.source_language = p.source_language_code();
+  r.target_language = p.target_language_code();
+  r.model = p.model();
+  r.request_id = p.request_id();
+  r.plan = p.plan();
+  return r;
+}
+
+v1::TranslateResponse ToProto(const speech::TranslationResponse& r) {
+  v1::TranslateResponse p;
+  for (const auto& t : r.texts) p.add_translations(t);
+  p.set_model(r.model);
+  return p;
+}
+
+speech::TranslationResponse FromProto(const v1::TranslateResponse& p) {
+  return {{p.translations().begin(), p.translations().end()}, p.model()};
 }
 
 }  // namespace voxgate::rpc

@@ -22,4 +22,9 @@ speech::RecognitionResult FromProto(const v1::StreamingRecognitionResult& result
 v1::DescribeResponse ToProto(const speech::Capabilities& capabilities);
 speech::Capabilities FromProto(const v1::DescribeResponse& response);
 
+v1::TranslateRequest ToProto(const speech::TranslationRequest& request);
+speech::TranslationRequest FromProto(const v1::TranslateRequest& request);  // without the deadline
+v1::TranslateResponse ToProto(const speech::TranslationResponse& response);
+speech::TranslationResponse FromProto(const v1::TranslateResponse& response);
+
 }  // namespace voxgate::rpc

@@ -177,6 +177,19 @@ class EngineServer::Service : public v1::Engine::CallbackService {
     return reactor;
   }
 
+  // The service answers through its callback (an engine on its own threads): no gRPC thread waits.
+  grpc::ServerUnaryReactor* Translate(grpc::CallbackServerContext* context, const v1::TranslateRequest* request,
+                                      v1::TranslateResponse* response) override {
+    auto* reactor = context->DefaultReactor();
+    speech::TranslationRequest r = FromProto(*request);
+    r.deadline = context->deadline();
+    service_->Translate(std::move(r), [reactor, response](absl::StatusOr<speech::TranslationResponse> result) {
+      if (result.ok()) *response = ToProto(*result);
+      reactor->Finish(ToGrpcStatus(result.status()));
+    });
+    return reactor;
+  }
+
  private:
   speech::SpeechServicePtr service_;
 };

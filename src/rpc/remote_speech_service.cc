@@ -285,6 +285,27 @@ absl::StatusOr<speech::Capabilities> RemoteSpeechService::Describe() {
   return FromProto(response);
 }
 
+void RemoteSpeechService::Translate(speech::TranslationRequest request, speech::TranslationCallback done) {
+  // What the asynchronous call needs until it completes.
+  struct Call {
+    std::unique_ptr<v1::Engine::Stub> stub;
+    grpc::ClientContext context;
+    v1::TranslateRequest request;
+    v1::TranslateResponse response;
+    speech::TranslationCallback done;
+  };
+  auto call = std::make_shared<Call>();
+  call->stub = v1::Engine::NewStub(channel_);
+  call->context.set_deadline(request.deadline);
+  call->request = ToProto(request);
+  call->done = std::move(done);
+  Call* raw = call.get();
+  raw->stub->async()->Translate(&raw->context, &raw->request, &raw->response, [call = std::move(call)](grpc::Status status) {
+    if (!status.ok()) return call->done(FromGrpcStatus(status));
+    call->done(FromProto(call->response));
+  });
+}
+
 absl::Status RemoteSpeechService::CheckHealth(std::chrono::milliseconds timeout) {
   auto stub = grpc::health::v1::Health::NewStub(channel_);
   grpc::ClientContext context;

@@ -23,6 +23,7 @@ class RemoteSpeechService : public speech::SpeechService {
   absl::StatusOr<speech::RecognitionStreamPtr> StartRecognition(const speech::RecognitionConfig& config,
                                                                 speech::RecognitionObserverPtr observer) override;
   absl::StatusOr<speech::Capabilities> Describe() override;
+  void Translate(speech::TranslationRequest request, speech::TranslationCallback done) override;
   // Asks grpc.health.v1 once (blocking up to `timeout`); IsServing() reports the last answer.
   absl::Status CheckHealth(std::chrono::milliseconds timeout);
   bool IsServing() override;

@@ -3,7 +3,9 @@
 // like middleware; tests can put a fake at any position.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -79,10 +81,31 @@ using RecognitionStreamPtr = std::unique_ptr<RecognitionStream>;
 
 struct ModelInfo {
   std::string name;
-  std::string service = "asr";
-  std::vector<std::string> language_codes;
+  std::string service = "asr";  // "asr" or "mt"
+  std::vector<std::string> language_codes;         // asr: recognized; mt: translated from
+  std::vector<std::string> target_language_codes;  // mt: translated into (every source to every target)
   int sample_rate_hertz = 16000;
 };
+
+// Texts to translate, as one batch.
+struct TranslationRequest {
+  std::vector<std::string> texts;
+  std::string source_language;  // BCP-47, e.g. "en"
+  std::string target_language;
+  std::string model;       // empty: any that serves the pair
+  std::string request_id;  // carried into logs of every tier
+  std::string plan;        // the caller's API-key plan
+  std::chrono::system_clock::time_point deadline = std::chrono::system_clock::now() + std::chrono::seconds(30);
+};
+
+struct TranslationResponse {
+  std::vector<std::string> texts;  // one per request text, in order
+  std::string model;
+};
+
+// Called exactly once with the outcome; from any thread, possibly before Translate returns (so
+// the caller must not hold a lock that the callback takes).
+using TranslationCallback = std::function<void(absl::StatusOr<TranslationResponse>)>;
 
 struct Capabilities {
   std::string engine;  // e.g. "pocketsphinx"; "pool" or "router" for the tiers above engines
@@ -100,6 +123,11 @@ class SpeechService {
   virtual absl::StatusOr<RecognitionStreamPtr> StartRecognition(const RecognitionConfig& config,
                                                                 RecognitionObserverPtr observer) = 0;
   virtual absl::StatusOr<Capabilities> Describe() = 0;
+  // Machine translation (unary). Services without it answer UNIMPLEMENTED.
+  virtual void Translate(TranslationRequest request, TranslationCallback done) {
+    (void)request;
+    done(absl::UnimplementedError("this service does not translate"));
+  }
   // True when the service can take new streams now.
   virtual bool IsServing() = 0;
 };

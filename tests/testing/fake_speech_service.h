@@ -1,5 +1,6 @@
 // A SpeechService for unit tests of the tiers: it "recognizes" by counting samples. Each Write
-// yields a partial "n samples"; Finish yields the final "n samples" and OnDone(OK). Work happens
+// yields a partial "n samples"; Finish yields the final "n samples" and OnDone(OK). It
+// "translates" en → es by prefixing "[es] " (at once, on the caller's thread). Work happens
 // on the fake's own thread, as in a real engine, so observers are never called from Write.
 #pragma once
 
@@ -44,10 +45,28 @@ class FakeSpeechService : public speech::SpeechService {
     c.engine = "fake";
     c.capacity = capacity_;
     c.active_streams = active_;
-    c.models.push_back({"fake-model", "asr", {"en-US"}, 16000});
+    c.models.push_back({"fake-model", "asr", {"en-US"}, {}, 16000});
+    c.models.push_back({"fake-mt", "mt", {"en"}, {"es"}, 0});
     return c;
   }
   bool IsServing() override { return true; }
+  void Translate(speech::TranslationRequest request, speech::TranslationCallback done) override {
+    absl::Status fail;
+    {
+      std::lock_guard lock(mu_);
+      translations_++;
+      fail = fail_with_;
+    }
+    if (!fail.ok()) return done(fail);
+    if (request.texts.empty()) return done(absl::InvalidArgumentError("nothing to translate"));
+    speech::TranslationResponse response{{}, "fake-mt"};
+    for (const auto& t : request.texts) response.texts.push_back("[" + request.target_language + "] " + t);
+    done(std::move(response));
+  }
+  int translations() {
+    std::lock_guard lock(mu_);
+    return translations_;
+  }
 
   // Final transcripts from now on end with " <suffix>" (an engine that answers differently).
   void SetFinalSuffix(std::string suffix) {
@@ -200,6 +219,7 @@ class FakeSpeechService : public speech::SpeechService {
   std::deque<Work> work_;
   int active_ = 0;
   int started_ = 0;
+  int translations_ = 0;
   bool paused_ = false;
   bool stop_ = false;
   absl::Status fail_with_;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <future>
 
 #include "rpc/engine_server.h"
 #include "testing/fake_clock.h"
@@ -123,7 +124,7 @@ TEST_F(PoolTest, DescribeSumsHealthyEngines) {
   auto caps = pool_->Describe();
   ASSERT_TRUE(caps.ok());
   EXPECT_EQ(caps->capacity, 4);
-  ASSERT_EQ(caps->models.size(), 1u);  // the same model on both engines is listed once
+  ASSERT_EQ(caps->models.size(), 2u);  // the same models on both engines are listed once
 }
 
 TEST_F(PoolTest, DrainRefusesNewStreamsButFinishesOpenOnes) {
@@ -275,6 +276,73 @@ TEST_F(OutlierPoolTest, AnEngineThatFailsEveryStreamIsEjectedAndReturnsAfterItsE
   fakes_[0]->FailStreamsWith(absl::OkStatus());
   for (int i = 0; i < 4; ++i) run_stream();
   EXPECT_GT(fakes_[0]->started(), failed_engine_streams);  // back in rotation
+}
+
+// Runs a translation through the pool and waits (bounded) for its outcome.
+absl::StatusOr<speech::TranslationResponse> TranslateSync(speech::SpeechService& service, speech::TranslationRequest request) {
+  auto outcome = std::make_shared<std::promise<absl::StatusOr<speech::TranslationResponse>>>();
+  auto future = outcome->get_future();
+  service.Translate(std::move(request), [outcome](absl::StatusOr<speech::TranslationResponse> r) { outcome->set_value(std::move(r)); });
+  if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return absl::DeadlineExceededError("no answer");
+  return future.get();
+}
+
+speech::TranslationRequest EnToEs(std::vector<std::string> texts) {
+  speech::TranslationRequest r;
+  r.texts = std::move(texts);
+  r.source_language = "en-US";  // the engine says "en": the language is what counts
+  r.target_language = "es";
+  return r;
+}
+
+TEST_F(PoolTest, TranslatesOnAnEngineThatServesThePair) {
+  auto r = TranslateSync(*pool_, EnToEs({"hello", "world"}));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->texts, ::testing::ElementsAre("[es] hello", "[es] world"));
+  speech::TranslationRequest to_german = EnToEs({"hello"});
+  to_german.target_language = "de";
+  auto missing = TranslateSync(*pool_, to_german);
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.status().message()), HasSubstr("pairs served: en->es"));
+}
+
+TEST_F(PoolTest, AnEngineFailureIsRetriedElsewhereButABadRequestIsNot) {
+  fakes_[0]->FailStreamsWith(absl::UnavailableError("engine restarting"));
+  fakes_[1]->FailStreamsWith(absl::OkStatus());
+  for (int i = 0; i < 4; ++i) {
+    auto r = TranslateSync(*pool_, EnToEs({"hello"}));
+    ASSERT_TRUE(r.ok()) << r.status();  // the client never sees the failed engine
+    EXPECT_EQ(r->texts[0], "[es] hello");
+  }
+  EXPECT_GE(fakes_[0]->translations(), 1);
+
+  fakes_[0]->FailStreamsWith(absl::OkStatus());
+  const int before = fakes_[0]->translations() + fakes_[1]->translations();
+  auto bad = TranslateSync(*pool_, EnToEs({}));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(fakes_[0]->translations() + fakes_[1]->translations(), before + 1);  // asked once only
+}
+
+TEST_F(PoolTest, WhenEveryEngineFailsTheLastErrorComesBackAfterOneTryEach) {
+  for (auto& f : fakes_) f->FailStreamsWith(absl::InternalError("model file corrupt"));
+  auto r = TranslateSync(*pool_, EnToEs({"hello"}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(fakes_[0]->translations() + fakes_[1]->translations(), 2);
+}
+
+class NoRetryBudgetPoolTest : public PoolTest {
+ protected:
+  void Configure(Pool::Options& options) override {
+    options.retry_budget_share = 0;
+    options.min_retries = 0;
+  }
+};
+
+TEST_F(NoRetryBudgetPoolTest, WithoutBudgetAFailedCallFailsFast) {
+  fakes_[0]->FailStreamsWith(absl::UnavailableError("engine restarting"));
+  auto r = TranslateSync(*pool_, EnToEs({"hello"}));  // both idle: the first engine is tried
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(fakes_[1]->translations(), 0);
 }
 
 TEST_F(PoolTest, DiscoveredEnginesJoinOnceHealthyAndRemovedOnesFinishTheirStreams) {

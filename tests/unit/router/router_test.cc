@@ -68,6 +68,25 @@ TEST(Router, AnApiKeyPlanHasItsOwnRoutes) {
   EXPECT_EQ(free_pool->started(), 0);
 }
 
+TEST(Router, TranslationsAreRoutedOnTheSourceLanguage) {
+  auto en = std::make_shared<FakeSpeechService>();
+  Route mt = To("en", "mt-en", en);
+  mt.service = "mt";
+  Router router({To("en-US", "asr-en", en), mt});
+  speech::TranslationRequest request;
+  request.texts = {"hello"};
+  request.source_language = "en-GB";
+  request.target_language = "es";
+  absl::StatusOr<speech::TranslationResponse> result = absl::UnknownError("not called");
+  router.Translate(request, [&](absl::StatusOr<speech::TranslationResponse> r) { result = std::move(r); });
+  ASSERT_TRUE(result.ok()) << result.status();  // the fake answers at once
+  EXPECT_EQ(result->texts[0], "[es] hello");
+  request.source_language = "fr";
+  router.Translate(request, [&](absl::StatusOr<speech::TranslationResponse> r) { result = std::move(r); });
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(result.status().message()), HasSubstr("translates from language \"fr\"; served languages: en"));
+}
+
 TEST(Router, NoMatchNamesWhatIsServed) {
   Router router({To("en-US", "en", std::make_shared<FakeSpeechService>()), To("de-DE", "de", std::make_shared<FakeSpeechService>())});
   auto missing = router.Match("asr", "fr-FR");

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include <filesystem>
 
 #include "rpc/engine_server.h"
@@ -65,8 +67,34 @@ TEST_F(EngineRpcTest, DescribeCrossesTheWire) {
   ASSERT_TRUE(caps.ok()) << caps.status();
   EXPECT_EQ(caps->engine, "fake");
   EXPECT_EQ(caps->capacity, 3);
-  ASSERT_EQ(caps->models.size(), 1u);
+  ASSERT_EQ(caps->models.size(), 2u);
   EXPECT_EQ(caps->models[0].language_codes, std::vector<std::string>{"en-US"});
+  EXPECT_EQ(caps->models[1].service, "mt");
+  EXPECT_EQ(caps->models[1].target_language_codes, std::vector<std::string>{"es"});
+}
+
+TEST_F(EngineRpcTest, TranslateCrossesTheWireWithItsDeadline) {
+  StartServer();
+  auto call = [&](speech::TranslationRequest r) {
+    auto outcome = std::make_shared<std::promise<absl::StatusOr<speech::TranslationResponse>>>();
+    auto future = outcome->get_future();
+    remote_->Translate(std::move(r), [outcome](absl::StatusOr<speech::TranslationResponse> x) { outcome->set_value(std::move(x)); });
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    return future.get();
+  };
+  speech::TranslationRequest r;
+  r.texts = {"hello", "café ☕"};
+  r.source_language = "en";
+  r.target_language = "es";
+  auto ok = call(r);
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->texts, (std::vector<std::string>{"[es] hello", "[es] café ☕"}));
+  EXPECT_EQ(ok->model, "fake-mt");
+  r.texts.clear();
+  EXPECT_EQ(call(r).status().code(), absl::StatusCode::kInvalidArgument);  // the engine's error, as it said it
+  r.texts = {"hello"};
+  r.deadline = std::chrono::system_clock::now() - std::chrono::seconds(1);
+  EXPECT_EQ(call(r).status().code(), absl::StatusCode::kDeadlineExceeded);
 }
 
 TEST_F(EngineRpcTest, StreamsAudioAndResultsBothWays) {
