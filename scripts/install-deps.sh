@@ -12,7 +12,7 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # audio and the built-in engines
-  libsndfile1-dev libsoxr-dev libpocketsphinx-dev pocketsphinx-en-us
+  libsndfile1-dev libsoxr-dev libpocketsphinx-dev pocketsphinx-en-us apertium apertium-eng-spa
   # tests: real recorded speech, speech generated at test time, real clients
   pocketsphinx-testdata espeak-ng sox curl
 )

@@ -1,6 +1,7 @@
 // voxctl: the voxgate client and operator command line.
 //   voxctl transcribe FILE [--server URL] [--language L] [--format F] [--stream [--speed X]]
 //   voxctl models [--server URL]
+//   voxctl translate TEXT --from L --to L [--server URL]
 //   voxctl bench FILE --streams N [--speed X] [--server URL]
 //   voxctl status [--admin URL]
 #include <unistd.h>
@@ -10,6 +11,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "audio/decode.h"
 #include "audio/resampler.h"
@@ -92,6 +95,12 @@ int main(int argc, char** argv) {
 
   auto* models = app.add_subcommand("models", "List the models and languages the server offers");
 
+  auto* translate = app.add_subcommand("translate", "Translate text (TEXT, or - for standard input)");
+  std::string text, from, to;
+  translate->add_option("text", text, "the text; - reads standard input")->required();
+  translate->add_option("--from", from, "source language, e.g. en")->required();
+  translate->add_option("--to", to, "target language, e.g. es")->required();
+
   auto* status_cmd = app.add_subcommand("status", "Show each pool's engines: state, streams, last health check");
   std::string admin = "http://127.0.0.1:9090";
   status_cmd->add_option("--admin", admin, "the server's admin URL")->capture_default_str();
@@ -109,6 +118,24 @@ int main(int argc, char** argv) {
     if (!res.ok()) return Fail(std::string(res.status().message()));
     std::cout << res->body << "\n";
     return res->status == 200 ? 0 : 1;
+  }
+
+  if (translate->parsed()) {
+    if (text == "-") {
+      std::stringstream in;
+      in << std::cin.rdbuf();
+      text = in.str();
+      while (!text.empty() && text.back() == '\n') text.pop_back();
+    }
+    auto res = voxgate::cli::PostTranslation(server, text, from, to);
+    if (!res.ok()) return Fail(std::string(res.status().message()));
+    auto body = nlohmann::json::parse(res->body, nullptr, false);
+    if (res->status != 200 || !body.is_object() || !body.contains("text")) {
+      const bool has_message = body.is_object() && body.contains("error") && body["error"].contains("message");
+      return Fail(has_message ? body["error"]["message"].get<std::string>() : "server answered " + std::to_string(res->status));
+    }
+    std::cout << body["text"].get<std::string>() << "\n";
+    return 0;
   }
 
   if (status_cmd->parsed()) {

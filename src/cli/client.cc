@@ -61,6 +61,14 @@ absl::StatusOr<HttpResult> Get(const std::string& server_url, const std::string&
   return Request(server_url, std::move(req));
 }
 
+absl::StatusOr<HttpResult> PostTranslation(const std::string& server_url, const std::string& text, const std::string& source,
+                                           const std::string& target) {
+  http::request<http::string_body> req{http::verb::post, "/v1/translate", 11};
+  req.set(http::field::content_type, "application/json");
+  req.body() = nlohmann::json{{"text", text}, {"source", source}, {"target", target}}.dump();
+  return Request(server_url, std::move(req));
+}
+
 absl::StatusOr<HttpResult> PostTranscription(const std::string& server_url, const std::string& file_name,
                                              const std::string& file_bytes, const std::string& language,
                                              const std::string& response_format) {

@@ -22,6 +22,10 @@ absl::StatusOr<HttpResult> PostTranscription(const std::string& server_url, cons
 // GET a path, e.g. /v1/models.
 absl::StatusOr<HttpResult> Get(const std::string& server_url, const std::string& path);
 
+// POST /v1/translate; the result's body is the server's JSON.
+absl::StatusOr<HttpResult> PostTranslation(const std::string& server_url, const std::string& text, const std::string& source,
+                                           const std::string& target);
+
 struct StreamEvents {
   std::function<void(const std::string& text, double start, double end)> on_final;
   std::function<void(const std::string& text)> on_partial;

@@ -100,6 +100,16 @@ class Section {
   std::set<std::string> known_;
 };
 
+}  // namespace
+
+std::string BuiltInEngineService(const std::string& engine) {
+  if (engine == "pocketsphinx") return "asr";
+  if (engine == "apertium") return "mt";
+  return "";
+}
+
+namespace {
+
 EngineConfig ParseEngine(Section s) {
   EngineConfig e;
   s.Read("engine", e.engine);
@@ -123,8 +133,8 @@ EngineConfig ParseEngine(Section s) {
       Section::Fail(s.path() + ".dns", "expected host:port, got \"" + e.dns + "\"");
     }
   }
-  if (e.engine == "pocketsphinx" || e.engine.empty()) return e;
-  Section::Fail(s.path() + ".engine", "unknown built-in engine \"" + e.engine + "\" (built in: pocketsphinx)");
+  if (e.engine.empty() || !BuiltInEngineService(e.engine).empty()) return e;
+  Section::Fail(s.path() + ".engine", "unknown built-in engine \"" + e.engine + "\" (built in: pocketsphinx, apertium)");
 }
 
 PoolConfig ParsePool(Section s) {
@@ -162,7 +172,14 @@ PoolConfig ParsePool(Section s) {
   for (auto& e : s.List("engines")) p.engines.push_back(ParseEngine(std::move(e)));
   s.RejectUnknownKeys();
   if (p.name.empty()) Section::Fail(s.path() + ".name", "required");
-  if (p.service != "asr") Section::Fail(s.path() + ".service", "unknown service \"" + p.service + "\" (known: asr)");
+  if (p.service != "asr" && p.service != "mt") Section::Fail(s.path() + ".service", "unknown service \"" + p.service + "\" (known: asr, mt)");
+  for (size_t i = 0; i < p.engines.size(); ++i) {
+    const std::string& engine = p.engines[i].engine;
+    if (!engine.empty() && BuiltInEngineService(engine) != p.service) {
+      Section::Fail(s.path() + ".engines[" + std::to_string(i) + "].engine",
+                    engine + " serves " + BuiltInEngineService(engine) + "; this pool's service is " + p.service);
+    }
+  }
   if (p.languages.empty()) Section::Fail(s.path() + ".languages", "list at least one language code, e.g. [en-US]");
   if (p.engines.empty()) Section::Fail(s.path() + ".engines", "list at least one engine");
   return p;
@@ -210,7 +227,7 @@ RouteConfig ParseRoute(Section s, const std::set<std::string>& pools) {
   shadow.Read("share", r.shadow_share, 0.0, 1.0);
   shadow.RejectUnknownKeys();
   s.RejectUnknownKeys();
-  if (r.service != "asr") Section::Fail(s.path() + ".service", "unknown service \"" + r.service + "\" (known: asr)");
+  if (r.service != "asr" && r.service != "mt") Section::Fail(s.path() + ".service", "unknown service \"" + r.service + "\" (known: asr, mt)");
   if (r.language.empty()) Section::Fail(s.path() + ".language", "required: a language code, a primary language such as en, or *");
   if (pool.empty() == (index == 0)) Section::Fail(s.path(), "set exactly one of `pool` or `split`");
   if (!pool.empty() && !pools.contains(pool)) Section::Fail(s.path() + ".pool", "no pool named \"" + pool + "\"");
@@ -298,6 +315,14 @@ ServerConfig DefaultConfig() {
   engine.engine = "pocketsphinx";
   pool.engines.push_back(engine);
   c.pools.push_back(pool);
+  PoolConfig mt;
+  mt.name = "mt";
+  mt.service = "mt";
+  mt.languages = {"en", "es"};  // translated from: the installed pairs en->es, es->en
+  EngineConfig apertium;
+  apertium.engine = "apertium";
+  mt.engines.push_back(apertium);
+  c.pools.push_back(mt);
   c.routes = RoutesPerPoolLanguage(c.pools);
   return c;
 }

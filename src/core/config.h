@@ -118,8 +118,11 @@ class ConfigError : public std::runtime_error {
 ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source = "config");
 // Reads and parses a file. Throws ConfigError.
 ServerConfig LoadConfigFile(const std::string& path);
-// The embedded default: one pocketsphinx en-US engine with capacity sized to this machine.
+// The embedded default: one pocketsphinx en-US engine with capacity sized to this machine, and an
+// apertium engine translating from English and Spanish.
 ServerConfig DefaultConfig();
+// "asr" or "mt" for a built-in engine's name; empty for an unknown one.
+std::string BuiltInEngineService(const std::string& engine);
 // Streams per pocketsphinx process when the config says 0: ~4 per core (one stream costs
 // ~0.15-0.18 of a core), at least 2.
 int DefaultEngineCapacity();

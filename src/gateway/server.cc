@@ -1,5 +1,7 @@
 // The gateway's listeners and HTTP routes. WebSocket streams are handed to ws_recognize.cc.
 #include <chrono>
+#include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -14,6 +16,7 @@
 #include "gateway/internal/stream_events.h"
 #include "gateway/multipart.h"
 #include "gateway/protocols/openai/transcription_format.h"
+#include "gateway/protocols/translate/translate_api.h"
 
 namespace voxgate::gateway {
 
@@ -43,6 +46,8 @@ namespace {
 constexpr auto kHeaderTimeout = std::chrono::seconds(30);
 constexpr size_t kMaxHeaderBytes = 16 * 1024;
 constexpr int kModelSampleRate = 16000;
+constexpr auto kTranslateTimeout = std::chrono::seconds(30);
+constexpr size_t kMaxTranslateBodyBytes = 2 << 20;  // 128 texts of 10 KB (the engine's limits) and the JSON around them
 
 struct Outcome {
   Response response;
@@ -176,6 +181,44 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const std:
   co_return Outcome{JsonResponse(200, std::move(rendered.body), rendered.content_type), pcm->DurationSeconds()};
 }
 
+// Waits (without blocking the I/O thread) for the service's callback, which comes on one of the
+// service's threads: it leaves the result and wakes this coroutine through a channel.
+asio::awaitable<absl::StatusOr<speech::TranslationResponse>> TranslateAsync(speech::SpeechService& service,
+                                                                           speech::TranslationRequest request) {
+  struct Pending {
+    explicit Pending(const asio::any_io_executor& executor) : wake(executor, 1) {}
+    std::mutex mu;
+    std::optional<absl::StatusOr<speech::TranslationResponse>> result;
+    WakeChannel wake;
+  };
+  auto pending = std::make_shared<Pending>(co_await asio::this_coro::executor);
+  service.Translate(std::move(request), [pending](absl::StatusOr<speech::TranslationResponse> result) {
+    {
+      std::lock_guard lock(pending->mu);
+      pending->result = std::move(result);
+    }
+    pending->wake.try_send(boost::system::error_code{});
+  });
+  co_await pending->wake.async_receive(kAwait);
+  std::lock_guard lock(pending->mu);
+  co_return std::move(*pending->result);
+}
+
+// POST /v1/translate.
+asio::awaitable<Outcome> Translate(Context& ctx, const Request& req, const std::string& request_id, const Caller& caller) {
+  if (req.body().size() > kMaxTranslateBodyBytes) {
+    co_return Outcome{ErrorResponse(absl::OutOfRangeError(absl::StrCat("a translation request is limited to ", kMaxTranslateBodyBytes, " bytes")))};
+  }
+  auto call = translate::ParseTranslateRequest(req.body());
+  if (!call.ok()) co_return Outcome{ErrorResponse(call.status())};
+  call->request.request_id = request_id;
+  call->request.plan = caller.plan;
+  call->request.deadline = std::chrono::system_clock::now() + kTranslateTimeout;
+  auto result = co_await TranslateAsync(*ctx.service, call->request);
+  if (!result.ok()) co_return Outcome{ErrorResponse(result.status())};
+  co_return Outcome{JsonResponse(200, translate::RenderTranslateResponse(*call, *result))};
+}
+
 Response Models(Context& ctx) {
   auto caps = ctx.service->Describe();
   if (!caps.ok()) return ErrorResponse(caps.status());
@@ -186,8 +229,12 @@ Response Models(Context& ctx) {
                     {"created", 0},
                     {"owned_by", "voxgate"},
                     {"service", m.service},
-                    {"languages", m.language_codes},
-                    {"sample_rate_hertz", m.sample_rate_hertz}});
+                    {"languages", m.language_codes}});
+    if (m.service == "mt") {
+      data.back()["target_languages"] = m.target_language_codes;
+    } else {
+      data.back()["sample_rate_hertz"] = m.sample_rate_hertz;
+    }
   }
   return JsonResponse(200, nlohmann::json{{"object", "list"}, {"data", data}}.dump());
 }
@@ -231,6 +278,18 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
       if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with multipart/form-data"))};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
       co_return co_await Transcribe(ctx, req, request_id, caller);
+    }
+    if (path == "/v1/translate") {
+      route = path;
+      if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with a JSON body"))};
+      if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
+      co_return co_await Translate(ctx, req, request_id, caller);
+    }
+    if (path == "/v1/translate/languages") {
+      route = path;
+      if (!method_is(http::verb::get)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use GET"))};
+      auto caps = ctx.service->Describe();
+      co_return Outcome{caps.ok() ? JsonResponse(200, translate::RenderLanguagePairs(*caps)) : ErrorResponse(caps.status())};
     }
     if (path == "/v1/recognize") {
       route = path;
@@ -325,7 +384,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, bool admin) {
     if (reject) {
       outcome.response = std::move(early);
       const std::string_view path = PathOf(req.target());
-      for (std::string_view known : {"/v1/audio/transcriptions", "/v1/recognize", "/v1/models"}) {
+      for (std::string_view known : {"/v1/audio/transcriptions", "/v1/recognize", "/v1/models", "/v1/translate"}) {
         if (path == known) route = known;
       }
     } else if (admin) {

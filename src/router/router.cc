@@ -114,8 +114,9 @@ absl::StatusOr<speech::Capabilities> Router::Describe() {
       }
       for (auto& m : pool_caps->models) {
         if (m.service != r.service) continue;  // what this route offers of the pool
-        // The language a client asks for is the route's, whatever the engine calls it.
-        m.language_codes = {r.language};
+        // The language a client asks for is the route's, whatever a recognizer calls it (a
+        // translation model names its own pairs).
+        if (m.service == "asr") m.language_codes = {r.language};
         bool seen = false;
         for (auto& have : caps.models) {
           if (have.name != m.name) continue;

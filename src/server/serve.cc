@@ -65,13 +65,15 @@ int Serve(const ServeOptions& options) {
         engines.push_back(std::make_shared<rpc::RemoteSpeechService>(ec.address, rpc::RemoteSpeechService::Options{}));
         continue;
       }
-      const int capacity = ec.capacity > 0 ? ec.capacity : core::DefaultEngineCapacity();
+      // Recognizers are sized to the machine; other engines know their own default.
+      const int capacity = ec.capacity > 0 ? ec.capacity : ec.engine == "pocketsphinx" ? core::DefaultEngineCapacity() : 0;
       for (int r = 0; r < ec.replicas; ++r, ++index) {
         const std::string address = "unix:" + socket_dir + "/" + pc.name + "-" + std::to_string(index) + ".sock";
         pool::EngineProcess::Options po;
         po.name = pc.name + "/" + ec.engine + "-" + std::to_string(index);
-        po.argv = {options.engine_bin_dir + "/voxgate-engine-" + ec.engine, "--listen", address, "--capacity",
-                   std::to_string(capacity), "--languages"};
+        po.argv = {options.engine_bin_dir + "/voxgate-engine-" + ec.engine, "--listen", address};
+        if (capacity > 0) po.argv.insert(po.argv.end(), {"--capacity", std::to_string(capacity)});
+        po.argv.push_back("--languages");
         std::string langs;
         for (const auto& l : pc.languages) langs += (langs.empty() ? "" : ",") + l;
         po.argv.push_back(langs);

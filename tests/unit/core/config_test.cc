@@ -21,12 +21,23 @@ TEST(Config, EmptyConfigIsTheEmbeddedDefault) {
   const ServerConfig c = ParseConfig("");
   EXPECT_EQ(c.listen, "127.0.0.1:8080");
   EXPECT_EQ(c.admin, "127.0.0.1:9090");
-  ASSERT_EQ(c.pools.size(), 1u);
+  ASSERT_EQ(c.pools.size(), 2u);
   EXPECT_EQ(c.pools[0].languages, std::vector<std::string>{"en-US"});
   EXPECT_EQ(c.pools[0].engines[0].engine, "pocketsphinx");
-  ASSERT_EQ(c.routes.size(), 1u);
-  EXPECT_EQ(DefaultConfig().routes.size(), 1u);  // what `voxgate serve` without --config runs
+  EXPECT_EQ(c.pools[1].service, "mt");
+  EXPECT_EQ(c.pools[1].engines[0].engine, "apertium");
+  ASSERT_EQ(c.routes.size(), 3u);  // asr en-US; mt from en and from es
+  EXPECT_EQ(DefaultConfig().routes.size(), 3u);  // what `voxgate serve` without --config runs
   EXPECT_EQ(DefaultConfig().routes[0].pools[0].pool, c.pools[0].name);
+  EXPECT_EQ(c.routes[1].service, "mt");
+}
+
+TEST(Config, EnginesMustDoWhatTheirPoolServes) {
+  EXPECT_NO_THROW(ParseConfig("pools: [{name: t, service: mt, languages: [en], engines: [{engine: apertium}]}]"));
+  EXPECT_THAT(ErrorOf("pools: [{name: t, service: mt, languages: [en], engines: [{engine: pocketsphinx}]}]"),
+              HasSubstr("pools[0].engines[0].engine: pocketsphinx serves asr; this pool's service is mt"));
+  EXPECT_THAT(ErrorOf("pools: [{name: t, service: tts, languages: [en], engines: [{engine: apertium}]}]"),
+              HasSubstr("unknown service \"tts\" (known: asr, mt)"));
 }
 
 TEST(Config, ReadsEveryField) {

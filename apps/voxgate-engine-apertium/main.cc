@@ -1,0 +1,68 @@
+// voxgate-engine-apertium: the built-in machine translation engine (apertium, every installed
+// language pair) as a process of its own, serving the engine gRPC protocol. GPL-2+ apertium runs
+// in child processes of this one; nothing of it is linked into the gateway.
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/str_split.h"
+#include "core/log.h"
+#include "core/process.h"
+#include "engines/apertium/apertium_engine.h"
+#include "rpc/engine_server.h"
+
+int main(int argc, char** argv) {
+  namespace ap = voxgate::engines::apertium;
+  namespace core = voxgate::core;
+  namespace speech = voxgate::speech;
+  CLI::App app{"voxgate-engine-apertium: apertium machine translation behind the voxgate engine protocol"};
+  ap::ApertiumEngine::Options options;
+  std::string listen = "127.0.0.1:50052";
+  std::string languages;
+  double drain_grace_seconds = 30;
+  app.add_option("--listen", listen, "address: host:port or unix:/path")->capture_default_str();
+  app.add_option("--capacity", options.capacity, "translation requests in the engine at once")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  app.add_option("--languages", languages, "comma-separated source languages to serve (default: every installed pair)");
+  app.add_option("--pipelines-per-pair", options.pipelines_per_pair, "warm apertium pipelines per pair (~200 MB each)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--modes-dir", options.modes_dir, "where apertium's language pairs are installed")->capture_default_str();
+  app.add_option("--drain-grace-seconds", drain_grace_seconds, "on SIGTERM, how long open requests may finish")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  for (auto l : absl::StrSplit(languages, ',', absl::SkipEmpty())) options.source_languages.emplace_back(l);
+
+  core::BlockStopSignals();
+  core::SetLogLabels({{"tier", "engine"}, {"engine", "apertium"}});
+  const auto load_start = std::chrono::steady_clock::now();
+  auto engine = ap::ApertiumEngine::Create(options);
+  if (!engine.ok()) {
+    core::LogError("cannot start the translator", {{"error", std::string(engine.status().message())}});
+    core::FlushLogs();
+    return 1;
+  }
+  auto server = voxgate::rpc::EngineServer::Start(*engine, listen);
+  if (!server.ok()) {
+    core::LogError("cannot listen", {{"error", std::string(server.status().message())}, {"listen", listen}});
+    core::FlushLogs();
+    return 1;
+  }
+  (*server)->SetServing(true);
+  std::vector<std::string> pairs;
+  const speech::Capabilities caps = *(*engine)->Describe();
+  for (const auto& m : caps.models) pairs.push_back(m.language_codes[0] + "->" + m.target_language_codes[0]);
+  core::LogInfo("engine serving",
+                {{"listen", (*server)->address()}, {"capacity", options.capacity}, {"pairs", pairs},
+                 {"load_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count()}});
+  const int sig = core::WaitForStopSignal();
+  core::LogInfo("engine draining", {{"signal", strsignal(sig)}, {"grace_seconds", drain_grace_seconds}});
+  (*server)->SetServing(false);
+  (*engine)->Drain();
+  if (!(*engine)->AwaitIdle(std::chrono::milliseconds(static_cast<int64_t>(drain_grace_seconds * 1000)))) {
+    core::LogWarning("grace period over; ending open requests");
+  }
+  (*server)->Shutdown(std::chrono::seconds(1));
+  core::LogInfo("engine stopped");
+  core::FlushLogs();
+  return 0;
+}
