@@ -80,7 +80,8 @@ absl::Status ValidateText(std::string_view text, size_t max_bytes) {
     // UTF-8: the lead byte says how many continuation bytes follow; no overlong forms, no
     // surrogates, nothing past U+10FFFF.
     const int extra = c >= 0xf0 ? (c <= 0xf4 ? 3 : -1) : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : -1;
-    bool ok = extra > 0 && i + extra < text.size();
+    if (extra < 0 || i + extra >= text.size()) return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
+    bool ok = true;
     uint32_t cp = c & (0x3f >> extra);
     for (int k = 1; ok && k <= extra; ++k) {
       const auto cc = static_cast<unsigned char>(text[i + k]);
