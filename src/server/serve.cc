@@ -27,6 +27,123 @@ using std::chrono::milliseconds;
 
 milliseconds Millis(double seconds) { return milliseconds(static_cast<int64_t>(seconds * 1000)); }
 
+// What the config's pools become.
+struct Pools {
+  std::vector<std::unique_ptr<pool::EngineProcess>> processes;  // built-in engines to supervise
+  std::vector<std::shared_ptr<pool::Pool>> pools;
+  std::map<std::string, std::shared_ptr<pool::Pool>> by_name;
+  std::vector<std::unique_ptr<pool::DnsDiscovery>> discoveries;
+
+  void Start() {
+    for (auto& proc : processes) proc->Start();
+    for (auto& p : pools) p->Start();
+    for (auto& d : discoveries) d->Start();
+  }
+  void Stop() {
+    for (auto& d : discoveries) d->Stop();
+    for (auto& p : pools) p->Stop();
+    pools.clear();
+    by_name.clear();
+    for (auto& proc : processes) proc->Stop();
+  }
+};
+
+pool::Pool::Options PoolOptions(const core::PoolConfig& pc) {
+  pool::Pool::Options o;
+  o.name = pc.name;
+  o.health_interval = Millis(pc.health_check.interval_seconds);
+  o.health_timeout = Millis(pc.health_check.timeout_seconds);
+  o.health_jitter = Millis(pc.health_check.jitter_seconds);
+  o.health.healthy_threshold = pc.health_check.healthy_threshold;
+  o.health.unhealthy_threshold = pc.health_check.unhealthy_threshold;
+  o.health.consecutive_failures_to_eject = pc.outlier_detection.consecutive_failures;
+  o.health.base_ejection = Millis(pc.outlier_detection.base_ejection_seconds);
+  o.health.max_ejection = Millis(pc.outlier_detection.max_ejection_seconds);
+  o.max_ejected_share = pc.outlier_detection.max_ejected_percent / 100.0;
+  o.max_queued_streams = static_cast<size_t>(pc.queue.max_streams);
+  o.queue_timeout = Millis(pc.queue.timeout_seconds);
+  o.failover_timeout = Millis(pc.failover.timeout_seconds);
+  o.stream.max_replay_seconds = pc.failover.max_replay_seconds;
+  o.stream.max_failovers = pc.failover.max_failovers;
+  o.stream.result_timeout_seconds = pc.result_timeout_seconds;
+  o.min_ready = static_cast<size_t>(pc.min_ready);
+  o.slow_start_window = Millis(pc.slow_start_seconds);
+  return o;
+}
+
+// Built-in engines run as children on unix sockets in `socket_dir`; `address` engines are reached
+// as they are; `dns` names get a discovery each.
+Pools BuildPools(const core::ServerConfig& config, const std::string& socket_dir, const std::string& engine_bin_dir) {
+  Pools out;
+  for (const auto& pc : config.pools) {
+    std::vector<std::shared_ptr<rpc::RemoteSpeechService>> engines;
+    std::vector<const core::EngineConfig*> dns;
+    int index = 0;
+    for (const auto& ec : pc.engines) {
+      if (!ec.dns.empty()) {
+        dns.push_back(&ec);
+        continue;
+      }
+      if (!ec.address.empty()) {
+        engines.push_back(std::make_shared<rpc::RemoteSpeechService>(ec.address, rpc::RemoteSpeechService::Options{}));
+        continue;
+      }
+      // Recognizers are sized to the machine; other engines know their own default.
+      const int capacity = ec.capacity > 0 ? ec.capacity : ec.engine == "pocketsphinx" ? core::DefaultEngineCapacity() : 0;
+      std::string languages;
+      for (const auto& l : pc.languages) languages += (languages.empty() ? "" : ",") + l;
+      for (int r = 0; r < ec.replicas; ++r, ++index) {
+        const std::string address = "unix:" + socket_dir + "/" + pc.name + "-" + std::to_string(index) + ".sock";
+        pool::EngineProcess::Options po;
+        po.name = pc.name + "/" + ec.engine + "-" + std::to_string(index);
+        po.argv = {engine_bin_dir + "/voxgate-engine-" + ec.engine, "--listen", address};
+        if (capacity > 0) po.argv.insert(po.argv.end(), {"--capacity", std::to_string(capacity)});
+        po.argv.insert(po.argv.end(), {"--languages", languages});
+        po.argv.insert(po.argv.end(), ec.args.begin(), ec.args.end());
+        out.processes.push_back(std::make_unique<pool::EngineProcess>(po));
+        engines.push_back(std::make_shared<rpc::RemoteSpeechService>(address, rpc::RemoteSpeechService::Options{}));
+      }
+    }
+    auto p = std::make_shared<pool::Pool>(PoolOptions(pc), std::move(engines));
+    for (const core::EngineConfig* ec : dns) {
+      out.discoveries.push_back(std::make_unique<pool::DnsDiscovery>(ec->dns, Millis(ec->refresh_seconds), *p));
+    }
+    out.pools.push_back(p);
+    out.by_name[pc.name] = p;
+  }
+  return out;
+}
+
+std::vector<router::Route> BuildRoutes(const core::ServerConfig& config, const Pools& pools) {
+  std::vector<router::Route> routes;
+  for (const auto& rc : config.routes) {
+    router::Route route;
+    route.service = rc.service;
+    route.language = rc.language;
+    route.model = rc.model;
+    route.plan = rc.plan;
+    for (const auto& split : rc.pools) route.targets.push_back({{split.pool, pools.by_name.at(split.pool)}, split.weight});
+    if (!rc.shadow_pool.empty()) route.shadow = {rc.shadow_pool, pools.by_name.at(rc.shadow_pool)};
+    route.shadow_share = rc.shadow_share;
+    routes.push_back(std::move(route));
+  }
+  return routes;
+}
+
+// The admin listener's /v1/status: each pool's engines.
+std::string StatusJson(const std::vector<std::shared_ptr<pool::Pool>>& pools) {
+  nlohmann::json status = {{"pools", nlohmann::json::array()}};
+  for (const auto& p : pools) {
+    nlohmann::json engines = nlohmann::json::array();
+    for (const auto& e : p->EngineStatuses()) {
+      engines.push_back({{"address", e.address}, {"state", std::string(pool::EngineStateName(e.state))},
+                         {"outstanding", e.outstanding}, {"capacity", e.capacity}, {"last_check", e.last_check}});
+    }
+    status["pools"].push_back({{"name", p->name()}, {"queued", p->queued_streams()}, {"engines", std::move(engines)}});
+  }
+  return status.dump();
+}
+
 }  // namespace
 
 int Serve(const ServeOptions& options) {
@@ -46,82 +163,9 @@ int Serve(const ServeOptions& options) {
   }
   const std::string socket_dir = socket_dir_template;
 
-  std::vector<std::unique_ptr<pool::EngineProcess>> processes;
-  std::vector<std::shared_ptr<pool::Pool>> pools;
-  std::vector<std::unique_ptr<pool::DnsDiscovery>> discoveries;
-  std::vector<std::pair<std::string, double>> dns_targets;  // of the pool being built
-  std::vector<router::Route> routes;
-  std::map<std::string, std::shared_ptr<pool::Pool>> pool_by_name;
-  for (const auto& pc : config.pools) {
-    std::vector<std::shared_ptr<rpc::RemoteSpeechService>> engines;
-    int index = 0;
-    dns_targets.clear();
-    for (const auto& ec : pc.engines) {
-      if (!ec.dns.empty()) {
-        dns_targets.emplace_back(ec.dns, ec.refresh_seconds);
-        continue;
-      }
-      if (!ec.address.empty()) {
-        engines.push_back(std::make_shared<rpc::RemoteSpeechService>(ec.address, rpc::RemoteSpeechService::Options{}));
-        continue;
-      }
-      // Recognizers are sized to the machine; other engines know their own default.
-      const int capacity = ec.capacity > 0 ? ec.capacity : ec.engine == "pocketsphinx" ? core::DefaultEngineCapacity() : 0;
-      for (int r = 0; r < ec.replicas; ++r, ++index) {
-        const std::string address = "unix:" + socket_dir + "/" + pc.name + "-" + std::to_string(index) + ".sock";
-        pool::EngineProcess::Options po;
-        po.name = pc.name + "/" + ec.engine + "-" + std::to_string(index);
-        po.argv = {options.engine_bin_dir + "/voxgate-engine-" + ec.engine, "--listen", address};
-        if (capacity > 0) po.argv.insert(po.argv.end(), {"--capacity", std::to_string(capacity)});
-        po.argv.push_back("--languages");
-        std::string langs;
-        for (const auto& l : pc.languages) langs += (langs.empty() ? "" : ",") + l;
-        po.argv.push_back(langs);
-        po.argv.insert(po.argv.end(), ec.args.begin(), ec.args.end());
-        processes.push_back(std::make_unique<pool::EngineProcess>(po));
-        engines.push_back(std::make_shared<rpc::RemoteSpeechService>(address, rpc::RemoteSpeechService::Options{}));
-      }
-    }
-    pool::Pool::Options pool_options;
-    pool_options.name = pc.name;
-    pool_options.health_interval = Millis(pc.health_check.interval_seconds);
-    pool_options.health_timeout = Millis(pc.health_check.timeout_seconds);
-    pool_options.health_jitter = Millis(pc.health_check.jitter_seconds);
-    pool_options.health.healthy_threshold = pc.health_check.healthy_threshold;
-    pool_options.health.unhealthy_threshold = pc.health_check.unhealthy_threshold;
-    pool_options.health.consecutive_failures_to_eject = pc.outlier_detection.consecutive_failures;
-    pool_options.health.base_ejection = Millis(pc.outlier_detection.base_ejection_seconds);
-    pool_options.health.max_ejection = Millis(pc.outlier_detection.max_ejection_seconds);
-    pool_options.max_ejected_share = pc.outlier_detection.max_ejected_percent / 100.0;
-    pool_options.max_queued_streams = static_cast<size_t>(pc.queue.max_streams);
-    pool_options.queue_timeout = Millis(pc.queue.timeout_seconds);
-    pool_options.failover_timeout = Millis(pc.failover.timeout_seconds);
-    pool_options.stream.max_replay_seconds = pc.failover.max_replay_seconds;
-    pool_options.stream.max_failovers = pc.failover.max_failovers;
-    pool_options.stream.result_timeout_seconds = pc.result_timeout_seconds;
-    pool_options.min_ready = static_cast<size_t>(pc.min_ready);
-    pool_options.slow_start_window = Millis(pc.slow_start_seconds);
-    auto p = std::make_shared<pool::Pool>(pool_options, std::move(engines));
-    for (const auto& [target, refresh] : dns_targets) {
-      discoveries.push_back(std::make_unique<pool::DnsDiscovery>(target, Millis(refresh), *p));
-    }
-    pools.push_back(p);
-    pool_by_name[pc.name] = p;
-  }
-  for (const auto& rc : config.routes) {
-    router::Route route;
-    route.service = rc.service;
-    route.language = rc.language;
-    route.model = rc.model;
-    route.plan = rc.plan;
-    for (const auto& split : rc.pools) route.targets.push_back({{split.pool, pool_by_name.at(split.pool)}, split.weight});
-    if (!rc.shadow_pool.empty()) route.shadow = {rc.shadow_pool, pool_by_name.at(rc.shadow_pool)};
-    route.shadow_share = rc.shadow_share;
-    routes.push_back(std::move(route));
-  }
-  for (auto& proc : processes) proc->Start();
-  for (auto& p : pools) p->Start();
-  for (auto& d : discoveries) d->Start();
+  Pools pools = BuildPools(config, socket_dir, options.engine_bin_dir);
+  std::vector<router::Route> routes = BuildRoutes(config, pools);
+  pools.Start();
 
   gateway::GatewayOptions gateway_options;
   // A tier behind another serves its stack over gRPC; its HTTP side is the admin listener alone.
@@ -130,25 +174,14 @@ int Serve(const ServeOptions& options) {
   gateway_options.limits = config.limits;
   gateway_options.api_keys = std::move(*api_keys);
   gateway_options.io_threads = std::max(2u, std::thread::hardware_concurrency());
-  gateway_options.status_json = [&pools] {
-    nlohmann::json status = {{"pools", nlohmann::json::array()}};
-    for (const auto& p : pools) {
-      nlohmann::json engines = nlohmann::json::array();
-      for (const auto& e : p->EngineStatuses()) {
-        engines.push_back({{"address", e.address}, {"state", std::string(pool::EngineStateName(e.state))},
-                           {"outstanding", e.outstanding}, {"capacity", e.capacity}, {"last_check", e.last_check}});
-      }
-      status["pools"].push_back({{"name", p->name()}, {"queued", p->queued_streams()}, {"engines", std::move(engines)}});
-    }
-    return status.dump();
-  };
+  gateway_options.status_json = [&pools] { return StatusJson(pools.pools); };
   auto router = std::make_shared<router::Router>(std::move(routes));
   gateway::Gateway gateway(gateway_options, router);
   std::unique_ptr<rpc::EngineServer> grpc_server;
   // What is still open: HTTP requests and streams, or the streams on this tier's pools.
   auto open_work = [&] {
     int n = gateway.active_requests();
-    for (const auto& p : pools) n += options.serve_grpc ? p->active_streams() : 0;
+    for (const auto& p : pools.pools) n += options.serve_grpc ? p->active_streams() : 0;
     return n;
   };
   int exit_code = 0;
@@ -178,7 +211,7 @@ int Serve(const ServeOptions& options) {
                                {"open", open_work()}});
     gateway.StartDrain();
     if (grpc_server) grpc_server->SetServing(false);
-    for (auto& p : pools) p->Drain();
+    for (auto& p : pools.pools) p->Drain();
     const auto deadline = std::chrono::steady_clock::now() + Millis(config.drain_grace_seconds);
     while (open_work() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(milliseconds(50));
@@ -187,10 +220,7 @@ int Serve(const ServeOptions& options) {
   }
   if (grpc_server) grpc_server->Shutdown(milliseconds(1000));
   gateway.Stop();
-  for (auto& d : discoveries) d->Stop();
-  for (auto& p : pools) p->Stop();
-  pools.clear();
-  for (auto& proc : processes) proc->Stop();
+  pools.Stop();
   std::error_code ec;
   std::filesystem::remove_all(socket_dir, ec);
   core::LogInfo("stopped", {{"exit_code", exit_code}});
