@@ -7,12 +7,11 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "engines/apertium/apertium_engine.h"
-#include "rpc/engine_server.h"
+#include "rpc/engine_main.h"
 
 int main(int argc, char** argv) {
   namespace ap = voxgate::engines::apertium;
   namespace core = voxgate::core;
-  namespace speech = voxgate::speech;
   CLI::App app{"voxgate-engine-apertium: apertium machine translation behind the voxgate engine protocol"};
   ap::ApertiumEngine::Options options;
   std::string listen = "127.0.0.1:50052";
@@ -41,28 +40,15 @@ int main(int argc, char** argv) {
     core::FlushLogs();
     return 1;
   }
-  auto server = voxgate::rpc::EngineServer::Start(*engine, listen);
-  if (!server.ok()) {
-    core::LogError("cannot listen", {{"error", std::string(server.status().message())}, {"listen", listen}});
-    core::FlushLogs();
-    return 1;
-  }
-  (*server)->SetServing(true);
   std::vector<std::string> pairs;
-  const speech::Capabilities caps = *(*engine)->Describe();
-  for (const auto& m : caps.models) pairs.push_back(m.language_codes[0] + "->" + m.target_language_codes[0]);
-  core::LogInfo("engine serving",
-                {{"listen", (*server)->address()}, {"capacity", options.capacity}, {"pairs", pairs},
-                 {"load_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count()}});
-  const int sig = core::WaitForStopSignal();
-  core::LogInfo("engine draining", {{"signal", strsignal(sig)}, {"grace_seconds", drain_grace_seconds}});
-  (*server)->SetServing(false);
-  (*engine)->Drain();
-  if (!(*engine)->AwaitIdle(std::chrono::milliseconds(static_cast<int64_t>(drain_grace_seconds * 1000)))) {
-    core::LogWarning("grace period over; ending open requests");
-  }
-  (*server)->Shutdown(std::chrono::seconds(1));
-  core::LogInfo("engine stopped");
-  core::FlushLogs();
-  return 0;
+  const auto caps = (*engine)->Describe();
+  for (const auto& m : caps->models) pairs.push_back(m.language_codes[0] + "->" + m.target_language_codes[0]);
+  voxgate::rpc::EngineMainOptions serve;
+  serve.listen = listen;
+  serve.drain_grace_seconds = drain_grace_seconds;
+  serve.drain = [e = *engine] { e->Drain(); };
+  serve.await_idle = [e = *engine](std::chrono::milliseconds timeout) { return e->AwaitIdle(timeout); };
+  serve.serving_fields = {{"capacity", options.capacity}, {"pairs", pairs}};
+  serve.load_start = load_start;
+  return voxgate::rpc::ServeEngineUntilStopped(*engine, std::move(serve));
 }

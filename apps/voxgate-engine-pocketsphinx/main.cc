@@ -7,7 +7,7 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "engines/pocketsphinx/pocketsphinx_engine.h"
-#include "rpc/engine_server.h"
+#include "rpc/engine_main.h"
 
 int main(int argc, char** argv) {
   namespace ps = voxgate::engines::pocketsphinx;
@@ -40,28 +40,12 @@ int main(int argc, char** argv) {
     core::FlushLogs();
     return 1;
   }
-  auto server = voxgate::rpc::EngineServer::Start(*engine, listen);
-  if (!server.ok()) {
-    core::LogError("cannot listen", {{"error", std::string(server.status().message())}, {"listen", listen}});
-    core::FlushLogs();
-    return 1;
-  }
-  (*server)->SetServing(true);
-  core::LogInfo("engine serving",
-                {{"listen", (*server)->address()},
-                 {"capacity", options.capacity},
-                 {"load_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count()}});
-  const int sig = core::WaitForStopSignal();
-  // Drain: health checks answer NOT_SERVING (the pool stops sending streams but lets open ones
-  // run), new streams are refused, open streams get the grace period; then the port closes.
-  core::LogInfo("engine draining", {{"signal", strsignal(sig)}, {"grace_seconds", drain_grace_seconds}});
-  (*server)->SetServing(false);
-  (*engine)->Drain();
-  if (!(*engine)->AwaitIdle(absl::Seconds(drain_grace_seconds))) {
-    core::LogWarning("grace period over; cancelling open streams");
-  }
-  (*server)->Shutdown(std::chrono::seconds(1));
-  core::LogInfo("engine stopped");
-  core::FlushLogs();
-  return 0;
+  voxgate::rpc::EngineMainOptions serve;
+  serve.listen = listen;
+  serve.drain_grace_seconds = drain_grace_seconds;
+  serve.drain = [e = *engine] { e->Drain(); };
+  serve.await_idle = [e = *engine](std::chrono::milliseconds timeout) { return e->AwaitIdle(absl::FromChrono(timeout)); };
+  serve.serving_fields = {{"capacity", options.capacity}};
+  serve.load_start = load_start;
+  return voxgate::rpc::ServeEngineUntilStopped(*engine, std::move(serve));
 }
