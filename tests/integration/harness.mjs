@@ -197,3 +197,20 @@ export async function streamFile(WebSocket, url, file, { chunkMs = 100, paceMs =
 }
 
 export { existsSync };
+
+// Drain tests stop a server mid-stream: a stream with the first half of `file` sent. `finish()`
+// sends the rest and the end; `closed` resolves to the close code; `finals` collects final texts.
+export async function halfSentStream(WebSocket, url, file) {
+  const pcm = readFileSync(file).subarray(44);
+  const ws = new WebSocket(url);
+  const finals = [];
+  const closed = new Promise((resolve) => ws.on('close', (code) => resolve(code)));
+  ws.on('message', (d) => { const m = JSON.parse(d.toString()); if (m.type === 'final') finals.push(m.text); });
+  await new Promise((resolve) => ws.on('open', resolve));
+  ws.send(pcm.subarray(0, pcm.length / 2));
+  const finish = () => {
+    ws.send(pcm.subarray(pcm.length / 2));
+    ws.send(JSON.stringify({ type: 'end' }));
+  };
+  return { finals, closed, finish };
+}

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { Server, BIN, librivoxClips, streamFile, tempDir, childPids, sleep, withTimeout } from './harness.mjs';
+import { Server, BIN, halfSentStream, librivoxClips, streamFile, tempDir, childPids, sleep, withTimeout } from './harness.mjs';
 
 test('config errors stop start-up with a message naming the key', () => {
   const dir = tempDir();
@@ -73,14 +73,7 @@ test('an engine that dies is restarted and the server recovers', async () => {
 test('SIGTERM drains: not ready, new streams refused, the open stream finishes, exit 0', async () => {
   const server = await Server.start();
   const engines = childPids(server.proc.pid);
-  const clip = librivoxClips()[0];
-  const pcm = readFileSync(clip.file).subarray(44);
-  const ws = new WebSocket(`${server.wsUrl}/v1/recognize`);
-  const finals = [];
-  const closed = new Promise((r) => ws.on('close', (code) => r(code)));
-  ws.on('message', (d) => { const m = JSON.parse(d.toString()); if (m.type === 'final') finals.push(m.text); });
-  await new Promise((r) => ws.on('open', r));
-  ws.send(pcm.subarray(0, pcm.length / 2));
+  const { finals, closed, finish } = await halfSentStream(WebSocket, `${server.wsUrl}/v1/recognize`, librivoxClips()[0].file);
   await sleep(200);
   server.proc.kill('SIGTERM');
   await sleep(300);
@@ -88,8 +81,7 @@ test('SIGTERM drains: not ready, new streams refused, the open stream finishes, 
   const refused = await fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: new FormData() });
   assert.equal(refused.status, 503);
   assert.ok(refused.headers.get('retry-after'));
-  ws.send(pcm.subarray(pcm.length / 2));
-  ws.send(JSON.stringify({ type: 'end' }));
+  finish();
   assert.equal(await withTimeout(closed, 30000, 'drained stream close'), 1000);
   assert.ok(finals.join(' ').split(' ').length >= 10, `the whole clip was transcribed: ${finals.join(' ')}`);
   const { code } = await withTimeout(server.exited, 30000, 'exit after drain');

@@ -3,10 +3,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { BIN, LoggingProcess, librivoxClips, streamFile, tempDir, sleep, waitReady, withTimeout, wordErrorRate } from './harness.mjs';
+import { BIN, LoggingProcess, halfSentStream, librivoxClips, streamFile, tempDir, sleep, waitReady, withTimeout, wordErrorRate } from './harness.mjs';
 
 // Measured through the split tiers as through the all-in-one server (http_api.test.mjs): 0.324.
 const LIBRIVOX_WER_BOUND = 0.33;
@@ -88,14 +88,7 @@ test('a pool finds its engines by DNS name (as a Kubernetes headless Service lis
 });
 
 test('SIGTERM of the endpoint: the open stream finishes, new connections are refused, exit 0', async () => {
-  const clip = librivoxClips()[0];
-  const pcm = readFileSync(clip.file).subarray(44);
-  const ws = new WebSocket(`ws://${tiers.endpoint.listen}/v1/recognize`);
-  const finals = [];
-  const closed = new Promise((r) => ws.on('close', (code) => r(code)));
-  ws.on('message', (d) => { const m = JSON.parse(d.toString()); if (m.type === 'final') finals.push(m.text); });
-  await new Promise((r) => ws.on('open', r));
-  ws.send(pcm.subarray(0, pcm.length / 2));
+  const { finals, closed, finish } = await halfSentStream(WebSocket, `ws://${tiers.endpoint.listen}/v1/recognize`, librivoxClips()[0].file);
   await sleep(200);
   tiers.endpoint.proc.kill('SIGTERM');
   await sleep(300);
@@ -103,8 +96,7 @@ test('SIGTERM of the endpoint: the open stream finishes, new connections are ref
   assert.equal(refused.status, 503, 'new requests are refused');
   assert.ok(refused.headers.get('retry-after'));
   assert.equal((await fetch(`${tiers.endpoint.adminUrl}/readyz`)).status, 503);
-  ws.send(pcm.subarray(pcm.length / 2));
-  ws.send(JSON.stringify({ type: 'end' }));
+  finish();
   assert.equal(await withTimeout(closed, 30000, 'drained stream close'), 1000);
   assert.ok(finals.join(' ').split(' ').length >= 10, `the whole clip was transcribed: ${finals.join(' ')}`);
   assert.equal((await withTimeout(tiers.endpoint.exited, 30000, 'endpoint exit')).code, 0);
