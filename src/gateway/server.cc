@@ -39,6 +39,27 @@ std::string RequestIdFor(const Request& req) {
   return buf;
 }
 
+asio::awaitable<absl::StatusOr<speech::TranslationResponse>> TranslateAsync(speech::SpeechService& service,
+                                                                           speech::TranslationRequest request) {
+  struct Pending {
+    explicit Pending(const asio::any_io_executor& executor) : wake(executor, 1) {}
+    std::mutex mu;
+    std::optional<absl::StatusOr<speech::TranslationResponse>> result;
+    WakeChannel wake;
+  };
+  auto pending = std::make_shared<Pending>(co_await asio::this_coro::executor);
+  service.Translate(std::move(request), [pending](absl::StatusOr<speech::TranslationResponse> result) {
+    {
+      std::lock_guard lock(pending->mu);
+      pending->result = std::move(result);
+    }
+    pending->wake.try_send(boost::system::error_code{});
+  });
+  co_await pending->wake.async_receive(kAwait);
+  std::lock_guard lock(pending->mu);
+  co_return std::move(*pending->result);
+}
+
 }  // namespace internal
 
 namespace {
@@ -179,29 +200,6 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const std:
                           absl::StrContains(granularities, "word")};
   auto rendered = openai::Render(t, *format);
   co_return Outcome{JsonResponse(200, std::move(rendered.body), rendered.content_type), pcm->DurationSeconds()};
-}
-
-// Waits (without blocking the I/O thread) for the service's callback, which comes on one of the
-// service's threads: it leaves the result and wakes this coroutine through a channel.
-asio::awaitable<absl::StatusOr<speech::TranslationResponse>> TranslateAsync(speech::SpeechService& service,
-                                                                           speech::TranslationRequest request) {
-  struct Pending {
-    explicit Pending(const asio::any_io_executor& executor) : wake(executor, 1) {}
-    std::mutex mu;
-    std::optional<absl::StatusOr<speech::TranslationResponse>> result;
-    WakeChannel wake;
-  };
-  auto pending = std::make_shared<Pending>(co_await asio::this_coro::executor);
-  service.Translate(std::move(request), [pending](absl::StatusOr<speech::TranslationResponse> result) {
-    {
-      std::lock_guard lock(pending->mu);
-      pending->result = std::move(result);
-    }
-    pending->wake.try_send(boost::system::error_code{});
-  });
-  co_await pending->wake.async_receive(kAwait);
-  std::lock_guard lock(pending->mu);
-  co_return std::move(*pending->result);
 }
 
 // POST /v1/translate.

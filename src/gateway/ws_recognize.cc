@@ -5,7 +5,9 @@
 #include <chrono>
 #include <memory>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "audio/pcm.h"
 #include "audio/resampler.h"
 #include "audio/wav_stream_parser.h"
@@ -77,6 +79,7 @@ class AudioInput {
 
 struct StreamState {
   std::string request_id;
+  std::string plan;
   native::StreamConfig config;
   speech::RecognitionStreamPtr stream;
   std::shared_ptr<StreamEvents> events;
@@ -209,6 +212,42 @@ asio::awaitable<bool> WriteResult(Ws& ws, const std::string& json, std::chrono::
   co_return !ec;
 }
 
+// Speech translation: a final result's text in the stream's translate_to language. A failed
+// translation (say, every translation engine is down) does not end the recognition: the result
+// goes out with the reason instead of the translation.
+asio::awaitable<absl::StatusOr<std::string>> TranslateFinal(Context& ctx, const StreamState& st, const std::string& text) {
+  speech::TranslationRequest request;
+  request.texts = {text};
+  request.source_language = st.config.language;
+  request.target_language = st.config.translate_to;
+  request.request_id = st.request_id;
+  request.plan = st.plan;
+  request.deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
+  auto result = co_await TranslateAsync(*ctx.service, std::move(request));
+  if (!result.ok()) co_return result.status();
+  co_return std::move(result->texts.at(0));
+}
+
+// Whether the service translates the stream's language into translate_to (checked before the
+// stream starts, so a client learns at once, not at its first final result).
+absl::Status CheckTranslatable(Context& ctx, const native::StreamConfig& config) {
+  auto caps = ctx.service->Describe();
+  if (!caps.ok()) return caps.status();
+  auto primary = [](const std::string& code) { return absl::AsciiStrToLower(code.substr(0, code.find_first_of("-_"))); };
+  std::vector<std::string> pairs;
+  for (const auto& m : caps->models) {
+    if (m.service != "mt") continue;
+    for (const auto& from : m.language_codes) {
+      for (const auto& to : m.target_language_codes) {
+        if (primary(from) == primary(config.language) && primary(to) == primary(config.translate_to)) return absl::OkStatus();
+        pairs.push_back(from + "->" + to);
+      }
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("no engine translates ", config.language, "->", config.translate_to,
+                                          "; pairs served: ", pairs.empty() ? "none" : absl::StrJoin(pairs, ", ")));
+}
+
 asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
   absl::Status status;
   while (true) {
@@ -230,7 +269,10 @@ asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
       st.partials++;
       if (!st.config.interim_results) continue;
     }
-    if (!co_await WriteResult(ws, native::ResultJson(r), Seconds(ctx.options.limits.idle_timeout_seconds))) {
+    std::optional<absl::StatusOr<std::string>> translation;
+    if (r.is_final && !st.config.translate_to.empty()) translation = co_await TranslateFinal(ctx, st, r.transcript);
+    if (!co_await WriteResult(ws, native::ResultJson(r, translation ? &*translation : nullptr),
+                              Seconds(ctx.options.limits.idle_timeout_seconds))) {
       st.client_gone = true;  // gone, or stopped reading and cut off
       st.stream->Cancel();
     }
@@ -267,6 +309,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
 
   StreamState st;
   st.request_id = request_id;
+  st.plan = caller.plan;
   AudioInput input;
   absl::Status status = absl::OkStatus();
   std::string_view target = req.target();
@@ -296,6 +339,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     }
   }
   if (status.ok()) status = input.Init(st.config);
+  if (status.ok() && !st.config.translate_to.empty()) status = CheckTranslatable(ctx, st.config);
   if (status.ok()) {
     st.events = std::make_shared<StreamEvents>(co_await asio::this_coro::executor);
     speech::RecognitionConfig config;

@@ -3,7 +3,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { Server, BIN, sleep } from './harness.mjs';
+import WebSocket from 'ws';
+import { Server, BIN, librivoxClips, sleep, streamFile } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -96,4 +97,27 @@ test('kill -9 of an engine under load: every request still gets its translation'
   const health = server.logs.filter((e) => /rotation|unreachable|ejected|died/.test(e.message ?? '')).map((e) => `${e.message} ${e.engine} ${e.reason ?? ''}`);
   assert.deepEqual(failures, [], `no client saw the dead engine; pool saw: ${health.join('; ')}`);
   assert.ok(await server.metric('voxgate_pool_retries_total', '{pool="mt-en"}') >= 1, 'the failed calls were retried elsewhere');
+});
+
+test('speech translation: each final result of an English stream carries its Spanish translation', async () => {
+  const both = await Server.start({ config: null });  // the embedded default: en-US recognition, en/es translation
+  try {
+    const clip = librivoxClips()[0];
+    const r = await streamFile(WebSocket, `${both.wsUrl}/v1/recognize?language=en-US&translate_to=es`, clip.file);
+    assert.equal(r.code, 1000, r.reason);
+    const finals = r.messages.filter((m) => m.type === 'final');
+    assert.ok(finals.length >= 1);
+    for (const f of finals) {
+      const direct = await (await fetch(`${both.url}/v1/translate`, { method: 'POST',
+        body: JSON.stringify({ text: f.text, source: 'en', target: 'es' }) })).json();
+      assert.equal(f.translation, direct.text, 'the same translation as /v1/translate gives');
+      assert.notEqual(f.translation, f.text);
+    }
+    // A pair nobody translates is refused before any audio, with the pairs that exist.
+    const refused = await streamFile(WebSocket, `${both.wsUrl}/v1/recognize?language=en-US&translate_to=de`, clip.file);
+    assert.equal(refused.code, 1008, refused.reason);
+    assert.match(refused.messages.at(-1).message, /no engine translates en-US->de; pairs served: .*en->es/);
+  } finally {
+    await both.stop();
+  }
 });

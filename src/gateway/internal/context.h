@@ -33,6 +33,13 @@ class ActiveGuard {
 // The client's X-Request-Id when it is sane, else a new random id.
 std::string RequestIdFor(const Request& req);
 
+// Waits (without blocking the I/O thread) for the service's callback, which comes on one of the
+// service's threads: it leaves the result and wakes the coroutine through a channel. (Resuming
+// the coroutine with a use_awaitable handler posted from that thread freed the strand executor
+// under it; ASan.)
+asio::awaitable<absl::StatusOr<speech::TranslationResponse>> TranslateAsync(speech::SpeechService& service,
+                                                                           speech::TranslationRequest request);
+
 // Runs the native streaming protocol on an upgraded connection (ws_recognize.cc).
 asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id,
                                             Caller caller);

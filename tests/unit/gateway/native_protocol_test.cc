@@ -60,6 +60,30 @@ TEST(NativeProtocol, ResultJson) {
   EXPECT_FALSE(j.contains("words"));
 }
 
+TEST(NativeProtocol, SpeechTranslation) {
+  StreamConfig c;
+  ASSERT_TRUE(ApplyQuery("language=en-US&translate_to=es", c).ok());
+  EXPECT_EQ(c.translate_to, "es");
+  EXPECT_EQ(nlohmann::json::parse(ReadyJson("id", c))["translate_to"], "es");
+  StreamConfig d;
+  ASSERT_TRUE(ApplyJson(nlohmann::json{{"translate_to", "pt-BR"}}, d).ok());
+  EXPECT_EQ(d.translate_to, "pt-BR");
+  EXPECT_TRUE(nlohmann::json::parse(ReadyJson("id", StreamConfig{}))["translate_to"].is_null());
+  EXPECT_THAT(std::string(ApplyJson(nlohmann::json{{"translate_to", 3}}, d).message()), HasSubstr("translate_to must be a string"));
+  EXPECT_THAT(std::string(ApplyQuery("translate_to=e%20s", d).message()), HasSubstr("translate_to must be a BCP-47 code"));
+
+  speech::RecognitionResult r;
+  r.transcript = "good morning";
+  r.is_final = true;
+  const absl::StatusOr<std::string> translated = std::string("buenos días");
+  EXPECT_EQ(nlohmann::json::parse(ResultJson(r, &translated))["translation"], "buenos días");
+  const absl::StatusOr<std::string> failed = absl::UnavailableError("no healthy engine");
+  auto j = nlohmann::json::parse(ResultJson(r, &failed));
+  EXPECT_FALSE(j.contains("translation"));
+  EXPECT_EQ(j["translation_error"], "no healthy engine");
+  EXPECT_FALSE(nlohmann::json::parse(ResultJson(r)).contains("translation"));
+}
+
 TEST(NativeProtocol, ErrorJsonCarriesCodeAndMessage) {
   auto j = nlohmann::json::parse(ErrorJson(absl::InvalidArgumentError("bad \xff audio")));
   EXPECT_EQ(j["type"], "error");

@@ -33,16 +33,15 @@ absl::Status SetEncoding(std::string_view name, StreamConfig& c) {
   return absl::OkStatus();
 }
 
-absl::Status SetLanguage(std::string_view code, StreamConfig& c) {
-  if (code.empty() || code.size() > 35) return absl::InvalidArgumentError("language must be a BCP-47 code such as en-US");
-  for (char ch : code) {
-    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') {
-      return absl::InvalidArgumentError("language must be a BCP-47 code such as en-US");
-    }
-  }
-  c.language = std::string(code);
+absl::Status SetLanguageCode(std::string_view key, std::string_view code, std::string& out) {
+  bool ok = !code.empty() && code.size() <= 35;
+  for (char ch : code) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_');
+  if (!ok) return absl::InvalidArgumentError(std::string(key) + " must be a BCP-47 code such as en-US");
+  out = std::string(code);
   return absl::OkStatus();
 }
+
+absl::Status SetLanguage(std::string_view code, StreamConfig& c) { return SetLanguageCode("language", code, c.language); }
 
 }  // namespace
 
@@ -65,9 +64,11 @@ absl::Status ApplyQuery(std::string_view query_view, StreamConfig& config) {
     } else if (key == "interim_results") {
       if (value != "true" && value != "false") return absl::InvalidArgumentError("interim_results must be true or false");
       config.interim_results = value == "true";
+    } else if (key == "translate_to") {
+      s = SetLanguageCode("translate_to", value, config.translate_to);
     } else {
       s = absl::InvalidArgumentError("unknown query parameter \"" + key +
-                                     "\" (known: language, sample_rate, encoding, interim_results)");
+                                     "\" (known: language, sample_rate, encoding, interim_results, translate_to)");
     }
     if (!s.ok()) return s;
   }
@@ -102,9 +103,12 @@ absl::Status ApplyJson(const nlohmann::json& body, StreamConfig& config) {
     } else if (key == "interim_results") {
       if (!value.is_boolean()) return absl::InvalidArgumentError("interim_results must be true or false");
       config.interim_results = value.get<bool>();
+    } else if (key == "translate_to") {
+      s = value.is_string() ? SetLanguageCode("translate_to", value.get<std::string>(), config.translate_to)
+                            : absl::InvalidArgumentError("translate_to must be a string");
     } else {
       s = absl::InvalidArgumentError("unknown config key \"" + key +
-                                     "\" (known: type, language, sample_rate, encoding, interim_results)");
+                                     "\" (known: type, language, sample_rate, encoding, interim_results, translate_to)");
     }
     if (!s.ok()) return s;
   }
@@ -117,11 +121,12 @@ std::string ReadyJson(const std::string& request_id, const StreamConfig& config)
                         {"language", config.language},
                         {"sample_rate", config.sample_rate},
                         {"encoding", config.encoding == Encoding::kWav ? "wav" : "pcm_s16le"},
-                        {"interim_results", config.interim_results}}
+                        {"interim_results", config.interim_results},
+                        {"translate_to", config.translate_to.empty() ? nlohmann::json() : nlohmann::json(config.translate_to)}}
       .dump(-1, ' ', false, kReplace);
 }
 
-std::string ResultJson(const speech::RecognitionResult& r) {
+std::string ResultJson(const speech::RecognitionResult& r, const absl::StatusOr<std::string>* translation) {
   nlohmann::json j = {{"type", r.is_final ? "final" : "partial"},
                       {"text", r.transcript},
                       {"start", r.start_seconds},
@@ -133,6 +138,8 @@ std::string ResultJson(const speech::RecognitionResult& r) {
       words.push_back({{"word", w.word}, {"start", w.start_seconds}, {"end", w.end_seconds}, {"conf", w.confidence}});
     }
     j["words"] = std::move(words);
+    if (translation != nullptr && translation->ok()) j["translation"] = **translation;
+    if (translation != nullptr && !translation->ok()) j["translation_error"] = std::string(translation->status().message());
   } else {
     j["stability"] = r.stability;
   }

@@ -19,9 +19,11 @@ struct StreamConfig {
   int sample_rate = 16000;  // of the client's audio; ignored for wav (the header says)
   Encoding encoding = Encoding::kPcmS16le;
   bool interim_results = true;
+  std::string translate_to;  // speech translation: each final result also in this language
 };
 
-// Applies the config keys of a URL query (language, sample_rate, encoding, interim_results).
+// Applies the config keys of a URL query (language, sample_rate, encoding, interim_results,
+// translate_to).
 // Unknown parameters are an error so a typo never silently falls back to a default.
 absl::Status ApplyQuery(std::string_view query, StreamConfig& config);
 
@@ -35,7 +37,9 @@ absl::StatusOr<ClientMessage> ParseClientText(std::string_view text);
 absl::Status ApplyJson(const nlohmann::json& body, StreamConfig& config);
 
 std::string ReadyJson(const std::string& request_id, const StreamConfig& config);
-std::string ResultJson(const speech::RecognitionResult& result);
+// A final result of a translating stream carries `translation` (its text in translate_to), or
+// `translation_error` when the translation failed.
+std::string ResultJson(const speech::RecognitionResult& result, const absl::StatusOr<std::string>* translation = nullptr);
 std::string ErrorJson(const absl::Status& status);
 
 }  // namespace voxgate::gateway::native
