@@ -78,7 +78,7 @@ class StreamPrinter {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"voxctl: the voxgate client"};
+  CLI::App app{"voxctl: the voxgate client. A server with API keys takes the key from $VOXGATE_API_KEY."};
   app.require_subcommand(1);
   std::string server = "http://127.0.0.1:8080";
   app.add_option("--server", server, "voxgate server URL")->capture_default_str();

@@ -1,5 +1,7 @@
 #include "cli/client.h"
 
+#include <cstdlib>
+
 #include <utility>  // before Asio's coroutine headers (g++ 12)
 
 #include <boost/asio.hpp>
@@ -31,6 +33,13 @@ absl::StatusOr<Target> ParseServer(const std::string& url) {
   return Target{std::string(u->host()), u->has_port() ? std::string(u->port()) : "80"};
 }
 
+// The API key comes from the environment (VOXGATE_API_KEY), never from the command line, where
+// `ps` would show it to everyone on the machine.
+std::string Authorization() {
+  const char* key = std::getenv("VOXGATE_API_KEY");
+  return key != nullptr && *key != '\0' ? std::string("Bearer ") + key : "";
+}
+
 absl::StatusOr<HttpResult> Request(const std::string& server_url, http::request<http::string_body> req) {
   auto target = ParseServer(server_url);
   if (!target.ok()) return target.status();
@@ -42,6 +51,7 @@ absl::StatusOr<HttpResult> Request(const std::string& server_url, http::request<
     stream.connect(resolver.resolve(target->host, target->port));
     req.set(http::field::host, target->host + ":" + target->port);
     req.set(http::field::user_agent, "voxctl/0.1");
+    if (const std::string auth = Authorization(); !auth.empty()) req.set(http::field::authorization, auth);
     req.prepare_payload();
     http::write(stream, req);
     beast::flat_buffer buffer;
@@ -155,6 +165,9 @@ absl::Status StreamRecognize(const std::string& server_url, const std::string& l
     beast::get_lowest_layer(ws).connect(resolver.resolve(target->host, target->port));
     beast::get_lowest_layer(ws).expires_never();
     ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    ws.set_option(websocket::stream_base::decorator([auth = Authorization()](websocket::request_type& req) {
+      if (!auth.empty()) req.set(http::field::authorization, auth);
+    }));
     ws.handshake(target->host + ":" + target->port, "/v1/recognize?language=" + language + "&sample_rate=" +
                                                         std::to_string(pcm.sample_rate_hertz));
   } catch (const boost::system::system_error& e) {

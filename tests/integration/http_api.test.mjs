@@ -244,6 +244,14 @@ api_keys:
       { headers: { authorization: 'Bearer premium-key-from-the-environment' } });
     assert.equal(streamed.code, 1000, streamed.reason);
     assert.deepEqual(await streams(), { standard: 1, premium: 2 });
+    // voxctl takes the key from the environment, for HTTP and for streams.
+    const voxctl = (args, key) => spawnSync(`${BIN}/voxctl`, ['--server', keyed.url, ...args],
+      { env: { ...process.env, VOXGATE_API_KEY: key ?? '' } });
+    assert.equal(voxctl(['models']).status, 1, 'no key: refused');
+    assert.equal(voxctl(['models'], 'basic-key').status, 0);
+    const streamed2 = voxctl(['transcribe', '--stream', '--speed', '20', clip.file], 'premium-key-from-the-environment');
+    assert.equal(streamed2.status, 0, streamed2.stderr.toString());
+    assert.deepEqual(await streams(), { standard: 1, premium: 3 });
     assert.ok(keyed.logs.some((e) => e.message === 'request' && e.api_key === 'team-premium'), 'access lines name the key');
     assert.ok(!JSON.stringify(keyed.logs).includes('premium-key-from-the-environment'), 'no log line holds a key');
   } finally {
