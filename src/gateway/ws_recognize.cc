@@ -5,7 +5,6 @@
 #include <chrono>
 #include <memory>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "audio/pcm.h"
@@ -17,6 +16,7 @@
 #include "gateway/internal/context.h"
 #include "gateway/internal/stream_events.h"
 #include "gateway/protocols/native/native_protocol.h"
+#include "speech/language.h"
 
 namespace voxgate::gateway::internal {
 namespace {
@@ -233,17 +233,10 @@ asio::awaitable<absl::StatusOr<std::string>> TranslateFinal(Context& ctx, const 
 absl::Status CheckTranslatable(Context& ctx, const native::StreamConfig& config) {
   auto caps = ctx.service->Describe();
   if (!caps.ok()) return caps.status();
-  auto primary = [](const std::string& code) { return absl::AsciiStrToLower(code.substr(0, code.find_first_of("-_"))); };
-  std::vector<std::string> pairs;
   for (const auto& m : caps->models) {
-    if (m.service != "mt") continue;
-    for (const auto& from : m.language_codes) {
-      for (const auto& to : m.target_language_codes) {
-        if (primary(from) == primary(config.language) && primary(to) == primary(config.translate_to)) return absl::OkStatus();
-        pairs.push_back(from + "->" + to);
-      }
-    }
+    if (speech::TranslatesPair(m, config.language, config.translate_to)) return absl::OkStatus();
   }
+  const std::vector<std::string> pairs = speech::TranslationPairs(caps->models);
   return absl::NotFoundError(absl::StrCat("no engine translates ", config.language, "->", config.translate_to,
                                           "; pairs served: ", pairs.empty() ? "none" : absl::StrJoin(pairs, ", ")));
 }

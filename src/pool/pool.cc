@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "speech/language.h"
 
 namespace voxgate::pool {
 namespace {
@@ -188,7 +189,7 @@ void Pool::OnJoinedLocked(Engine& e, core::TimePoint now) {
   for (const auto& other : engines_) {
     if (other.get() == &e) continue;
     serving += InRotationLocked(*other, now);
-    standby += !other->removed && other->standby && other->health.InRotation(now);
+    standby += StateLocked(*other, now) == EngineState::kStandby;
   }
   e.standby = serving > 0 && standby < options_.min_ready;
   // Ramp up only next to engines that can take the rest (not at the pool's own start).
@@ -199,7 +200,7 @@ void Pool::OnJoinedLocked(Engine& e, core::TimePoint now) {
 bool Pool::PromoteStandbyLocked(const char* reason) {
   const auto now = clock_.Now();
   for (const auto& e : engines_) {
-    if (e->removed || !e->standby || !e->health.InRotation(now)) continue;
+    if (StateLocked(*e, now) != EngineState::kStandby) continue;
     e->standby = false;
     e->ramp_start = {};  // loaded and warm: full share at once
     e->idle_since = now;
@@ -216,7 +217,7 @@ void Pool::BalanceStandbyLocked(core::TimePoint now) {
   size_t standby = 0;
   for (const auto& e : engines_) {
     serving += InRotationLocked(*e, now);
-    standby += !e->removed && e->standby && e->health.InRotation(now);
+    standby += StateLocked(*e, now) == EngineState::kStandby;
   }
   if (serving == 0 && PromoteStandbyLocked("no engine in rotation")) return;
   // After a spike: an engine idle for the cool-down goes back to standby.
@@ -514,18 +515,9 @@ void Pool::CountFailover(double replayed_seconds) {
 namespace {
 
 // "en" serves "en-US" and the other way round: translation pairs are matched on the language.
-bool SameLanguage(const std::string& a, const std::string& b) {
-  auto primary = [](const std::string& code) { return absl::AsciiStrToLower(code.substr(0, code.find_first_of("-_"))); };
-  return primary(a) == primary(b);
-}
-
 bool ServesPair(const speech::Capabilities& caps, const speech::TranslationRequest& r) {
-  auto has = [](const std::vector<std::string>& codes, const std::string& want) {
-    return std::any_of(codes.begin(), codes.end(), [&](const std::string& c) { return SameLanguage(c, want); });
-  };
   return std::any_of(caps.models.begin(), caps.models.end(), [&](const speech::ModelInfo& m) {
-    return m.service == "mt" && (r.model.empty() || m.name == r.model) && has(m.language_codes, r.source_language) &&
-           has(m.target_language_codes, r.target_language);
+    return (r.model.empty() || m.name == r.model) && speech::TranslatesPair(m, r.source_language, r.target_language);
   });
 }
 
@@ -584,20 +576,13 @@ void Pool::TranslateAttempt(std::shared_ptr<UnaryCall> call) {
     } else if (!call->last_error.ok()) {
       refused = call->last_error;  // every engine that could was tried
     } else if (capacity == 0) {
-      std::vector<std::string> pairs;  // what the engines it knows translate
+      std::vector<speech::ModelInfo> models;  // what the engines it knows translate
       bool known = false;
       for (const auto& e : engines_) {
         known = known || (e->described && ServesPair(e->capabilities, call->request));
-        for (const auto& m : e->capabilities.models) {
-          if (m.service != "mt") continue;
-          for (const auto& from : m.language_codes) {
-            for (const auto& to : m.target_language_codes) {
-              const std::string pair = from + "->" + to;
-              if (std::find(pairs.begin(), pairs.end(), pair) == pairs.end()) pairs.push_back(pair);
-            }
-          }
-        }
+        models.insert(models.end(), e->capabilities.models.begin(), e->capabilities.models.end());
       }
+      const std::vector<std::string> pairs = speech::TranslationPairs(models);
       const std::string wanted = call->request.source_language + "->" + call->request.target_language;
       refused = known ? absl::UnavailableError(absl::StrCat("no healthy engine in pool \"", options_.name, "\" translates ", wanted,
                                                             "; retry after 1 s"))

@@ -8,19 +8,16 @@
 #include "absl/strings/str_join.h"
 #include "core/metrics.h"
 #include "router/shadow.h"
+#include "speech/language.h"
 
 namespace voxgate::router {
 namespace {
-
-std::string PrimarySubtag(const std::string& code) {
-  return absl::AsciiStrToLower(code.substr(0, code.find_first_of("-_")));
-}
 
 // How well a route's language fits a request's: -1 not at all; higher is more specific.
 int LanguageScore(const std::string& route, const std::string& wanted) {
   if (route == "*") return 0;
   if (absl::EqualsIgnoreCase(route, wanted)) return 3;
-  if (PrimarySubtag(route) != PrimarySubtag(wanted) || PrimarySubtag(wanted).empty()) return -1;
+  if (speech::PrimaryLanguage(route) != speech::PrimaryLanguage(wanted) || speech::PrimaryLanguage(wanted).empty()) return -1;
   // "en" serves every English; an "en-US" route takes "en-GB" only when nothing better exists.
   return route.find_first_of("-_") == std::string::npos ? 2 : 1;
 }

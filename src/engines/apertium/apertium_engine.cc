@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engines/apertium/internal/pipeline.h"
+#include "speech/language.h"
 
 namespace voxgate::engines::apertium {
 namespace {
@@ -27,8 +28,6 @@ const std::map<std::string, std::string>& TwoLetterCodes() {
       {"swe", "sv"}, {"tat", "tt"}, {"tur", "tr"}, {"ukr", "uk"}, {"urd", "ur"}};
   return *codes;
 }
-
-std::string Primary(const std::string& code) { return absl::AsciiStrToLower(code.substr(0, code.find_first_of("-_"))); }
 
 absl::Status StillTime(std::chrono::steady_clock::time_point deadline) {
   if (std::chrono::steady_clock::now() < deadline) return absl::OkStatus();
@@ -102,7 +101,7 @@ absl::StatusOr<std::shared_ptr<ApertiumEngine>> ApertiumEngine::Create(Options o
   for (const LanguagePair& p : FindLanguagePairs(o.modes_dir)) {
     const bool wanted = o.source_languages.empty() ||
                         std::any_of(o.source_languages.begin(), o.source_languages.end(),
-                                    [&](const std::string& l) { return Primary(l) == Primary(p.source); });
+                                    [&](const std::string& l) { return speech::SameLanguage(l, p.source); });
     if (!wanted) continue;
     engine->pairs_.push_back(std::make_unique<Pair>());
     engine->pairs_.back()->names = p;
@@ -145,7 +144,7 @@ ApertiumEngine::Pair* ApertiumEngine::FindPairLocked(const speech::TranslationRe
     }
   }
   for (auto& p : pairs_) {  // ...then the same languages
-    if (Primary(p->names.source) == Primary(r.source_language) && Primary(p->names.target) == Primary(r.target_language) &&
+    if (speech::SameLanguage(p->names.source, r.source_language) && speech::SameLanguage(p->names.target, r.target_language) &&
         (r.model.empty() || r.model == "apertium-" + p->names.mode)) {
       return p.get();
     }

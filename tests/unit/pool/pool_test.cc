@@ -4,12 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <future>
 
 #include "rpc/engine_server.h"
 #include "testing/fake_clock.h"
 #include "testing/fake_speech_service.h"
 #include "testing/grpc_callback_queue.h"
+#include "testing/translate_sync.h"
 
 namespace voxgate::pool {
 namespace {
@@ -17,6 +17,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing::FakeSpeechService;
 using testing::RecordingObserver;
+using testing::TranslateSync;
 
 // Two fake engines behind real gRPC servers, and a pool over them.
 class PoolTest : public ::testing::Test {
@@ -276,15 +277,6 @@ TEST_F(OutlierPoolTest, AnEngineThatFailsEveryStreamIsEjectedAndReturnsAfterItsE
   fakes_[0]->FailStreamsWith(absl::OkStatus());
   for (int i = 0; i < 4; ++i) run_stream();
   EXPECT_GT(fakes_[0]->started(), failed_engine_streams);  // back in rotation
-}
-
-// Runs a translation through the pool and waits (bounded) for its outcome.
-absl::StatusOr<speech::TranslationResponse> TranslateSync(speech::SpeechService& service, speech::TranslationRequest request) {
-  auto outcome = std::make_shared<std::promise<absl::StatusOr<speech::TranslationResponse>>>();
-  auto future = outcome->get_future();
-  service.Translate(std::move(request), [outcome](absl::StatusOr<speech::TranslationResponse> r) { outcome->set_value(std::move(r)); });
-  if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return absl::DeadlineExceededError("no answer");
-  return future.get();
 }
 
 speech::TranslationRequest EnToEs(std::vector<std::string> texts) {

@@ -3,7 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <future>
 
 #include <filesystem>
 
@@ -11,6 +10,7 @@
 #include "rpc/remote_speech_service.h"
 #include "testing/fake_speech_service.h"
 #include "testing/grpc_callback_queue.h"
+#include "testing/translate_sync.h"
 
 namespace voxgate::rpc {
 namespace {
@@ -75,13 +75,7 @@ TEST_F(EngineRpcTest, DescribeCrossesTheWire) {
 
 TEST_F(EngineRpcTest, TranslateCrossesTheWireWithItsDeadline) {
   StartServer();
-  auto call = [&](speech::TranslationRequest r) {
-    auto outcome = std::make_shared<std::promise<absl::StatusOr<speech::TranslationResponse>>>();
-    auto future = outcome->get_future();
-    remote_->Translate(std::move(r), [outcome](absl::StatusOr<speech::TranslationResponse> x) { outcome->set_value(std::move(x)); });
-    EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-    return future.get();
-  };
+  auto call = [&](speech::TranslationRequest r) { return testing::TranslateSync(*remote_, std::move(r)); };
   speech::TranslationRequest r;
   r.texts = {"hello", "café ☕"};
   r.source_language = "en";

@@ -5,10 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <thread>
 
 #include "engines/apertium/internal/pipeline.h"
+#include "testing/translate_sync.h"
 
 namespace voxgate::engines::apertium {
 namespace {
@@ -23,11 +23,7 @@ absl::StatusOr<speech::TranslationResponse> TranslateSync(ApertiumEngine& engine
   r.texts = std::move(texts);
   r.source_language = std::move(from);
   r.target_language = std::move(to);
-  auto outcome = std::make_shared<std::promise<absl::StatusOr<speech::TranslationResponse>>>();
-  auto future = outcome->get_future();
-  engine.Translate(std::move(r), [outcome](absl::StatusOr<speech::TranslationResponse> x) { outcome->set_value(std::move(x)); });
-  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return absl::DeadlineExceededError("no answer");
-  return future.get();
+  return testing::TranslateSync(engine, std::move(r));
 }
 
 TEST(ApertiumNames, InstalledPairsGetClientLanguageCodes) {
