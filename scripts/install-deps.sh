@@ -12,7 +12,8 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # audio and the built-in engines
-  libsndfile1-dev libsoxr-dev libpocketsphinx-dev pocketsphinx-en-us apertium apertium-eng-spa
+  libsndfile1-dev libsoxr-dev libflac-dev libopusenc-dev libpocketsphinx-dev pocketsphinx-en-us apertium apertium-eng-spa
+  libespeak-ng-dev espeak-ng-data
   # tests: real recorded speech, speech generated at test time, real clients
   pocketsphinx-testdata espeak-ng sox curl
 )

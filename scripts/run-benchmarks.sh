@@ -4,7 +4,9 @@
 #  2. load: N concurrent real-time streams (voxctl bench) against one engine process; final-result
 #     latency after end of speech, and engine memory per stream;
 #  3. failover time: a stream's engine killed, until its next result (bench/failover_time.mjs);
-#  4. per-hop overhead: split tiers vs all-in-one in front of an instant engine (bench/per_hop_overhead.mjs).
+#  4. per-hop overhead: split tiers vs all-in-one in front of an instant engine (bench/per_hop_overhead.mjs);
+#  5. translation throughput: warm apertium pipelines vs apertium spawned per sentence;
+#  6. synthesis speed and time to first audio: full stack vs espeak-ng called directly.
 # SKIP_OVERHEAD=1 / SKIP_LOAD=1 leave parts out.
 set -euo pipefail
 build=${1:-build}
@@ -56,3 +58,9 @@ VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/failover_time
 
 echo "== per-hop overhead (split tiers vs all-in-one, instant engine)"
 VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/per_hop_overhead.mjs" 8 250 3
+
+echo "== translation throughput (warm pipelines vs apertium per sentence)"
+VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/translation_throughput.mjs" 3
+
+echo "== synthesis speed (full stack vs espeak-ng directly)"
+VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/synthesis_speed.mjs" 7

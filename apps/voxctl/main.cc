@@ -2,6 +2,7 @@
 //   voxctl transcribe FILE [--server URL] [--language L] [--format F] [--stream [--speed X]]
 //   voxctl models [--server URL]
 //   voxctl translate TEXT --from L --to L [--server URL]
+//   voxctl speak TEXT -o out.wav [--voice V] [--language L] [--format wav|pcm|flac|opus] [--speed S]
 //   voxctl bench FILE --streams N [--speed X] [--server URL]
 //   voxctl status [--admin URL]
 #include <unistd.h>
@@ -101,6 +102,16 @@ int main(int argc, char** argv) {
   translate->add_option("--from", from, "source language, e.g. en")->required();
   translate->add_option("--to", to, "target language, e.g. es")->required();
 
+  auto* speak = app.add_subcommand("speak", "Synthesize speech (TEXT, or - for standard input) into a file");
+  std::string speak_text, output, voice, speak_format = "wav", speak_language;
+  double speak_speed = 1.0;
+  speak->add_option("text", speak_text, "the text; - reads standard input")->required();
+  speak->add_option("-o,--output", output, "the audio file to write")->required();
+  speak->add_option("--voice", voice, "a voice from GET /v1/audio/voices (default: the language's)");
+  speak->add_option("--language", speak_language, "language code, e.g. en or es (default: the voice's, else en)");
+  speak->add_option("--format", speak_format, "wav, pcm (s16le, 24 kHz), flac or opus")->capture_default_str();
+  speak->add_option("--speed", speak_speed, "1 is the voice's normal speed")->check(CLI::Range(0.25, 4.0))->capture_default_str();
+
   auto* status_cmd = app.add_subcommand("status", "Show each pool's engines: state, streams, last health check");
   std::string admin = "http://127.0.0.1:9090";
   status_cmd->add_option("--admin", admin, "the server's admin URL")->capture_default_str();
@@ -135,6 +146,30 @@ int main(int argc, char** argv) {
       return Fail(has_message ? body["error"]["message"].get<std::string>() : "server answered " + std::to_string(res->status));
     }
     std::cout << body["text"].get<std::string>() << "\n";
+    return 0;
+  }
+
+  if (speak->parsed()) {
+    if (speak_text == "-") {
+      std::stringstream in;
+      in << std::cin.rdbuf();
+      speak_text = in.str();
+    }
+    nlohmann::json body = {{"model", "tts-1"}, {"input", speak_text}, {"response_format", speak_format}, {"speed", speak_speed}};
+    if (!voice.empty()) body["voice"] = voice;
+    if (!speak_language.empty()) body["language"] = speak_language;
+    auto res = voxgate::cli::PostSpeech(server, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    if (!res.ok()) return Fail(std::string(res.status().message()));
+    if (res->status != 200) {
+      auto error = nlohmann::json::parse(res->body, nullptr, false);
+      const bool has_message = error.is_object() && error.contains("error") && error["error"].contains("message");
+      return Fail(has_message ? error["error"]["message"].get<std::string>() : "server answered " + std::to_string(res->status));
+    }
+    std::ofstream out(output, std::ios::binary);
+    const std::string audio = speak_format == "wav" ? voxgate::cli::WithWavSizes(std::move(res->body)) : std::move(res->body);
+    out << audio;
+    out.close();
+    if (!out) return Fail("cannot write " + output);
     return 0;
   }
 

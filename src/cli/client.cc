@@ -79,6 +79,24 @@ absl::StatusOr<HttpResult> PostTranslation(const std::string& server_url, const 
   return Request(server_url, std::move(req));
 }
 
+absl::StatusOr<HttpResult> PostSpeech(const std::string& server_url, const std::string& json_body) {
+  http::request<http::string_body> req{http::verb::post, "/v1/audio/speech", 11};
+  req.set(http::field::content_type, "application/json");
+  req.body() = json_body;
+  return Request(server_url, std::move(req));
+}
+
+std::string WithWavSizes(std::string wav) {
+  // The 44-byte header of a PCM WAV: "RIFF" size "WAVE" "fmt " ... "data" size.
+  if (wav.size() < 44 || wav.compare(0, 4, "RIFF") != 0 || wav.compare(8, 4, "WAVE") != 0 || wav.compare(36, 4, "data") != 0) return wav;
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) wav[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  put32(4, static_cast<uint32_t>(wav.size() - 8));
+  put32(40, static_cast<uint32_t>(wav.size() - 44));
+  return wav;
+}
+
 absl::StatusOr<HttpResult> PostTranscription(const std::string& server_url, const std::string& file_name,
                                              const std::string& file_bytes, const std::string& language,
                                              const std::string& response_format) {

@@ -105,6 +105,7 @@ class Section {
 std::string BuiltInEngineService(const std::string& engine) {
   if (engine == "pocketsphinx") return "asr";
   if (engine == "apertium") return "mt";
+  if (engine == "espeak") return "tts";
   return "";
 }
 
@@ -172,7 +173,9 @@ PoolConfig ParsePool(Section s) {
   for (auto& e : s.List("engines")) p.engines.push_back(ParseEngine(std::move(e)));
   s.RejectUnknownKeys();
   if (p.name.empty()) Section::Fail(s.path() + ".name", "required");
-  if (p.service != "asr" && p.service != "mt") Section::Fail(s.path() + ".service", "unknown service \"" + p.service + "\" (known: asr, mt)");
+  if (p.service != "asr" && p.service != "mt" && p.service != "tts") {
+    Section::Fail(s.path() + ".service", "unknown service \"" + p.service + "\" (known: asr, mt, tts)");
+  }
   for (size_t i = 0; i < p.engines.size(); ++i) {
     const std::string& engine = p.engines[i].engine;
     if (!engine.empty() && BuiltInEngineService(engine) != p.service) {
@@ -227,7 +230,9 @@ RouteConfig ParseRoute(Section s, const std::set<std::string>& pools) {
   shadow.Read("share", r.shadow_share, 0.0, 1.0);
   shadow.RejectUnknownKeys();
   s.RejectUnknownKeys();
-  if (r.service != "asr" && r.service != "mt") Section::Fail(s.path() + ".service", "unknown service \"" + r.service + "\" (known: asr, mt)");
+  if (r.service != "asr" && r.service != "mt" && r.service != "tts") {
+    Section::Fail(s.path() + ".service", "unknown service \"" + r.service + "\" (known: asr, mt, tts)");
+  }
   if (r.language.empty()) Section::Fail(s.path() + ".language", "required: a language code, a primary language such as en, or *");
   if (pool.empty() == (index == 0)) Section::Fail(s.path(), "set exactly one of `pool` or `split`");
   if (!pool.empty() && !pools.contains(pool)) Section::Fail(s.path() + ".pool", "no pool named \"" + pool + "\"");
@@ -269,6 +274,7 @@ ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source
   try {
     Section s(root, "");
     s.Read("listen", c.listen);
+    s.Read("vosk_listen", c.vosk_listen);
     s.Read("admin", c.admin);
     s.Read("drain_grace_seconds", c.drain_grace_seconds, 0.0, 3600.0);
     Section l = s.Child("limits");
@@ -323,6 +329,15 @@ ServerConfig DefaultConfig() {
   apertium.engine = "apertium";
   mt.engines.push_back(apertium);
   c.pools.push_back(mt);
+  PoolConfig tts;
+  tts.name = "tts";
+  tts.service = "tts";
+  tts.languages = {"*"};  // espeak-ng speaks ~100 languages
+  EngineConfig espeak;
+  espeak.engine = "espeak";
+  espeak.replicas = 2;  // espeak-ng synthesises one text at a time per process
+  tts.engines.push_back(espeak);
+  c.pools.push_back(tts);
   c.routes = RoutesPerPoolLanguage(c.pools);
   return c;
 }

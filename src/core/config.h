@@ -54,8 +54,8 @@ struct FailoverConfig {
 
 struct PoolConfig {
   std::string name;
-  std::string service = "asr";
-  std::vector<std::string> languages;  // BCP-47 codes routed to this pool
+  std::string service = "asr";         // asr, mt or tts
+  std::vector<std::string> languages;  // BCP-47 codes routed to this pool; "*": any
   HealthCheckConfig health_check;
   OutlierDetectionConfig outlier_detection;
   QueueConfig queue;
@@ -101,6 +101,7 @@ struct ApiKeyConfig {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
+  std::string vosk_listen;  // a listener speaking only the vosk protocol (at any path); empty: none
   std::string admin = "127.0.0.1:9090";
   double drain_grace_seconds = 30;
   LimitsConfig limits;
@@ -118,10 +119,10 @@ class ConfigError : public std::runtime_error {
 ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source = "config");
 // Reads and parses a file. Throws ConfigError.
 ServerConfig LoadConfigFile(const std::string& path);
-// The embedded default: one pocketsphinx en-US engine with capacity sized to this machine, and an
-// apertium engine translating from English and Spanish.
+// The embedded default: one pocketsphinx en-US engine with capacity sized to this machine, an
+// apertium engine translating from English and Spanish, and two espeak-ng synthesizers.
 ServerConfig DefaultConfig();
-// "asr" or "mt" for a built-in engine's name; empty for an unknown one.
+// "asr", "mt" or "tts" for a built-in engine's name; empty for an unknown one.
 std::string BuiltInEngineService(const std::string& engine);
 // Streams per pocketsphinx process when the config says 0: ~4 per core (one stream costs
 // ~0.15-0.18 of a core), at least 2.

@@ -4,9 +4,13 @@
 #include <optional>
 #include <thread>
 
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse_query.hpp>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "audio/decode.h"
+#include "audio/pcm.h"
 #include "audio/resampler.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -15,8 +19,11 @@
 #include "gateway/internal/context.h"
 #include "gateway/internal/stream_events.h"
 #include "gateway/multipart.h"
+#include "gateway/protocols/mimi/mimi_protocol.h"
+#include "gateway/protocols/openai/speech_request.h"
 #include "gateway/protocols/openai/transcription_format.h"
 #include "gateway/protocols/translate/translate_api.h"
+#include "speech/language.h"
 
 namespace voxgate::gateway {
 
@@ -60,6 +67,50 @@ asio::awaitable<absl::StatusOr<speech::TranslationResponse>> TranslateAsync(spee
   co_return std::move(*pending->result);
 }
 
+Response JsonResponse(unsigned status, std::string body, const std::string& content_type) {
+  Response res{static_cast<http::status>(status), 11};
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::server, "voxgate");
+  res.body() = std::move(body);
+  return res;
+}
+
+Response ErrorResponse(const absl::Status& status) {
+  Response res = JsonResponse(HttpStatusFor(status), ErrorBody(status));
+  if (int retry = RetryAfterSeconds(status); retry > 0) res.set(http::field::retry_after, std::to_string(retry));
+  return res;
+}
+
+void RecordRequest(const Request& req, const std::string& request_id, const std::string& remote, const Caller& caller,
+                   const AccessRecord& r) {
+  core::Metrics()
+      .GetCounter("voxgate_http_requests_total", "HTTP requests by route and status code.",
+                  {{"route", r.route}, {"code", std::to_string(r.status)}})
+      .Increment();
+  core::Metrics()
+      .GetHistogram("voxgate_http_request_duration_seconds", "HTTP request latency.", core::LatencyBuckets(), {{"route", r.route}})
+      .Observe(r.seconds);
+  if (r.audio_seconds > 0) {
+    core::Metrics().GetCounter("voxgate_audio_seconds_total", "Seconds of audio recognized.", {{"route", r.route}}).Increment(r.audio_seconds);
+  }
+  const bool failed = r.status >= 500 || !r.error.empty();
+  nlohmann::json fields = {{"request_id", request_id},
+                           {"httpRequest",
+                            {{"requestMethod", std::string(req.method_string())},
+                             {"requestUrl", std::string(req.target().substr(0, req.target().find('?')))},
+                             {"status", r.status},
+                             {"latency", absl::StrCat(r.seconds, "s")},
+                             {"requestSize", std::to_string(req.body().size())},
+                             {"responseSize", std::to_string(r.response_bytes)},
+                             {"remoteIp", remote},
+                             {"userAgent", std::string(req[http::field::user_agent])}}},
+                           {"audio_seconds", r.audio_seconds},
+                           {"api_key", caller.name},
+                           {"outcome", failed ? "server_error" : r.status >= 400 ? "client_error" : "ok"}};
+  if (!r.error.empty()) fields["error"] = r.error;
+  core::Log(failed ? core::Severity::kError : r.status >= 400 ? core::Severity::kWarning : core::Severity::kInfo, "request", fields);
+}
+
 }  // namespace internal
 
 namespace {
@@ -75,21 +126,45 @@ struct Outcome {
   double audio_seconds = 0;
 };
 
-Response JsonResponse(unsigned status, std::string body, const std::string& content_type = "application/json") {
-  Response res{static_cast<http::status>(status), 11};
-  res.set(http::field::content_type, content_type);
-  res.set(http::field::server, "voxgate");
-  res.body() = std::move(body);
-  return res;
-}
-
-Response ErrorResponse(const absl::Status& status) {
-  Response res = JsonResponse(HttpStatusFor(status), ErrorBody(status));
-  if (int retry = RetryAfterSeconds(status); retry > 0) res.set(http::field::retry_after, std::to_string(retry));
-  return res;
-}
-
 std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+// A request header, or for a browser mimi client (which cannot set WebSocket headers) the query
+// parameter of the same name without "x-mimi-": process, input-language, content-type, ...
+std::string MimiParameter(const Request& req, std::string_view name) {
+  if (auto it = req.find(name); it != req.end()) return std::string(it->value());
+  std::string_view key = name;
+  if (key.substr(0, 7) == "x-mimi-") key.remove_prefix(7);
+  const std::string target(req.target());
+  const size_t q = target.find('?');
+  if (q == std::string::npos || !boost::urls::parse_query(std::string_view(target).substr(q + 1))) return "";
+  for (const boost::urls::param p : boost::urls::params_view(std::string_view(target).substr(q + 1))) {
+    if (p.key == key) return p.value;
+  }
+  return "";
+}
+
+bool IsMimiRequest(const Request& req) {
+  return PathOf(req.target()) == "/" && (req.find("x-mimi-process") != req.end() || !MimiParameter(req, "x-mimi-process").empty());
+}
+
+// The credentials: Authorization, or a mimi browser client's access-token parameter.
+std::string AuthorizationOf(const Request& req) {
+  if (auto it = req.find(http::field::authorization); it != req.end()) return std::string(it->value());
+  if (PathOf(req.target()) == "/") {
+    if (std::string token = MimiParameter(req, "x-mimi-access-token"); !token.empty()) return "Bearer " + token;
+  }
+  return "";
+}
+
+// A complete WAV file (its sizes known) of s16le sample bytes.
+std::string WavFile(std::string_view samples, int rate) {
+  auto le32 = [](uint32_t v) { return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)}; };
+  auto le16 = [](uint16_t v) { return std::string{char(v), char(v >> 8)}; };
+  const auto size = static_cast<uint32_t>(samples.size());
+  return "RIFF" + le32(36 + size) + "WAVEfmt " + le32(16) + le16(1) + le16(1) + le32(rate) + le32(rate * 2) + le16(2) + le16(16) +
+         "data" + le32(size) + std::string(samples);
+}
+
 
 // Decodes and resamples an upload on the blocking pool: it is CPU work the I/O threads must not do.
 asio::awaitable<absl::StatusOr<audio::Pcm>> DecodeUpload(Context& ctx, std::string_view bytes) {
@@ -217,6 +292,79 @@ asio::awaitable<Outcome> Translate(Context& ctx, const Request& req, const std::
   co_return Outcome{JsonResponse(200, translate::RenderTranslateResponse(*call, *result))};
 }
 
+// mimi: POST / with x-mimi-process asr|nict-asr and raw PCM: one recog-finished answer.
+asio::awaitable<Outcome> MimiRecognize(Context& ctx, const Request& req, const std::string& request_id, const Caller& caller) {
+  auto config = mimi::ParseConfig([&](std::string_view name) { return MimiParameter(req, name); });
+  if (!config.ok()) co_return Outcome{ErrorResponse(config.status())};
+  if (req.body().empty()) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("the body must hold the audio (raw PCM)"))};
+  audio::Pcm raw{config->sample_rate, {}};
+  audio::PcmS16leParser parser;
+  parser.Append(req.body(), raw.samples);
+  if (raw.DurationSeconds() > ctx.options.limits.max_stream_seconds) {
+    co_return Outcome{ErrorResponse(absl::OutOfRangeError(absl::StrCat("audio is longer than the limit of ", ctx.options.limits.max_stream_seconds, " s")))};
+  }
+  auto pcm = co_await asio::co_spawn(*ctx.blocking, [&]() -> asio::awaitable<absl::StatusOr<audio::Pcm>> { co_return audio::ResampleTo(raw, kModelSampleRate); },
+                                     asio::use_awaitable);
+  if (!pcm.ok()) co_return Outcome{ErrorResponse(pcm.status())};
+  speech::RecognitionConfig rc;
+  rc.language_code = config->language;
+  rc.sample_rate_hertz = kModelSampleRate;
+  rc.interim_results = false;
+  rc.request_id = request_id;
+  rc.plan = caller.plan;
+  auto finals = co_await RecognizeFile(ctx, rc, *pcm);
+  if (!finals.ok()) co_return Outcome{ErrorResponse(finals.status()), pcm->DurationSeconds()};
+  config->progressive = false;  // one answer with everything
+  mimi::Session session(*config, mimi::NewSessionId());
+  for (const auto& r : *finals) session.OnResult(r);
+  co_return Outcome{JsonResponse(200, session.Finished()), pcm->DurationSeconds()};
+}
+
+// mimi: POST /speech_synthesis (form: text, lang, gender, rate, audio_format WAV|RAW).
+asio::awaitable<Outcome> MimiSynthesize(Context& ctx, const Request& req, const std::string& request_id, const Caller& caller) {
+  auto form = mimi::ParseSynthesisForm(req.body());
+  if (!form.ok()) co_return Outcome{ErrorResponse(form.status())};
+  speech::SynthesisRequest request;
+  request.text = form->text;
+  request.language_code = form->language;
+  request.speaking_rate = form->rate;
+  request.sample_rate_hertz = mimi::kSynthesisSampleRate;
+  request.request_id = request_id;
+  request.plan = caller.plan;
+  if (!form->gender.empty()) {  // the first voice of the language with that gender, if there is one
+    auto caps = ctx.service->Describe();
+    for (const auto& m : caps.ok() ? caps->models : std::vector<speech::ModelInfo>{}) {
+      for (const auto& v : m.service == "tts" ? m.voices : std::vector<speech::VoiceInfo>{}) {
+        if (request.voice.empty() && v.gender == form->gender && speech::SameLanguage(v.language_code, form->language)) request.voice = v.name;
+      }
+    }
+  }
+  auto pcm = co_await SynthesizeAll(ctx, std::move(request));
+  if (!pcm.ok()) co_return Outcome{ErrorResponse(pcm.status())};
+  std::string body(reinterpret_cast<const char*>(pcm->samples.data()), pcm->samples.size() * 2);
+  if (form->big_endian) {
+    for (size_t i = 0; i + 1 < body.size(); i += 2) std::swap(body[i], body[i + 1]);
+  }
+  if (form->raw) co_return Outcome{JsonResponse(200, std::move(body), "application/octet-stream")};
+  co_return Outcome{JsonResponse(200, WavFile(body, pcm->sample_rate_hertz), "audio/wav")};
+}
+
+// mimi: POST /machine_translation (form: text, source_lang, target_lang) → ["translation"].
+asio::awaitable<Outcome> MimiTranslate(Context& ctx, const Request& req, const std::string& request_id, const Caller& caller) {
+  auto form = mimi::ParseTranslationForm(req.body());
+  if (!form.ok()) co_return Outcome{ErrorResponse(form.status())};
+  speech::TranslationRequest request;
+  request.texts = {form->text};
+  request.source_language = form->source;
+  request.target_language = form->target;
+  request.request_id = request_id;
+  request.plan = caller.plan;
+  request.deadline = std::chrono::system_clock::now() + kTranslateTimeout;
+  auto result = co_await TranslateAsync(*ctx.service, std::move(request));
+  if (!result.ok()) co_return Outcome{ErrorResponse(result.status())};
+  co_return Outcome{JsonResponse(200, nlohmann::json(result->texts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))};
+}
+
 Response Models(Context& ctx) {
   auto caps = ctx.service->Describe();
   if (!caps.ok()) return ErrorResponse(caps.status());
@@ -289,6 +437,31 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
       auto caps = ctx.service->Describe();
       co_return Outcome{caps.ok() ? JsonResponse(200, translate::RenderLanguagePairs(*caps)) : ErrorResponse(caps.status())};
     }
+    if (path == "/v1/audio/speech") {  // a POST is streamed by StreamSpeech
+      route = path;
+      if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
+      co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with a JSON body"))};
+    }
+    if (path == "/v1/audio/voices") {
+      route = path;
+      if (!method_is(http::verb::get)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use GET"))};
+      auto caps = ctx.service->Describe();
+      co_return Outcome{caps.ok() ? JsonResponse(200, openai::RenderVoices(*caps)) : ErrorResponse(caps.status())};
+    }
+    if (IsMimiRequest(req)) {
+      route = "/ (mimi)";
+      if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with the audio as the body, or a WebSocket"))};
+      if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
+      co_return co_await MimiRecognize(ctx, req, request_id, caller);
+    }
+    if (path == "/speech_synthesis" || path == "/machine_translation") {
+      route = path;
+      if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with a form-encoded body"))};
+      if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
+      // Not one co_await of a conditional: g++ 12 destroys such a temporary twice.
+      if (path == "/speech_synthesis") co_return co_await MimiSynthesize(ctx, req, request_id, caller);
+      co_return co_await MimiTranslate(ctx, req, request_id, caller);
+    }
     if (path == "/v1/recognize") {
       route = path;
       Response res = JsonResponse(426, ErrorBody(absl::InvalidArgumentError("/v1/recognize is a WebSocket endpoint: send an Upgrade request")));
@@ -317,7 +490,12 @@ asio::awaitable<void> DiscardBody(beast::tcp_stream& stream, beast::flat_buffer&
   }
 }
 
-asio::awaitable<void> Session(Context& ctx, tcp::socket socket, bool admin) {
+// What a listener serves: the client API, the admin endpoints, or only the vosk protocol (at any
+// path, so that vosk clients need nothing but the address).
+enum class Listener { kPublic, kAdmin, kVosk };
+
+asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listener) {
+  const bool admin = listener == Listener::kAdmin;
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   std::string remote;
@@ -363,7 +541,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, bool admin) {
     Request req = parser.release();
     Caller caller;
     if (!reject && !admin && !ctx.options.api_keys.empty()) {
-      auto authenticated = ctx.options.api_keys.Authenticate(req[http::field::authorization]);
+      auto authenticated = ctx.options.api_keys.Authenticate(AuthorizationOf(req));
       if (authenticated.ok()) {
         caller = std::move(*authenticated);
       } else {
@@ -372,17 +550,48 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, bool admin) {
         reject = true;
       }
     }
-    if (!reject && !admin && websocket::is_upgrade(req) && PathOf(req.target()) == "/v1/recognize") {
-      stream.expires_never();
-      co_await RunRecognizeWebSocket(std::move(stream), std::move(req), ctx, request_id, std::move(caller));
-      co_return;
+    if (!reject && !admin && websocket::is_upgrade(req)) {
+      const std::string_view path = PathOf(req.target());
+      if (listener == Listener::kVosk || path == "/vosk") {
+        stream.expires_never();
+        co_await RunVoskWebSocket(std::move(stream), std::move(req), ctx, request_id, std::move(caller));
+        co_return;
+      }
+      if (IsMimiRequest(req)) {
+        auto config = mimi::ParseConfig([&](std::string_view name) { return MimiParameter(req, name); });
+        if (config.ok()) {
+          stream.expires_never();
+          co_await RunMimiWebSocket(std::move(stream), std::move(req), ctx, request_id, std::move(caller), std::move(*config));
+          co_return;
+        }
+        early = ErrorResponse(config.status());
+        reject = true;
+      } else if (path == "/v1/recognize") {
+        stream.expires_never();
+        co_await RunRecognizeWebSocket(std::move(stream), std::move(req), ctx, request_id, std::move(caller));
+        co_return;
+      }
+    }
+    if (!reject && listener == Listener::kVosk) {
+      early = ErrorResponse(absl::NotFoundError("this listener speaks only the vosk WebSocket protocol"));
+      reject = true;
+    }
+    if (!reject && !admin && PathOf(req.target()) == "/v1/audio/speech" && req.method() == http::verb::post && !ctx.draining) {
+      ActiveGuard active(ctx);
+      AccessRecord record;
+      record.route = "/v1/audio/speech";
+      const bool keep_open = co_await StreamSpeech(ctx, stream, req, request_id, caller, record) && req.keep_alive();
+      record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      RecordRequest(req, request_id, remote, caller, record);
+      if (!keep_open) break;
+      continue;
     }
     std::string route = "other";
     Outcome outcome;
     if (reject) {
       outcome.response = std::move(early);
       const std::string_view path = PathOf(req.target());
-      for (std::string_view known : {"/v1/audio/transcriptions", "/v1/recognize", "/v1/models", "/v1/translate"}) {
+      for (std::string_view known : {"/v1/audio/transcriptions", "/v1/audio/speech", "/v1/recognize", "/v1/models", "/v1/translate"}) {
         if (path == known) route = known;
       }
     } else if (admin) {
@@ -398,33 +607,14 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, bool admin) {
     stream.expires_after(std::chrono::seconds(30));
     auto [wec, wn] = co_await http::async_write(stream, res, kAwait);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const int status = res.result_int();
     if (!admin) {
-      core::Metrics()
-          .GetCounter("voxgate_http_requests_total", "HTTP requests by route and status code.",
-                      {{"route", route}, {"code", std::to_string(status)}})
-          .Increment();
-      core::Metrics()
-          .GetHistogram("voxgate_http_request_duration_seconds", "HTTP request latency.", core::LatencyBuckets(), {{"route", route}})
-          .Observe(seconds);
-      if (outcome.audio_seconds > 0) {
-        core::Metrics().GetCounter("voxgate_audio_seconds_total", "Seconds of audio recognized.", {{"route", route}}).Increment(outcome.audio_seconds);
-      }
-      core::Log(status >= 500 ? core::Severity::kError : status >= 400 ? core::Severity::kWarning : core::Severity::kInfo,
-                "request",
-                {{"request_id", request_id},
-                 {"httpRequest",
-                  {{"requestMethod", std::string(req.method_string())},
-                   {"requestUrl", std::string(PathOf(req.target()))},
-                   {"status", status},
-                   {"latency", absl::StrCat(seconds, "s")},
-                   {"requestSize", std::to_string(req.body().size())},
-                   {"responseSize", std::to_string(res.body().size())},
-                   {"remoteIp", remote},
-                   {"userAgent", std::string(req[http::field::user_agent])}}},
-                 {"audio_seconds", outcome.audio_seconds},
-                 {"api_key", caller.name},
-                 {"outcome", status < 400 ? "ok" : status < 500 ? "client_error" : "server_error"}});
+      AccessRecord record;
+      record.route = route;
+      record.status = static_cast<int>(res.result_int());
+      record.seconds = seconds;
+      record.response_bytes = res.body().size();
+      record.audio_seconds = outcome.audio_seconds;
+      RecordRequest(req, request_id, remote, caller, record);
     }
     if (reject && !wec) co_await DiscardBody(stream, buffer, declared_length);
     if (wec || !res.keep_alive()) break;
@@ -450,13 +640,13 @@ absl::StatusOr<tcp::endpoint> ParseEndpoint(const std::string& address) {
   return tcp::endpoint(ip, static_cast<unsigned short>(port));
 }
 
-asio::awaitable<void> Listen(Context& ctx, tcp::acceptor& acceptor, bool admin) {
+asio::awaitable<void> Listen(Context& ctx, tcp::acceptor& acceptor, Listener listener) {
   while (true) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), kAwait);
     if (ec == asio::error::operation_aborted) co_return;
     if (ec) continue;  // e.g. EMFILE: keep serving the connections we have
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, Session(ctx, std::move(socket), admin), asio::detached);
+    asio::co_spawn(executor, Session(ctx, std::move(socket), listener), asio::detached);
   }
 }
 
@@ -464,7 +654,7 @@ asio::awaitable<void> Listen(Context& ctx, tcp::acceptor& acceptor, bool admin) 
 
 struct Gateway::Impl {
   Impl(GatewayOptions options, speech::SpeechServicePtr service)
-      : ioc(options.io_threads), blocking(options.decode_threads), public_acceptor(ioc), admin_acceptor(ioc) {
+      : ioc(options.io_threads), blocking(options.decode_threads), public_acceptor(ioc), admin_acceptor(ioc), vosk_acceptor(ioc) {
     ctx.options = std::move(options);
     ctx.service = std::move(service);
     ctx.blocking = &blocking;
@@ -473,7 +663,7 @@ struct Gateway::Impl {
   Context ctx;
   asio::io_context ioc;
   asio::thread_pool blocking;
-  tcp::acceptor public_acceptor, admin_acceptor;
+  tcp::acceptor public_acceptor, admin_acceptor, vosk_acceptor;
   std::vector<std::thread> threads;
 };
 
@@ -499,8 +689,13 @@ absl::Status Gateway::Start() {
     if (auto s = bind(impl_->public_acceptor, impl_->ctx.options.listen); !s.ok()) return s;
   }
   if (auto s = bind(impl_->admin_acceptor, impl_->ctx.options.admin); !s.ok()) return s;
-  if (public_api) asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->public_acceptor, false), asio::detached);
-  asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->admin_acceptor, true), asio::detached);
+  const bool vosk = public_api && !impl_->ctx.options.vosk_listen.empty();
+  if (vosk) {
+    if (auto s = bind(impl_->vosk_acceptor, impl_->ctx.options.vosk_listen); !s.ok()) return s;
+    asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->vosk_acceptor, Listener::kVosk), asio::detached);
+  }
+  if (public_api) asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->public_acceptor, Listener::kPublic), asio::detached);
+  asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->admin_acceptor, Listener::kAdmin), asio::detached);
   for (int i = 0; i < std::max(1, impl_->ctx.options.io_threads); ++i) {
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });
   }
@@ -519,6 +714,7 @@ static std::string EndpointString(const tcp::acceptor& a) {
 
 std::string Gateway::listen_address() const { return EndpointString(impl_->public_acceptor); }
 std::string Gateway::admin_address() const { return EndpointString(impl_->admin_acceptor); }
+std::string Gateway::vosk_address() const { return EndpointString(impl_->vosk_acceptor); }
 
 void Gateway::StartDrain() { impl_->ctx.draining = true; }
 

@@ -15,6 +15,7 @@
 #include "gateway/errors.h"
 #include "gateway/internal/context.h"
 #include "gateway/internal/stream_events.h"
+#include "gateway/internal/synthesis_events.h"
 #include "gateway/protocols/native/native_protocol.h"
 #include "speech/language.h"
 
@@ -195,9 +196,9 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
   }
 }
 
-// Sends one result. A client that stops reading its results fills the socket buffers and would
-// hold the writer forever; once a write has waited `timeout`, the connection is closed instead.
-asio::awaitable<bool> WriteResult(Ws& ws, const std::string& json, std::chrono::milliseconds timeout) {
+// Sends one message. A client that stops reading fills the socket buffers and would hold the
+// writer forever; once a write has waited `timeout`, the connection is closed instead.
+asio::awaitable<bool> WriteFrame(Ws& ws, bool text, std::string_view data, std::chrono::milliseconds timeout) {
   // The watchdog runs on the connection's strand like this coroutine, so `writing` is only read
   // while the write (and so `ws`) is alive.
   auto writing = std::make_shared<bool>(true);
@@ -205,11 +206,25 @@ asio::awaitable<bool> WriteResult(Ws& ws, const std::string& json, std::chrono::
   watchdog.async_wait([&ws, writing](boost::system::error_code ec) {
     if (!ec && *writing) beast::get_lowest_layer(ws).close();
   });
-  ws.text(true);
-  auto [ec, n] = co_await ws.async_write(asio::buffer(json), kAwait);
+  ws.text(text);
+  auto [ec, n] = co_await ws.async_write(asio::buffer(data), kAwait);
   *writing = false;
   watchdog.cancel();
   co_return !ec;
+}
+
+asio::awaitable<bool> WriteResult(Ws& ws, const std::string& json, std::chrono::milliseconds timeout) {
+  co_return co_await WriteFrame(ws, true, json, timeout);
+}
+
+// What a spoken translation asks the synthesizer for.
+speech::SynthesisRequest SpeechRequestFor(const native::StreamConfig& config, const std::string& text) {
+  speech::SynthesisRequest r;
+  r.text = text;
+  r.language_code = config.translate_to;
+  r.voice = config.voice;
+  r.sample_rate_hertz = native::kSpeechSampleRate;
+  return r;
 }
 
 // Speech translation: a final result's text in the stream's translate_to language. A failed
@@ -233,12 +248,57 @@ asio::awaitable<absl::StatusOr<std::string>> TranslateFinal(Context& ctx, const 
 absl::Status CheckTranslatable(Context& ctx, const native::StreamConfig& config) {
   auto caps = ctx.service->Describe();
   if (!caps.ok()) return caps.status();
-  for (const auto& m : caps->models) {
-    if (speech::TranslatesPair(m, config.language, config.translate_to)) return absl::OkStatus();
+  const bool translates = std::any_of(caps->models.begin(), caps->models.end(), [&](const speech::ModelInfo& m) {
+    return speech::TranslatesPair(m, config.language, config.translate_to);
+  });
+  if (!translates) {
+    const std::vector<std::string> pairs = speech::TranslationPairs(caps->models);
+    return absl::NotFoundError(absl::StrCat("no engine translates ", config.language, "->", config.translate_to,
+                                            "; pairs served: ", pairs.empty() ? "none" : absl::StrJoin(pairs, ", ")));
   }
-  const std::vector<std::string> pairs = speech::TranslationPairs(caps->models);
-  return absl::NotFoundError(absl::StrCat("no engine translates ", config.language, "->", config.translate_to,
-                                          "; pairs served: ", pairs.empty() ? "none" : absl::StrJoin(pairs, ", ")));
+  if (!config.speak) return absl::OkStatus();
+  const speech::SynthesisRequest wanted = SpeechRequestFor(config, "");
+  const bool speaks = std::any_of(caps->models.begin(), caps->models.end(), [&](const speech::ModelInfo& m) {
+    return speech::SpeaksRequest(m, wanted);
+  });
+  if (speaks) return absl::OkStatus();
+  const std::vector<std::string> voices = speech::VoiceNames(caps->models);
+  return absl::NotFoundError(absl::StrCat("no engine speaks ", config.voice.empty() ? "" : "voice " + config.voice + " in ",
+                                          config.translate_to, "; voices: ", voices.empty() ? "none" : absl::StrJoin(voices, ", ")));
+}
+
+// Sends the spoken translation of a final result: its audio as binary frames between a
+// speech_start and a speech_end message. False: the client is gone or stopped reading.
+asio::awaitable<bool> SpeakTranslation(Ws& ws, const StreamState& st, Context& ctx, const std::string& text) {
+  const auto write_timeout = Seconds(ctx.options.limits.idle_timeout_seconds);
+  if (!co_await WriteResult(ws, native::SpeechStartJson(text, st.config.translate_to), write_timeout)) co_return false;
+  speech::SynthesisRequest request = SpeechRequestFor(st.config, text);
+  request.request_id = st.request_id;
+  request.plan = st.plan;
+  auto events = std::make_shared<SynthesisEvents>(co_await asio::this_coro::executor);
+  ctx.service->Synthesize(std::move(request), events);
+  size_t samples = 0;
+  absl::Status status;
+  while (true) {
+    auto next = co_await events->NextAudio(std::chrono::seconds(30));
+    if (next.timed_out) {
+      events->Stop();
+      status = absl::DeadlineExceededError("speech synthesis stalled");
+      break;
+    }
+    if (!next.samples.empty()) {
+      samples += next.samples.size();
+      if (!co_await WriteFrame(ws, false, {reinterpret_cast<const char*>(next.samples.data()), next.samples.size() * 2}, write_timeout)) {
+        events->Stop();
+        co_return false;
+      }
+    }
+    if (next.done) {
+      status = *next.done;
+      break;
+    }
+  }
+  co_return co_await WriteResult(ws, native::SpeechEndJson(static_cast<double>(samples) / native::kSpeechSampleRate, status), write_timeout);
 }
 
 asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
@@ -264,8 +324,12 @@ asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
     }
     std::optional<absl::StatusOr<std::string>> translation;
     if (r.is_final && !st.config.translate_to.empty()) translation = co_await TranslateFinal(ctx, st, r.transcript);
-    if (!co_await WriteResult(ws, native::ResultJson(r, translation ? &*translation : nullptr),
-                              Seconds(ctx.options.limits.idle_timeout_seconds))) {
+    bool written = co_await WriteResult(ws, native::ResultJson(r, translation ? &*translation : nullptr),
+                                        Seconds(ctx.options.limits.idle_timeout_seconds));
+    if (written && st.config.speak && translation && translation->ok() && !(*translation)->empty()) {
+      written = co_await SpeakTranslation(ws, st, ctx, **translation);
+    }
+    if (!written) {
       st.client_gone = true;  // gone, or stopped reading and cut off
       st.stream->Cancel();
     }
@@ -331,6 +395,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
       first_is_audio = true;
     }
   }
+  if (status.ok()) status = native::CheckConfig(st.config);
   if (status.ok()) status = input.Init(st.config);
   if (status.ok() && !st.config.translate_to.empty()) status = CheckTranslatable(ctx, st.config);
   if (status.ok()) {

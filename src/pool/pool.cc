@@ -512,122 +512,168 @@ void Pool::CountFailover(double replayed_seconds) {
                              {{"pool", options_.name}}).Increment(replayed_seconds);
 }
 
-namespace {
-
-// "en" serves "en-US" and the other way round: translation pairs are matched on the language.
-bool ServesPair(const speech::Capabilities& caps, const speech::TranslationRequest& r) {
-  return std::any_of(caps.models.begin(), caps.models.end(), [&](const speech::ModelInfo& m) {
-    return (r.model.empty() || m.name == r.model) && speech::TranslatesPair(m, r.source_language, r.target_language);
-  });
-}
-
-}  // namespace
-
+// A unary call (a translation, or a synthesis until its first audio) and its attempts so far.
 struct Pool::UnaryCall {
-  speech::TranslationRequest request;
-  speech::TranslationCallback done;
+  std::function<bool(const speech::ModelInfo&)> serves;
+  // The answer when no engine in rotation serves the call: `known` tells whether an engine the
+  // pool knows (but that is down) would; `models` are what the known engines offer.
+  std::function<absl::Status(bool known, const std::vector<speech::ModelInfo>& models)> not_served;
+  std::chrono::system_clock::time_point deadline;
   std::vector<bool> tried;
   bool retrying = false;  // holds a place in the retry budget
   absl::Status last_error;
 };
 
-void Pool::Translate(speech::TranslationRequest request, speech::TranslationCallback done) {
-  auto call = std::make_shared<UnaryCall>();
-  call->request = std::move(request);
-  call->done = std::move(done);
-  {
-    std::lock_guard lock(mu_);
-    if (draining_ || stopping_) {
-      call->done(absl::AbortedError("the server is shutting down; retry on another instance"));
-      return;
-    }
-    unary_calls_++;
-  }
-  TranslateAttempt(std::move(call));
+bool Pool::BeginUnaryCall() {
+  std::lock_guard lock(mu_);
+  if (draining_ || stopping_) return false;
+  unary_calls_++;
+  return true;
 }
 
-void Pool::TranslateAttempt(std::shared_ptr<UnaryCall> call) {
-  size_t engine = 0;
-  std::shared_ptr<rpc::RemoteSpeechService> service;
-  absl::Status refused;
-  {
-    std::lock_guard lock(mu_);
-    const auto now = clock_.Now();
-    call->tried.resize(engines_.size(), false);
-    std::optional<size_t> best;
-    double best_load = std::numeric_limits<double>::infinity();
-    int capacity = 0;  // of the engines that serve the pair
-    for (size_t i = 0; i < engines_.size(); ++i) {
-      const Engine& e = *engines_[i];
-      if (!InRotationLocked(e, now) || !ServesPair(e.capabilities, call->request)) continue;
-      capacity += e.capabilities.capacity;
-      if (call->tried[i] || e.outstanding >= e.capabilities.capacity) continue;
-      const double load = static_cast<double>(e.outstanding) / (e.capabilities.capacity * RampLocked(e, now));
-      if (load < best_load) {
-        best_load = load;
-        best = i;
-      }
-    }
-    if (best) {
-      engine = *best;
-      call->tried[engine] = true;
-      engines_[engine]->outstanding++;
-      service = engines_[engine]->service;
-    } else if (!call->last_error.ok()) {
-      refused = call->last_error;  // every engine that could was tried
-    } else if (capacity == 0) {
-      std::vector<speech::ModelInfo> models;  // what the engines it knows translate
-      bool known = false;
-      for (const auto& e : engines_) {
-        known = known || (e->described && ServesPair(e->capabilities, call->request));
-        models.insert(models.end(), e->capabilities.models.begin(), e->capabilities.models.end());
-      }
-      const std::vector<std::string> pairs = speech::TranslationPairs(models);
-      const std::string wanted = call->request.source_language + "->" + call->request.target_language;
-      refused = known ? absl::UnavailableError(absl::StrCat("no healthy engine in pool \"", options_.name, "\" translates ", wanted,
-                                                            "; retry after 1 s"))
-                      : absl::NotFoundError(absl::StrCat("no engine translates ", wanted, "; pairs served: ",
-                                                         pairs.empty() ? "none" : absl::StrJoin(pairs, ", ")));
-    } else {
-      refused = absl::ResourceExhaustedError(OverCapacityMessage(capacity));
-    }
-    if (service == nullptr) {
-      unary_calls_--;
-      if (call->retrying) retry_budget_.Release();
+absl::StatusOr<std::pair<size_t, std::shared_ptr<rpc::RemoteSpeechService>>> Pool::AcquireForCall(UnaryCall& call) {
+  std::lock_guard lock(mu_);
+  const auto now = clock_.Now();
+  auto serves = [&](const Engine& e) { return std::any_of(e.capabilities.models.begin(), e.capabilities.models.end(), call.serves); };
+  call.tried.resize(engines_.size(), false);
+  std::optional<size_t> best;
+  double best_load = std::numeric_limits<double>::infinity();
+  int capacity = 0;  // of the engines that serve the call
+  for (size_t i = 0; i < engines_.size(); ++i) {
+    const Engine& e = *engines_[i];
+    if (!InRotationLocked(e, now) || !serves(e)) continue;
+    capacity += e.capabilities.capacity;
+    if (call.tried[i] || e.outstanding >= e.capabilities.capacity) continue;
+    const double load = static_cast<double>(e.outstanding) / (e.capabilities.capacity * RampLocked(e, now));
+    if (load < best_load) {
+      best_load = load;
+      best = i;
     }
   }
-  if (service == nullptr) return call->done(refused);
-  service->Translate(call->request, [this, self = shared_from_this(), call, engine](absl::StatusOr<speech::TranslationResponse> result) {
-    bool retry = false;
-    {
-      std::lock_guard lock(mu_);
-      Engine& e = *engines_[engine];
-      if (--e.outstanding == 0) e.idle_since = clock_.Now();
-      assign_needed_ = true;  // a slot came free for queued streams too
-      dispatch_cv_.notify_all();
-      if (IsEngineFailure(result.status())) {
-        OnEngineFailureLocked(engine, result.status());
-        // Another engine may answer, if time is left and the budget allows; a request the engine
-        // found wrong (bad language, empty text) is wrong everywhere and is never retried.
-        call->last_error = result.status();
-        retry = std::chrono::system_clock::now() < call->request.deadline &&
-                (call->retrying || retry_budget_.TryAcquire(unary_calls_));
-        call->retrying = call->retrying || retry;
-      } else {
-        e.health.OnStreamSuccess();
-      }
-      if (!retry) {
-        unary_calls_--;
-        if (call->retrying) retry_budget_.Release();
-      }
+  if (best) {
+    call.tried[*best] = true;
+    engines_[*best]->outstanding++;
+    return std::make_pair(*best, engines_[*best]->service);
+  }
+  unary_calls_--;
+  if (call.retrying) retry_budget_.Release();
+  if (!call.last_error.ok()) return call.last_error;  // every engine that could was tried
+  if (capacity > 0) return absl::ResourceExhaustedError(OverCapacityMessage(capacity));
+  std::vector<speech::ModelInfo> models;
+  bool known = false;
+  for (const auto& e : engines_) {
+    known = known || (e->described && serves(*e));
+    models.insert(models.end(), e->capabilities.models.begin(), e->capabilities.models.end());
+  }
+  return call.not_served(known, models);
+}
+
+bool Pool::ReleaseAfterCall(UnaryCall& call, size_t engine, const absl::Status& status, bool may_retry) {
+  bool retry = false;
+  {
+    std::lock_guard lock(mu_);
+    Engine& e = *engines_[engine];
+    if (--e.outstanding == 0) e.idle_since = clock_.Now();
+    assign_needed_ = true;  // a slot came free for queued streams too
+    dispatch_cv_.notify_all();
+    if (IsEngineFailure(status)) {
+      OnEngineFailureLocked(engine, status);
+      // Another engine may answer, if time is left and the budget allows; a request the engine
+      // found wrong (bad language, empty text) is wrong everywhere and is never retried.
+      call.last_error = status;
+      retry = may_retry && std::chrono::system_clock::now() < call.deadline &&
+              (call.retrying || retry_budget_.TryAcquire(unary_calls_));
+      call.retrying = call.retrying || retry;
+    } else if (!absl::IsCancelled(status)) {
+      e.health.OnStreamSuccess();
     }
-    if (retry) {
-      core::Metrics().GetCounter("voxgate_pool_retries_total", "Unary calls retried on another engine after an engine failure.",
-                                 {{"pool", options_.name}}).Increment();
-      return TranslateAttempt(call);
+    if (!retry) {
+      unary_calls_--;
+      if (call.retrying) retry_budget_.Release();
     }
-    call->done(std::move(result));
+  }
+  if (retry) {
+    core::Metrics().GetCounter("voxgate_pool_retries_total", "Unary calls retried on another engine after an engine failure.",
+                               {{"pool", options_.name}}).Increment();
+  }
+  return retry;
+}
+
+void Pool::Translate(speech::TranslationRequest request, speech::TranslationCallback done) {
+  if (!BeginUnaryCall()) return done(absl::AbortedError("the server is shutting down; retry on another instance"));
+  auto call = std::make_shared<UnaryCall>();
+  call->deadline = request.deadline;
+  // "en" serves "en-US" and the other way round: translation pairs are matched on the language.
+  call->serves = [request](const speech::ModelInfo& m) {
+    return (request.model.empty() || m.name == request.model) && speech::TranslatesPair(m, request.source_language, request.target_language);
+  };
+  call->not_served = [this, wanted = request.source_language + "->" + request.target_language](bool known, const auto& models) {
+    const std::vector<std::string> pairs = speech::TranslationPairs(models);
+    return known ? absl::UnavailableError(absl::StrCat("no healthy engine in pool \"", options_.name, "\" translates ", wanted, "; retry after 1 s"))
+                 : absl::NotFoundError(absl::StrCat("no engine translates ", wanted, "; pairs served: ", pairs.empty() ? "none" : absl::StrJoin(pairs, ", ")));
+  };
+  TranslateAttempt(std::move(call), std::make_shared<speech::TranslationRequest>(std::move(request)), std::move(done));
+}
+
+void Pool::TranslateAttempt(std::shared_ptr<UnaryCall> call, std::shared_ptr<const speech::TranslationRequest> request,
+                            speech::TranslationCallback done) {
+  auto engine = AcquireForCall(*call);
+  if (!engine.ok()) return done(engine.status());
+  auto [index, service] = *engine;
+  service->Translate(*request, [this, self = shared_from_this(), call, request, done = std::move(done), index = index](
+                                   absl::StatusOr<speech::TranslationResponse> result) mutable {
+    if (ReleaseAfterCall(*call, index, result.status(), true)) return TranslateAttempt(call, request, std::move(done));
+    done(std::move(result));
   });
+}
+
+// Forwards one attempt's audio; an attempt that fails for an engine reason before any audio
+// reached the caller is tried again on another engine (after that the caller has half a voice).
+class Pool::SynthesisAttempt : public speech::SynthesisObserver {
+ public:
+  SynthesisAttempt(std::shared_ptr<Pool> pool, std::shared_ptr<UnaryCall> call, std::shared_ptr<const speech::SynthesisRequest> request,
+                   speech::SynthesisObserverPtr caller, size_t engine)
+      : pool_(std::move(pool)), call_(std::move(call)), request_(std::move(request)), caller_(std::move(caller)), engine_(engine) {}
+
+  bool OnAudio(std::span<const int16_t> samples, int sample_rate_hertz) override {
+    delivered_ = true;
+    return caller_->OnAudio(samples, sample_rate_hertz);
+  }
+  void OnDone(absl::Status status) override {
+    if (pool_->ReleaseAfterCall(*call_, engine_, status, !delivered_)) return pool_->StartSynthesisAttempt(call_, request_, caller_);
+    caller_->OnDone(std::move(status));
+  }
+
+ private:
+  std::shared_ptr<Pool> pool_;
+  std::shared_ptr<UnaryCall> call_;
+  std::shared_ptr<const speech::SynthesisRequest> request_;
+  speech::SynthesisObserverPtr caller_;
+  size_t engine_;
+  bool delivered_ = false;
+};
+
+void Pool::Synthesize(speech::SynthesisRequest request, speech::SynthesisObserverPtr observer) {
+  if (!BeginUnaryCall()) return observer->OnDone(absl::AbortedError("the server is shutting down; retry on another instance"));
+  auto call = std::make_shared<UnaryCall>();
+  call->deadline = request.deadline;
+  call->serves = [request](const speech::ModelInfo& m) { return speech::SpeaksRequest(m, request); };
+  call->not_served = [this, request](bool known, const auto& models) {
+    std::string wanted = request.voice.empty() ? "language \"" + request.language_code + "\"" : "voice \"" + request.voice + "\"";
+    if (!request.model.empty()) wanted += " with model \"" + request.model + "\"";
+    if (known) return absl::UnavailableError(absl::StrCat("no healthy engine in pool \"", options_.name, "\" speaks ", wanted, "; retry after 1 s"));
+    const std::vector<std::string> voices = speech::VoiceNames(models);
+    return absl::NotFoundError(absl::StrCat("no engine speaks ", wanted, "; voices: ", voices.empty() ? "none" : absl::StrJoin(voices, ", ")));
+  };
+  StartSynthesisAttempt(std::move(call), std::make_shared<speech::SynthesisRequest>(std::move(request)), std::move(observer));
+}
+
+void Pool::StartSynthesisAttempt(std::shared_ptr<UnaryCall> call, std::shared_ptr<const speech::SynthesisRequest> request,
+                                 speech::SynthesisObserverPtr observer) {
+  auto engine = AcquireForCall(*call);
+  if (!engine.ok()) return observer->OnDone(engine.status());
+  auto [index, service] = *engine;
+  service->Synthesize(*request, std::make_shared<SynthesisAttempt>(shared_from_this(), call, request, std::move(observer), index));
 }
 
 absl::StatusOr<speech::Capabilities> Pool::Describe() {

@@ -93,6 +93,7 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   absl::StatusOr<speech::Capabilities> Describe() override;
   bool IsServing() override;
   void Translate(speech::TranslationRequest request, speech::TranslationCallback done) override;
+  void Synthesize(speech::SynthesisRequest request, speech::SynthesisObserverPtr observer) override;
 
   // EngineSource (for PooledStream).
   void RequestEngine(std::shared_ptr<PooledStream> stream, std::optional<size_t> avoid) override;
@@ -135,9 +136,21 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   void BalanceStandbyLocked(core::TimePoint now);
   // Streams whose engine stopped making progress move elsewhere.
   void CheckProgress();
+  // Unary calls (Translate, Synthesize): each attempt goes to the least-loaded engine in rotation
+  // that serves the call and has not been tried; after an engine failure another is tried, while
+  // the deadline and the retry budget allow.
   struct UnaryCall;
-  // One attempt of a unary call on the best engine it has not tried; retries from its callback.
-  void TranslateAttempt(std::shared_ptr<UnaryCall> call);
+  class SynthesisAttempt;
+  // Counts a new unary call in flight; false while draining.
+  bool BeginUnaryCall();
+  // The engine for the next attempt (counted outstanding), or why there is none (the call is over).
+  absl::StatusOr<std::pair<size_t, std::shared_ptr<rpc::RemoteSpeechService>>> AcquireForCall(UnaryCall& call);
+  // An attempt on `engine` ended with `status`: true when the call should try another engine.
+  bool ReleaseAfterCall(UnaryCall& call, size_t engine, const absl::Status& status, bool may_retry);
+  void TranslateAttempt(std::shared_ptr<UnaryCall> call, std::shared_ptr<const speech::TranslationRequest> request,
+                        speech::TranslationCallback done);
+  void StartSynthesisAttempt(std::shared_ptr<UnaryCall> call, std::shared_ptr<const speech::SynthesisRequest> request,
+                             speech::SynthesisObserverPtr observer);
   void DispatchLoop();
   // Gives `stream` a free engine now: OK, RESOURCE_EXHAUSTED (none free), CANCELLED (the stream
   // is gone) or the error that says the request itself is wrong.

@@ -44,7 +44,7 @@ absl::StatusOr<const Route*> Router::Match(const std::string& service, const std
     }
   }
   if (best != nullptr) return best;
-  const char* what = service == "mt" ? "translates from" : "serves";
+  const char* what = service == "mt" ? "translates from" : service == "tts" ? "speaks" : "serves";
   return absl::NotFoundError(absl::StrCat("no engine ", what, " language \"", language_code, "\"",
                                           model.empty() ? "" : " with model \"" + model + "\"", "; served languages: ",
                                           absl::StrJoin(ServedLanguages(service), ", ")));
@@ -94,6 +94,31 @@ void Router::Translate(speech::TranslationRequest request, speech::TranslationCa
   const Route::Target& target = PickTarget(**route);
   core::Metrics().GetCounter("voxgate_router_translations_total", "Translation requests routed, by pool.", {{"pool", target.pool.name}}).Increment();
   target.pool.service->Translate(std::move(request), std::move(done));
+}
+
+void Router::Synthesize(speech::SynthesisRequest request, speech::SynthesisObserverPtr observer) {
+  if (request.language_code.empty() && !request.voice.empty()) {
+    auto caps = Describe();
+    if (!caps.ok()) return observer->OnDone(caps.status());
+    for (const auto& m : caps->models) {
+      const speech::VoiceInfo* voice = m.service == "tts" ? speech::FindVoice(m, request.voice) : nullptr;
+      if (voice != nullptr) {
+        request.language_code = voice->language_code;
+        break;
+      }
+    }
+    if (request.language_code.empty()) {
+      const std::vector<std::string> voices = speech::VoiceNames(caps->models);
+      return observer->OnDone(absl::NotFoundError(absl::StrCat("unknown voice \"", request.voice, "\"; voices: ",
+                                                               voices.empty() ? "none" : absl::StrJoin(voices, ", "))));
+    }
+  }
+  if (request.language_code.empty()) request.language_code = "en";
+  auto route = Match("tts", request.language_code, request.model, request.plan);
+  if (!route.ok()) return observer->OnDone(route.status());
+  const Route::Target& target = PickTarget(**route);
+  core::Metrics().GetCounter("voxgate_router_syntheses_total", "Speech synthesis requests routed, by pool.", {{"pool", target.pool.name}}).Increment();
+  target.pool.service->Synthesize(std::move(request), std::move(observer));
 }
 
 absl::StatusOr<speech::Capabilities> Router::Describe() {

@@ -48,6 +48,8 @@ class Router : public speech::SpeechService {
   absl::StatusOr<speech::Capabilities> Describe() override;
   // Routed on the source language ("mt" routes).
   void Translate(speech::TranslationRequest request, speech::TranslationCallback done) override;
+  // Routed on the language ("tts" routes); a request that names only a voice takes the voice's.
+  void Synthesize(speech::SynthesisRequest request, speech::SynthesisObserverPtr observer) override;
   // True when every route has a serving pool.
   bool IsServing() override;
 

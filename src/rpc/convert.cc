@@ -97,6 +97,12 @@ v1::DescribeResponse ToProto(const speech::Capabilities& c) {
     pm->set_sample_rate_hertz(m.sample_rate_hertz);
     for (const auto& l : m.language_codes) pm->add_language_codes(l);
     for (const auto& l : m.target_language_codes) pm->add_target_language_codes(l);
+    for (const auto& v : m.voices) {
+      auto* pv = pm->add_voices();
+      pv->set_name(v.name);
+      pv->set_language_code(v.language_code);
+      pv->set_gender(v.gender);
+    }
   }
   return p;
 }
@@ -114,6 +120,7 @@ speech::Capabilities FromProto(const v1::DescribeResponse& p) {
     m.sample_rate_hertz = pm.sample_rate_hertz();
     m.language_codes.assign(pm.language_codes().begin(), pm.language_codes().end());
     m.target_language_codes.assign(pm.target_language_codes().begin(), pm.target_language_codes().end());
+    for (const auto& pv : pm.voices()) m.voices.push_back({pv.name(), pv.language_code(), pv.gender()});
     c.models.push_back(std::move(m));
   }
   return c;
@@ -150,6 +157,33 @@ v1::TranslateResponse ToProto(const speech::TranslationResponse& r) {
 
 speech::TranslationResponse FromProto(const v1::TranslateResponse& p) {
   return {{p.translations().begin(), p.translations().end()}, p.model()};
+}
+
+v1::SynthesizeRequest ToProto(const speech::SynthesisRequest& r) {
+  v1::SynthesizeRequest p;
+  p.set_text(r.text);
+  p.set_language_code(r.language_code);
+  p.set_voice_name(r.voice);
+  p.set_speaking_rate(r.speaking_rate);
+  p.set_sample_rate_hertz(r.sample_rate_hertz);
+  p.set_encoding(v1::LINEAR_PCM);
+  p.set_model(r.model);
+  p.set_request_id(r.request_id);
+  p.set_plan(r.plan);
+  return p;
+}
+
+speech::SynthesisRequest FromProto(const v1::SynthesizeRequest& p) {
+  speech::SynthesisRequest r;
+  r.text = p.text();
+  r.language_code = p.language_code();
+  r.voice = p.voice_name();
+  r.speaking_rate = p.speaking_rate() == 0 ? 1 : p.speaking_rate();
+  r.sample_rate_hertz = p.sample_rate_hertz();
+  r.model = p.model();
+  r.request_id = p.request_id();
+  r.plan = p.plan();
+  return r;
 }
 
 }  // namespace voxgate::rpc

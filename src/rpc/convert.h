@@ -27,4 +27,7 @@ speech::TranslationRequest FromProto(const v1::TranslateRequest& request);  // w
 v1::TranslateResponse ToProto(const speech::TranslationResponse& response);
 speech::TranslationResponse FromProto(const v1::TranslateResponse& response);
 
+v1::SynthesizeRequest ToProto(const speech::SynthesisRequest& request);
+speech::SynthesisRequest FromProto(const v1::SynthesizeRequest& request);  // without the deadline
+
 }  // namespace voxgate::rpc

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <bit>
 #include <deque>
 #include <mutex>
 
@@ -157,6 +158,100 @@ class RecognizeReactor : public grpc::ServerBidiReactor<v1::StreamingRecognizeRe
   grpc::Status final_status_;
 };
 
+// One Synthesize call: audio chunks from the service are queued and written one at a time. Like
+// RecognizeReactor it finishes only after the service's OnDone, so the observer never outlives it.
+class SynthesizeReactor : public grpc::ServerWriteReactor<v1::SynthesizeResponse> {
+ public:
+  // A client this far behind has stopped reading: the synthesis is stopped.
+  static constexpr size_t kMaxQueuedBytes = 64 << 20;
+
+  SynthesizeReactor(speech::SpeechServicePtr service, grpc::CallbackServerContext* context, const v1::SynthesizeRequest& request) {
+    speech::SynthesisRequest r = FromProto(request);
+    r.deadline = context->deadline();
+    service->Synthesize(std::move(r), std::make_shared<Observer>(this));
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock lock(mu_);
+    write_in_flight_ = false;
+    if (!ok) stop_ = true;  // the client is gone: stop the synthesis, drop what is queued
+    queued_bytes_ -= responses_.front().audio_content().size();
+    responses_.pop_front();
+    if (stop_) {
+      responses_.clear();
+      queued_bytes_ = 0;
+    }
+    SendNextLocked(lock);
+  }
+
+  void OnCancel() override {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  struct Observer : speech::SynthesisObserver {
+    explicit Observer(SynthesizeReactor* r) : reactor(r) {}
+    bool OnAudio(std::span<const int16_t> samples, int rate) override { return reactor->OnServiceAudio(samples, rate); }
+    void OnDone(absl::Status status) override { reactor->OnServiceDone(std::move(status)); }
+    SynthesizeReactor* reactor;
+  };
+
+  bool OnServiceAudio(std::span<const int16_t> samples, int rate) {
+    std::unique_lock lock(mu_);
+    if (stop_) return false;
+    if (queued_bytes_ + samples.size_bytes() > kMaxQueuedBytes) {
+      overflowed_ = true;
+      return false;
+    }
+    v1::SynthesizeResponse response;
+    response.set_audio_content(reinterpret_cast<const char*>(samples.data()), samples.size_bytes());  // little-endian hosts only
+    response.set_sample_rate_hertz(rate);
+    queued_bytes_ += samples.size_bytes();
+    responses_.push_back(std::move(response));
+    SendNextLocked(lock);
+    return true;
+  }
+
+  void OnServiceDone(absl::Status status) {
+    std::unique_lock lock(mu_);
+    if (overflowed_) status = absl::ResourceExhaustedError("the client stopped reading the synthesized audio");
+    final_status_ = ToGrpcStatus(status);
+    service_done_ = true;
+    SendNextLocked(lock);
+  }
+
+  void SendNextLocked(std::unique_lock<std::mutex>& lock) {
+    if (write_in_flight_ || finish_called_) return;
+    if (!responses_.empty()) {
+      write_in_flight_ = true;
+      const v1::SynthesizeResponse* next = &responses_.front();
+      lock.unlock();
+      StartWrite(next);
+      return;
+    }
+    if (service_done_) {
+      finish_called_ = true;
+      lock.unlock();
+      Finish(final_status_);
+    }
+  }
+
+  std::mutex mu_;
+  std::deque<v1::SynthesizeResponse> responses_;
+  size_t queued_bytes_ = 0;
+  bool write_in_flight_ = false;
+  bool stop_ = false;
+  bool overflowed_ = false;
+  bool service_done_ = false;
+  bool finish_called_ = false;
+  grpc::Status final_status_;
+};
+
+static_assert(std::endian::native == std::endian::little, "audio_content is sent as the host's int16");
+
 }  // namespace
 
 class EngineServer::Service : public v1::Engine::CallbackService {
@@ -188,6 +283,11 @@ class EngineServer::Service : public v1::Engine::CallbackService {
       reactor->Finish(ToGrpcStatus(result.status()));
     });
     return reactor;
+  }
+
+  grpc::ServerWriteReactor<v1::SynthesizeResponse>* Synthesize(grpc::CallbackServerContext* context,
+                                                               const v1::SynthesizeRequest* request) override {
+    return new SynthesizeReactor(service_, context, *request);
   }
 
  private:

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -304,6 +305,58 @@ void RemoteSpeechService::Translate(speech::TranslationRequest request, speech::
     if (!status.ok()) return call->done(FromGrpcStatus(status));
     call->done(FromProto(call->response));
   });
+}
+
+namespace {
+
+// One Synthesize call; owns itself from StartCall until OnDone. Each chunk is handed to the
+// observer before the next is read, so gRPC flow control paces the engine to the caller.
+class SynthesizeCall : public grpc::ClientReadReactor<v1::SynthesizeResponse> {
+ public:
+  SynthesizeCall(const std::shared_ptr<grpc::Channel>& channel, const speech::SynthesisRequest& request,
+                 speech::SynthesisObserverPtr observer)
+      : stub_(v1::Engine::NewStub(channel)), request_(ToProto(request)), observer_(std::move(observer)) {
+    context_.set_deadline(request.deadline);
+  }
+
+  void Start() {
+    stub_->async()->Synthesize(&context_, &request_, this);
+    StartRead(&response_);
+    StartCall();
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the call is ending: OnDone follows
+    const std::string& bytes = response_.audio_content();
+    samples_.resize(bytes.size() / 2);
+    std::memcpy(samples_.data(), bytes.data(), samples_.size() * 2);  // little-endian, as sent
+    if (!observer_->OnAudio(samples_, response_.sample_rate_hertz())) {
+      stopped_ = true;
+      context_.TryCancel();
+      return;
+    }
+    StartRead(&response_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    observer_->OnDone(stopped_ ? absl::CancelledError("synthesis stopped by its caller") : FromGrpcStatus(status));
+    delete this;
+  }
+
+ private:
+  std::unique_ptr<v1::Engine::Stub> stub_;
+  grpc::ClientContext context_;
+  v1::SynthesizeRequest request_;
+  v1::SynthesizeResponse response_;
+  std::vector<int16_t> samples_;
+  speech::SynthesisObserverPtr observer_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+void RemoteSpeechService::Synthesize(speech::SynthesisRequest request, speech::SynthesisObserverPtr observer) {
+  (new SynthesizeCall(channel_, request, std::move(observer)))->Start();
 }
 
 absl::Status RemoteSpeechService::CheckHealth(std::chrono::milliseconds timeout) {

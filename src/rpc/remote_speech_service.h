@@ -24,6 +24,7 @@ class RemoteSpeechService : public speech::SpeechService {
                                                                 speech::RecognitionObserverPtr observer) override;
   absl::StatusOr<speech::Capabilities> Describe() override;
   void Translate(speech::TranslationRequest request, speech::TranslationCallback done) override;
+  void Synthesize(speech::SynthesisRequest request, speech::SynthesisObserverPtr observer) override;
   // Asks grpc.health.v1 once (blocking up to `timeout`); IsServing() reports the last answer.
   absl::Status CheckHealth(std::chrono::milliseconds timeout);
   bool IsServing() override;

@@ -91,7 +91,9 @@ Pools BuildPools(const core::ServerConfig& config, const std::string& socket_dir
       // Recognizers are sized to the machine; other engines know their own default.
       const int capacity = ec.capacity > 0 ? ec.capacity : ec.engine == "pocketsphinx" ? core::DefaultEngineCapacity() : 0;
       std::string languages;
-      for (const auto& l : pc.languages) languages += (languages.empty() ? "" : ",") + l;
+      for (const auto& l : pc.languages) {
+        if (l != "*") languages += (languages.empty() ? "" : ",") + l;  // no list: the engine serves all it can
+      }
       for (int r = 0; r < ec.replicas; ++r, ++index) {
         const std::string address = "unix:" + socket_dir + "/" + pc.name + "-" + std::to_string(index) + ".sock";
         pool::EngineProcess::Options po;
@@ -171,6 +173,7 @@ int Serve(const ServeOptions& options) {
   // A tier behind another serves its stack over gRPC; its HTTP side is the admin listener alone.
   gateway_options.listen = options.serve_grpc ? "" : config.listen;
   gateway_options.admin = config.admin;
+  gateway_options.vosk_listen = config.vosk_listen;
   gateway_options.limits = config.limits;
   gateway_options.api_keys = std::move(*api_keys);
   gateway_options.io_threads = std::max(2u, std::thread::hardware_concurrency());
@@ -201,8 +204,9 @@ int Serve(const ServeOptions& options) {
   } else {
     core::Metrics().GetGauge("voxgate_build_info", "Build information.", {{"version", "0.1.0"}}).Set(1);
     const std::string listen = grpc_server ? grpc_server->address() : gateway.listen_address();
-    core::LogInfo("voxgate listening", {{"listen", listen}, {"admin", gateway.admin_address()},
-                                        {"protocol", grpc_server ? "grpc" : "http"}});
+    nlohmann::json fields = {{"listen", listen}, {"admin", gateway.admin_address()}, {"protocol", grpc_server ? "grpc" : "http"}};
+    if (!gateway.vosk_address().empty()) fields["vosk_listen"] = gateway.vosk_address();
+    core::LogInfo("voxgate listening", fields);
     const int sig = core::WaitForStopSignal();
     // Drain: not ready, no new work, open streams get the grace period to finish. A tier behind
     // another answers its health checks NOT_SERVING, so the tier in front sends new streams

@@ -34,4 +34,35 @@ std::vector<std::string> TranslationPairs(const std::vector<ModelInfo>& models) 
   return pairs;
 }
 
+const VoiceInfo* FindVoice(const ModelInfo& model, std::string_view name) {
+  const std::string_view base = name.substr(0, name.find('+'));
+  const VoiceInfo* found = nullptr;
+  for (const auto& v : model.voices) {
+    if (v.name == name) return &v;
+    if (v.name == base) found = &v;
+  }
+  return found;
+}
+
+bool SpeaksRequest(const ModelInfo& model, const SynthesisRequest& request) {
+  if (model.service != "tts" || (!request.model.empty() && model.name != request.model)) return false;
+  if (!request.voice.empty()) {
+    const VoiceInfo* voice = FindVoice(model, request.voice);
+    return voice != nullptr && (request.language_code.empty() || SameLanguage(voice->language_code, request.language_code));
+  }
+  return std::any_of(model.language_codes.begin(), model.language_codes.end(),
+                     [&](const std::string& c) { return request.language_code.empty() || SameLanguage(c, request.language_code); });
+}
+
+std::vector<std::string> VoiceNames(const std::vector<ModelInfo>& models) {
+  std::vector<std::string> names;
+  for (const auto& m : models) {
+    if (m.service != "tts") continue;
+    for (const auto& v : m.voices) {
+      if (std::find(names.begin(), names.end(), v.name) == names.end()) names.push_back(v.name);
+    }
+  }
+  return names;
+}
+
 }  // namespace voxgate::speech

@@ -79,12 +79,20 @@ class RecognitionStream {
 };
 using RecognitionStreamPtr = std::unique_ptr<RecognitionStream>;
 
+// A voice a speech synthesis model speaks with.
+struct VoiceInfo {
+  std::string name;           // what a SynthesisRequest names, e.g. "en-us", "en-us+klatt"
+  std::string language_code;  // BCP-47
+  std::string gender;         // "female", "male", or empty
+};
+
 struct ModelInfo {
   std::string name;
-  std::string service = "asr";  // "asr" or "mt"
-  std::vector<std::string> language_codes;         // asr: recognized; mt: translated from
+  std::string service = "asr";  // "asr", "mt" or "tts"
+  std::vector<std::string> language_codes;         // asr: recognized; mt: translated from; tts: spoken
   std::vector<std::string> target_language_codes;  // mt: translated into (every source to every target)
-  int sample_rate_hertz = 16000;
+  int sample_rate_hertz = 16000;                   // asr: of the audio it takes; tts: of its voices
+  std::vector<VoiceInfo> voices;                   // tts
 };
 
 // Texts to translate, as one batch.
@@ -107,6 +115,32 @@ struct TranslationResponse {
 // the caller must not hold a lock that the callback takes).
 using TranslationCallback = std::function<void(absl::StatusOr<TranslationResponse>)>;
 
+// Text to speak.
+struct SynthesisRequest {
+  std::string text;
+  std::string language_code;  // BCP-47; empty: the voice's
+  std::string voice;          // a voice from Describe; empty: the language's default voice
+  double speaking_rate = 1;   // 1: the voice's normal speed, 2: twice as fast
+  int sample_rate_hertz = 0;  // of the audio returned; 0: the voice's own
+  std::string model;          // empty: any that speaks the language
+  std::string request_id;     // carried into logs of every tier
+  std::string plan;           // the caller's API-key plan
+  std::chrono::system_clock::time_point deadline = std::chrono::system_clock::now() + std::chrono::seconds(30);
+};
+
+// Receives the audio of one synthesis in order, chunk by chunk as it is made (audio starts
+// flowing before the whole text is spoken). Calls come from the service's threads, one at a time,
+// possibly before Synthesize returns; OnDone comes last and exactly once.
+class SynthesisObserver {
+ public:
+  virtual ~SynthesisObserver() = default;
+  // Mono signed 16-bit samples, at the same rate in every call. Returning false stops the
+  // synthesis: OnDone(CANCELLED) follows soon.
+  virtual bool OnAudio(std::span<const int16_t> samples, int sample_rate_hertz) = 0;
+  virtual void OnDone(absl::Status status) = 0;
+};
+using SynthesisObserverPtr = std::shared_ptr<SynthesisObserver>;
+
 struct Capabilities {
   std::string engine;  // e.g. "pocketsphinx"; "pool" or "router" for the tiers above engines
   std::string version;
@@ -127,6 +161,11 @@ class SpeechService {
   virtual void Translate(TranslationRequest request, TranslationCallback done) {
     (void)request;
     done(absl::UnimplementedError("this service does not translate"));
+  }
+  // Speech synthesis (server streaming). Services without it answer UNIMPLEMENTED.
+  virtual void Synthesize(SynthesisRequest request, SynthesisObserverPtr observer) {
+    (void)request;
+    observer->OnDone(absl::UnimplementedError("this service does not synthesize speech"));
   }
   // True when the service can take new streams now.
   virtual bool IsServing() = 0;

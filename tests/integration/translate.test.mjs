@@ -4,7 +4,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import WebSocket from 'ws';
-import { Server, BIN, librivoxClips, sleep, streamFile } from './harness.mjs';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Server, BIN, librivoxClips, sleep, streamFile, tempDir } from './harness.mjs';
 
 let server;
 before(async () => {
@@ -36,6 +38,22 @@ test('curl translates a text and a batch; the language pairs are listed', async 
   assert.deepEqual(batch.body.texts, ['Buenos días.', 'Tengo dos perros.\nSon grandes.']);
   const pairs = await (await fetch(`${server.url}/v1/translate/languages`)).json();
   assert.deepEqual(pairs, { pairs: [{ source: 'en', target: 'es', model: 'apertium-eng-spa' }] });
+});
+
+// The API returns apertium's text without its "*unknown" and "#generation-error" marks, which is
+// what `apertium -u` prints.
+test('a fixed sentence set translates exactly as apertium\'s own command line does', async () => {
+  const sentences = ['The weather is nice today.', 'I would like a cup of coffee, please.', 'Where is the train station?',
+    'My brother works in a hospital.', 'They bought three red apples and a loaf of bread.', 'Hello world.', 'The zorblax is here.'];
+  const { body, status } = await translate(JSON.stringify({ texts: sentences, source: 'en', target: 'es' }));
+  assert.equal(status, 200, JSON.stringify(body));
+  // A file: apertium reads standard input only when it is a pipe, and node's are sockets.
+  const file = path.join(tempDir(), 'sentences.txt');
+  for (const [i, text] of sentences.entries()) {
+    writeFileSync(file, text + '\n');
+    const cli = execFileSync('apertium', ['-u', 'eng-spa', file]).toString().trim();
+    assert.equal(body.texts[i], cli, text);
+  }
 });
 
 test('bad input gets a clear 4xx with a JSON body; markup is text', async () => {

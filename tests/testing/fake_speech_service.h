@@ -45,8 +45,8 @@ class FakeSpeechService : public speech::SpeechService {
     c.engine = "fake";
     c.capacity = capacity_;
     c.active_streams = active_;
-    c.models.push_back({"fake-model", "asr", {"en-US"}, {}, 16000});
-    c.models.push_back({"fake-mt", "mt", {"en"}, {"es"}, 0});
+    c.models.push_back({"fake-model", "asr", {"en-US"}, {}, 16000, {}});
+    c.models.push_back({"fake-mt", "mt", {"en"}, {"es"}, 0, {}});
     return c;
   }
   bool IsServing() override { return true; }

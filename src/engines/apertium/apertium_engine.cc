@@ -247,7 +247,7 @@ absl::StatusOr<speech::Capabilities> ApertiumEngine::Describe() {
   caps.engine = "apertium";
   caps.capacity = options_.capacity;
   caps.active_streams = in_engine_;
-  for (const auto& p : pairs_) caps.models.push_back({"apertium-" + p->names.mode, "mt", {p->names.source}, {p->names.target}, 0});
+  for (const auto& p : pairs_) caps.models.push_back({"apertium-" + p->names.mode, "mt", {p->names.source}, {p->names.target}, 0, {}});
   return caps;
 }
 

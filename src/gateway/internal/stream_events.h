@@ -50,30 +50,35 @@ class StreamEvents : public speech::RecognitionObserver {
     bool timed_out = false;
   };
 
+  // The next result, or the end of the stream once every result was taken; nullopt when there
+  // is nothing yet.
+  std::optional<Next> TryNext() {
+    std::lock_guard lock(mu_);
+    Next n;
+    if (overflowed_) {  // said once; what was queued is of no use any more
+      overflowed_ = false;
+      results_.clear();
+      n.overflowed = true;
+      return n;
+    }
+    if (!results_.empty()) {
+      n.result = std::move(results_.front());
+      results_.pop_front();
+      return n;
+    }
+    if (done_) {
+      n.done = *done_;
+      return n;
+    }
+    return std::nullopt;
+  }
+
   // The next result, or the end of the stream once every result was taken.
   asio::awaitable<Next> NextResult(std::chrono::steady_clock::duration timeout) {
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
     while (true) {
-      {
-        std::lock_guard lock(mu_);
-        Next n;
-        if (overflowed_) {  // said once; what was queued is of no use any more
-          overflowed_ = false;
-          results_.clear();
-          n.overflowed = true;
-          co_return n;
-        }
-        if (!results_.empty()) {
-          n.result = std::move(results_.front());
-          results_.pop_front();
-          co_return n;
-        }
-        if (done_) {
-          n.done = *done_;
-          co_return n;
-        }
-      }
+      if (auto n = TryNext()) co_return std::move(*n);
       auto which = co_await (results_wake_.async_receive(kAwait) || timer.async_wait(kAwait));
       if (which.index() == 1) {
         Next n;

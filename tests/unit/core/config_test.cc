@@ -21,13 +21,17 @@ TEST(Config, EmptyConfigIsTheEmbeddedDefault) {
   const ServerConfig c = ParseConfig("");
   EXPECT_EQ(c.listen, "127.0.0.1:8080");
   EXPECT_EQ(c.admin, "127.0.0.1:9090");
-  ASSERT_EQ(c.pools.size(), 2u);
+  ASSERT_EQ(c.pools.size(), 3u);
   EXPECT_EQ(c.pools[0].languages, std::vector<std::string>{"en-US"});
   EXPECT_EQ(c.pools[0].engines[0].engine, "pocketsphinx");
   EXPECT_EQ(c.pools[1].service, "mt");
   EXPECT_EQ(c.pools[1].engines[0].engine, "apertium");
-  ASSERT_EQ(c.routes.size(), 3u);  // asr en-US; mt from en and from es
-  EXPECT_EQ(DefaultConfig().routes.size(), 3u);  // what `voxgate serve` without --config runs
+  EXPECT_EQ(c.pools[2].service, "tts");
+  EXPECT_EQ(c.pools[2].engines[0].engine, "espeak");
+  EXPECT_EQ(c.pools[2].engines[0].replicas, 2);
+  ASSERT_EQ(c.routes.size(), 4u);  // asr en-US; mt from en and from es; tts any language
+  EXPECT_EQ(c.routes[3].language, "*");
+  EXPECT_EQ(DefaultConfig().routes.size(), 4u);  // what `voxgate serve` without --config runs
   EXPECT_EQ(DefaultConfig().routes[0].pools[0].pool, c.pools[0].name);
   EXPECT_EQ(c.routes[1].service, "mt");
 }
@@ -37,7 +41,9 @@ TEST(Config, EnginesMustDoWhatTheirPoolServes) {
   EXPECT_THAT(ErrorOf("pools: [{name: t, service: mt, languages: [en], engines: [{engine: pocketsphinx}]}]"),
               HasSubstr("pools[0].engines[0].engine: pocketsphinx serves asr; this pool's service is mt"));
   EXPECT_THAT(ErrorOf("pools: [{name: t, service: tts, languages: [en], engines: [{engine: apertium}]}]"),
-              HasSubstr("unknown service \"tts\" (known: asr, mt)"));
+              HasSubstr("apertium serves mt; this pool's service is tts"));
+  EXPECT_THAT(ErrorOf("pools: [{name: t, service: stt, languages: [en], engines: [{engine: apertium}]}]"),
+              HasSubstr("unknown service \"stt\" (known: asr, mt, tts)"));
 }
 
 TEST(Config, ReadsEveryField) {
@@ -174,6 +180,13 @@ TEST(Config, TheDocumentedExampleLoads) {
   EXPECT_EQ(c.pools[0].result_timeout_seconds, defaults.pools[0].result_timeout_seconds);
   EXPECT_EQ(c.pools[0].min_ready, defaults.pools[0].min_ready);
   EXPECT_EQ(c.pools[0].slow_start_seconds, defaults.pools[0].slow_start_seconds);
+  ASSERT_EQ(c.pools.size(), defaults.pools.size());
+  for (size_t i = 0; i < c.pools.size(); ++i) {
+    EXPECT_EQ(c.pools[i].service, defaults.pools[i].service);
+    EXPECT_EQ(c.pools[i].languages, defaults.pools[i].languages);
+    EXPECT_EQ(c.pools[i].engines[0].engine, defaults.pools[i].engines[0].engine);
+    EXPECT_EQ(c.pools[i].engines[0].replicas, defaults.pools[i].engines[0].replicas);
+  }
 }
 
 TEST(Config, EveryExampleLoads) {

@@ -60,6 +60,32 @@ TEST(NativeProtocol, ResultJson) {
   EXPECT_FALSE(j.contains("words"));
 }
 
+TEST(NativeProtocol, SpokenTranslation) {
+  StreamConfig c;
+  ASSERT_TRUE(ApplyQuery("translate_to=es&speak=true&voice=es%2Bklatt", c).ok());
+  EXPECT_TRUE(c.speak);
+  EXPECT_EQ(c.voice, "es+klatt");
+  EXPECT_TRUE(CheckConfig(c).ok());
+  EXPECT_TRUE(nlohmann::json::parse(ReadyJson("id", c))["speak"].get<bool>());
+  StreamConfig d;
+  ASSERT_TRUE(ApplyJson(nlohmann::json{{"speak", true}}, d).ok());
+  EXPECT_THAT(std::string(CheckConfig(d).message()), HasSubstr("speak needs translate_to"));
+  StreamConfig e;
+  ASSERT_TRUE(ApplyJson(nlohmann::json{{"voice", "alloy"}}, e).ok());
+  EXPECT_THAT(std::string(CheckConfig(e).message()), HasSubstr("voice is only used with speak"));
+  EXPECT_THAT(std::string(ApplyJson(nlohmann::json{{"speak", "yes"}}, e).message()), HasSubstr("speak must be true or false"));
+  EXPECT_THAT(std::string(ApplyJson(nlohmann::json{{"voice", "<x>"}}, e).message()), HasSubstr("GET /v1/audio/voices"));
+
+  const auto start = nlohmann::json::parse(SpeechStartJson("hola", "es"));
+  EXPECT_EQ(start["type"], "speech_start");
+  EXPECT_EQ(start["sample_rate"], kSpeechSampleRate);
+  EXPECT_EQ(start["encoding"], "pcm_s16le");
+  const auto end = nlohmann::json::parse(SpeechEndJson(1.5, absl::OkStatus()));
+  EXPECT_EQ(end["duration"], 1.5);
+  EXPECT_FALSE(end.contains("error"));
+  EXPECT_EQ(nlohmann::json::parse(SpeechEndJson(0, absl::NotFoundError("no voice")))["error"], "no voice");
+}
+
 TEST(NativeProtocol, SpeechTranslation) {
   StreamConfig c;
   ASSERT_TRUE(ApplyQuery("language=en-US&translate_to=es", c).ok());

@@ -50,8 +50,8 @@ TEST(TranslateApi, BadRequestsSayWhatIsWrong) {
 
 TEST(TranslateApi, LanguagePairsListEveryTranslationModel) {
   speech::Capabilities caps;
-  caps.models.push_back({"en-us", "asr", {"en-US"}, {}, 16000});
-  caps.models.push_back({"apertium-eng-spa", "mt", {"en"}, {"es"}, 0});
+  caps.models.push_back({"en-us", "asr", {"en-US"}, {}, 16000, {}});
+  caps.models.push_back({"apertium-eng-spa", "mt", {"en"}, {"es"}, 0, {}});
   EXPECT_EQ(nlohmann::json::parse(RenderLanguagePairs(caps)),
             nlohmann::json::parse(R"({"pairs": [{"source": "en", "target": "es", "model": "apertium-eng-spa"}]})"));
 }

@@ -43,6 +43,15 @@ absl::Status SetLanguageCode(std::string_view key, std::string_view code, std::s
 
 absl::Status SetLanguage(std::string_view code, StreamConfig& c) { return SetLanguageCode("language", code, c.language); }
 
+// Voice names are short identifiers such as "alloy" or "en-us+klatt2".
+absl::Status SetVoice(std::string_view name, StreamConfig& c) {
+  bool ok = !name.empty() && name.size() <= 64;
+  for (char ch : name) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '+' || ch == '.');
+  if (!ok) return absl::InvalidArgumentError("voice must be a voice name such as en-us or alloy (GET /v1/audio/voices lists them)");
+  c.voice = std::string(name);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ApplyQuery(std::string_view query_view, StreamConfig& config) {
@@ -66,9 +75,14 @@ absl::Status ApplyQuery(std::string_view query_view, StreamConfig& config) {
       config.interim_results = value == "true";
     } else if (key == "translate_to") {
       s = SetLanguageCode("translate_to", value, config.translate_to);
+    } else if (key == "speak") {
+      if (value != "true" && value != "false") return absl::InvalidArgumentError("speak must be true or false");
+      config.speak = value == "true";
+    } else if (key == "voice") {
+      s = SetVoice(value, config);
     } else {
       s = absl::InvalidArgumentError("unknown query parameter \"" + key +
-                                     "\" (known: language, sample_rate, encoding, interim_results, translate_to)");
+                                     "\" (known: language, sample_rate, encoding, interim_results, translate_to, speak, voice)");
     }
     if (!s.ok()) return s;
   }
@@ -106,12 +120,25 @@ absl::Status ApplyJson(const nlohmann::json& body, StreamConfig& config) {
     } else if (key == "translate_to") {
       s = value.is_string() ? SetLanguageCode("translate_to", value.get<std::string>(), config.translate_to)
                             : absl::InvalidArgumentError("translate_to must be a string");
+    } else if (key == "speak") {
+      if (!value.is_boolean()) return absl::InvalidArgumentError("speak must be true or false");
+      config.speak = value.get<bool>();
+    } else if (key == "voice") {
+      s = value.is_string() ? SetVoice(value.get<std::string>(), config) : absl::InvalidArgumentError("voice must be a string");
     } else {
       s = absl::InvalidArgumentError("unknown config key \"" + key +
-                                     "\" (known: type, language, sample_rate, encoding, interim_results, translate_to)");
+                                     "\" (known: type, language, sample_rate, encoding, interim_results, translate_to, speak, voice)");
     }
     if (!s.ok()) return s;
   }
+  return absl::OkStatus();
+}
+
+absl::Status CheckConfig(const StreamConfig& config) {
+  if (config.speak && config.translate_to.empty()) {
+    return absl::InvalidArgumentError("speak needs translate_to: the translation of each final result is what is spoken");
+  }
+  if (!config.voice.empty() && !config.speak) return absl::InvalidArgumentError("voice is only used with speak: true");
   return absl::OkStatus();
 }
 
@@ -122,7 +149,8 @@ std::string ReadyJson(const std::string& request_id, const StreamConfig& config)
                         {"sample_rate", config.sample_rate},
                         {"encoding", config.encoding == Encoding::kWav ? "wav" : "pcm_s16le"},
                         {"interim_results", config.interim_results},
-                        {"translate_to", config.translate_to.empty() ? nlohmann::json() : nlohmann::json(config.translate_to)}}
+                        {"translate_to", config.translate_to.empty() ? nlohmann::json() : nlohmann::json(config.translate_to)},
+                        {"speak", config.speak}}
       .dump(-1, ' ', false, kReplace);
 }
 
@@ -149,6 +177,18 @@ std::string ResultJson(const speech::RecognitionResult& r, const absl::StatusOr<
 std::string ErrorJson(const absl::Status& status) {
   return nlohmann::json{{"type", "error"}, {"code", ErrorCode(status)}, {"message", std::string(status.message())}}
       .dump(-1, ' ', false, kReplace);
+}
+
+std::string SpeechStartJson(const std::string& text, const std::string& language) {
+  return nlohmann::json{{"type", "speech_start"}, {"text", text}, {"language", language}, {"sample_rate", kSpeechSampleRate},
+                        {"encoding", "pcm_s16le"}}
+      .dump(-1, ' ', false, kReplace);
+}
+
+std::string SpeechEndJson(double seconds, const absl::Status& status) {
+  nlohmann::json j = {{"type", "speech_end"}, {"duration", seconds}};
+  if (!status.ok()) j["error"] = std::string(status.message());
+  return j.dump(-1, ' ', false, kReplace);
 }
 
 }  // namespace voxgate::gateway::native

@@ -1,0 +1,159 @@
+// POST /v1/audio/speech (OpenAI-compatible): the synthesized audio is encoded and sent with
+// chunked transfer encoding as the engine makes it, so the first bytes leave long before the
+// whole text is spoken. The status line waits for the first audio: a request the engine refuses
+// (unknown voice, bad text) still gets a 4xx with a JSON error body.
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "audio/encoder.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "gateway/errors.h"
+#include "gateway/internal/context.h"
+#include "gateway/internal/synthesis_events.h"
+#include "gateway/protocols/openai/speech_request.h"
+
+namespace voxgate::gateway::internal {
+namespace {
+
+constexpr size_t kMaxSpeechBodyBytes = 64 * 1024;  // 4096 characters of input and the JSON around them
+
+std::chrono::milliseconds Seconds(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
+
+}  // namespace
+
+asio::awaitable<absl::StatusOr<audio::Pcm>> SynthesizeAll(Context& ctx, speech::SynthesisRequest request) {
+  const auto timeout = Seconds(ctx.options.limits.request_timeout_seconds);
+  request.deadline = std::chrono::system_clock::now() + timeout;
+  auto events = std::make_shared<SynthesisEvents>(co_await asio::this_coro::executor);
+  ctx.service->Synthesize(std::move(request), events);
+  audio::Pcm pcm;
+  while (true) {
+    auto next = co_await events->NextAudio(timeout);
+    if (next.timed_out) {
+      events->Stop();
+      co_return absl::DeadlineExceededError("speech synthesis did not finish within the request timeout");
+    }
+    pcm.samples.insert(pcm.samples.end(), next.samples.begin(), next.samples.end());
+    if (next.sample_rate_hertz > 0) pcm.sample_rate_hertz = next.sample_rate_hertz;
+    if (next.done) {
+      if (!next.done->ok()) co_return *next.done;
+      co_return pcm;
+    }
+  }
+}
+
+asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, const Request& req, const std::string& request_id,
+                                   const Caller& caller, AccessRecord& record) {
+  const auto& limits = ctx.options.limits;
+  const auto started = std::chrono::steady_clock::now();
+  // Answers with an error before any audio was sent.
+  auto refuse = [&](const absl::Status& status) -> asio::awaitable<bool> {
+    Response res = ErrorResponse(status);
+    res.set("x-request-id", request_id);
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    record.status = static_cast<int>(res.result_int());
+    record.response_bytes = res.body().size();
+    stream.expires_after(Seconds(limits.idle_timeout_seconds));
+    auto [ec, n] = co_await http::async_write(stream, res, kAwait);
+    co_return !ec;
+  };
+
+  if (req.body().size() > kMaxSpeechBodyBytes) {
+    co_return co_await refuse(absl::OutOfRangeError(absl::StrCat("a speech request is limited to ", kMaxSpeechBodyBytes, " bytes")));
+  }
+  auto call = openai::ParseSpeechRequest(req.body());
+  if (!call.ok()) co_return co_await refuse(call.status());
+  call->request.request_id = request_id;
+  call->request.plan = caller.plan;
+  call->request.deadline = std::chrono::system_clock::now() + Seconds(limits.request_timeout_seconds);
+  const auto timeout = Seconds(limits.request_timeout_seconds);
+
+  auto events = std::make_shared<SynthesisEvents>(co_await asio::this_coro::executor);
+  ctx.service->Synthesize(call->request, events);
+  auto next = co_await events->NextAudio(timeout);
+  if (next.timed_out) {
+    events->Stop();
+    co_return co_await refuse(absl::DeadlineExceededError("speech synthesis did not start within the request timeout"));
+  }
+  if (next.done && !next.done->ok()) co_return co_await refuse(*next.done);
+  core::Metrics()
+      .GetHistogram("voxgate_synthesis_first_audio_seconds", "From a speech request to its first synthesized audio.", core::LatencyBuckets())
+      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+
+  const int rate = next.sample_rate_hertz > 0 ? next.sample_rate_hertz : openai::kSpeechSampleRateHertz;
+  auto encoder = audio::AudioEncoder::Create(call->format, rate);
+  if (!encoder.ok()) {
+    events->Stop();
+    co_return co_await refuse(encoder.status());
+  }
+
+  http::response<http::empty_body> head{http::status::ok, 11};
+  head.set(http::field::content_type, audio::ContentType(call->format));
+  head.set(http::field::server, "voxgate");
+  head.set("x-request-id", request_id);
+  head.set("x-sample-rate", std::to_string(rate));
+  head.keep_alive(req.keep_alive());
+  head.chunked(true);
+  http::response_serializer<http::empty_body> serializer{head};
+  record.status = 200;
+  stream.expires_after(Seconds(limits.idle_timeout_seconds));
+  if (auto [ec, n] = co_await http::async_write_header(stream, serializer, kAwait); ec) {
+    events->Stop();
+    co_return false;
+  }
+  // A write that waits `idle_timeout` (the client stopped reading) ends the response.
+  auto send = [&](const std::string& bytes) -> asio::awaitable<bool> {
+    if (bytes.empty()) co_return true;
+    stream.expires_after(Seconds(limits.idle_timeout_seconds));
+    auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(bytes)), kAwait);
+    record.response_bytes += bytes.size();
+    co_return !ec;
+  };
+
+  uint64_t samples = 0;
+  absl::Status status;
+  while (true) {
+    if (!next.samples.empty()) {
+      samples += next.samples.size();
+      auto bytes = (*encoder)->Encode(next.samples);
+      if (!bytes.ok()) {
+        status = bytes.status();
+        break;
+      }
+      if (!co_await send(*bytes)) {
+        status = absl::CancelledError("the client went away");
+        break;
+      }
+    }
+    if (next.done) {
+      status = *next.done;
+      break;
+    }
+    next = co_await events->NextAudio(timeout);
+    if (next.timed_out) {
+      status = absl::DeadlineExceededError("speech synthesis stalled");
+      break;
+    }
+  }
+  core::Metrics()
+      .GetCounter("voxgate_synthesized_audio_seconds_total", "Seconds of speech synthesized.", {{"route", "/v1/audio/speech"}})
+      .Increment(static_cast<double>(samples) / rate);
+  if (status.ok()) {
+    auto rest = (*encoder)->Finish();
+    if (!rest.ok()) status = rest.status();
+    if (status.ok() && co_await send(*rest)) {
+      stream.expires_after(Seconds(limits.idle_timeout_seconds));
+      auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), kAwait);
+      co_return !ec;
+    }
+  }
+  // The status line is gone: ending the connection without the last chunk is how HTTP tells the
+  // client that the body is incomplete.
+  events->Stop();
+  record.error = status.ok() ? "the client went away" : std::string(status.message());
+  co_return false;
+}
+
+}  // namespace voxgate::gateway::internal

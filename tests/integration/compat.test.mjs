@@ -1,0 +1,225 @@
+// Clients written to the vosk-server and mimi protocols as published, with node `ws`, against a
+// real `voxgate serve`: the messages they expect, in the order they expect them.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { Server, librivoxClips, tempDir, wordErrorRate, withTimeout } from './harness.mjs';
+
+let server, voskUrl;
+const clip = librivoxClips()[1];
+const pcm16k = readFileSync(clip.file).subarray(44);
+before(async () => {
+  server = await Server.start({ config: `
+vosk_listen: 127.0.0.1:0
+pools:
+  - name: asr-en
+    languages: [en-US]
+    health_check: {interval_seconds: 1, timeout_seconds: 1}
+    engines: [{engine: pocketsphinx, capacity: 4}]
+  - name: mt
+    service: mt
+    languages: [en]
+    engines: [{engine: apertium}]
+  - name: tts
+    service: tts
+    languages: ["*"]
+    engines: [{engine: espeak}]
+` });
+  voskUrl = `ws://${server.logs.find((e) => e.message === 'voxgate listening').vosk_listen}`;
+});
+after(async () => {
+  const { code } = await server.stop();
+  assert.equal(code, 0);
+});
+
+function open(url, options) {
+  const ws = new WebSocket(url, options);
+  const inbox = [];
+  let waiting = null;
+  ws.on('message', (data, isBinary) => {
+    inbox.push({ data: data.toString(), isBinary });
+    if (waiting) { waiting(); waiting = null; }
+  });
+  const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const opened = new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); ws.on('unexpected-response', (req, res) => reject(res)); });
+  // The next message, as vosk's test.py awaits one after each send.
+  const recv = async () => {
+    if (inbox.length === 0) await withTimeout(new Promise((r) => { waiting = r; }), 30000, 'a reply');
+    return JSON.parse(inbox.shift().data);
+  };
+  return { ws, inbox, closed, opened, recv };
+}
+
+// vosk-server's websocket/test.py: config, then 8000-byte frames each answered once, then eof.
+// `paceMs` between frames, as a microphone client sends; 0: as fast as the replies come.
+async function voskSession(url, { pcm = pcm16k, rate = 16000, eof = '{"eof" : 1}', config = true, eofBinary = false, paceMs = 0 } = {}) {
+  const c = open(url);
+  await c.opened;
+  if (config) c.ws.send(JSON.stringify({ config: { sample_rate: rate } }));
+  const replies = [];
+  let sent = 0;
+  for (let pos = 0; pos < pcm.length; pos += 8000) {
+    c.ws.send(pcm.subarray(pos, pos + 8000));
+    sent++;
+    replies.push(await c.recv());
+    if (paceMs > 0) await new Promise((r) => setTimeout(r, paceMs));
+  }
+  c.ws.send(eofBinary ? Buffer.from(eof) : eof);
+  const final = await c.recv();
+  const close = await withTimeout(c.closed, 30000, 'server closes after eof');
+  await new Promise((r) => setTimeout(r, 50));
+  return { sent, replies, final, close, extra: c.inbox };
+}
+
+function voskText(s) {
+  return [...s.replies.filter((r) => r.text !== undefined).map((r) => r.text), s.final.text].filter(Boolean).join(' ');
+}
+
+test('vosk: one reply per audio message, partial or result; eof gives the final result and the server closes', async () => {
+  // 0.25 s frames at 4x real time: the recognizer keeps up, so replies carry partials as it hears.
+  const s = await voskSession(voskUrl, { paceMs: 62 });
+  assert.equal(s.replies.length, s.sent, 'exactly one reply per audio message');
+  assert.deepEqual(s.extra, [], 'nothing else arrives');
+  for (const r of s.replies) {
+    assert.ok(typeof r.partial === 'string' || typeof r.text === 'string', JSON.stringify(r));
+    if (r.text) {
+      assert.ok(Array.isArray(r.result) && r.result.length > 0, 'words are on by default, as in vosk-server');
+      for (const w of r.result) assert.deepEqual(Object.keys(w).sort(), ['conf', 'end', 'start', 'word']);
+    }
+  }
+  assert.ok(s.replies.some((r) => r.partial), 'partials while speech goes on');
+  assert.equal(typeof s.final.text, 'string');
+  assert.equal(s.close.code, 1000);
+  const wer = wordErrorRate(clip.text, voskText(s));
+  assert.ok(wer < 0.5, `WER ${wer}: ${voskText(s)}`);
+});
+
+test('vosk: /vosk on the main listener too; 8 kHz audio; eof without spaces or as a binary frame; no config', async () => {
+  const dir = tempDir();
+  const file8k = path.join(dir, 'clip8k.raw');
+  execFileSync('sox', ['-D', clip.file, '-r', '8000', '-t', 'raw', file8k]);
+  const pcm8k = readFileSync(file8k);
+  const a = await voskSession(`${server.wsUrl}/vosk`, { pcm: pcm8k, rate: 8000, eof: '{"eof":1}' });
+  assert.equal(a.replies.length, a.sent);
+  assert.ok(wordErrorRate(clip.text, voskText(a)) < 0.6, voskText(a));
+  const b = await voskSession(voskUrl, { eofBinary: true, config: false });
+  assert.equal(b.replies.length, b.sent);
+  assert.equal(b.close.code, 1000);
+  assert.ok(wordErrorRate(clip.text, voskText(b)) < 0.5, voskText(b));
+});
+
+test('vosk: words off, max_alternatives, and what is refused', async () => {
+  const c = open(voskUrl);
+  await c.opened;
+  c.ws.send(JSON.stringify({ config: { sample_rate: 16000, words: 0, max_alternatives: 3 } }));
+  for (let pos = 0; pos < pcm16k.length; pos += 32000) {
+    c.ws.send(pcm16k.subarray(pos, pos + 32000));
+    await c.recv();
+  }
+  c.ws.send('{"eof" : 1}');
+  const final = await c.recv();
+  assert.ok(Array.isArray(final.alternatives) && final.alternatives.length === 1, JSON.stringify(final));
+  assert.equal(final.alternatives[0].result, undefined, 'words off');
+  assert.equal((await c.closed).code, 1000);
+  for (const [message, code, reason] of [
+    [JSON.stringify({ config: { sample_rate: 16000, phrase_list: ['yes', 'no'] } }), 1008, /phrase_list/],
+    [JSON.stringify({ config: { sample_rate: 'fast' } }), 1007, /sample_rate must be a number/],
+    ['hello', 1007, /text messages are/],
+  ]) {
+    const r = open(voskUrl);
+    await r.opened;
+    r.ws.send(message);
+    r.ws.send(pcm16k.subarray(0, 8000));
+    const close = await withTimeout(r.closed, 10000, 'close');
+    assert.equal(close.code, code, close.reason);
+    assert.match(close.reason, reason);
+  }
+  const page = await fetch(`http://${voskUrl.slice(5)}/`);
+  assert.equal(page.status, 404, 'the vosk listener speaks only the vosk protocol');
+});
+
+const mimiHeaders = (process, extra = {}) => ({ 'x-mimi-process': process, 'x-mimi-input-language': 'en',
+  'content-type': 'audio/x-pcm;bit=16;rate=16000;channels=1', ...extra });
+
+// A mimi client: audio in 16 KiB frames without waiting (libmimiio's tx thread), then recog-break.
+async function mimiSession(url, headers) {
+  const c = open(url, { headers });
+  await c.opened;
+  for (let pos = 0; pos < pcm16k.length; pos += 16384) c.ws.send(pcm16k.subarray(pos, pos + 16384));
+  c.ws.send(JSON.stringify({ command: 'recog-break' }));
+  const close = await withTimeout(c.closed, 60000, 'server closes after recog-finished');
+  return { close, messages: c.inbox.map((m) => JSON.parse(m.data)) };
+}
+
+test('mimi asr: in-progress messages, then one recog-finished with every word, then close 1000', async () => {
+  const { close, messages } = await mimiSession(server.wsUrl + '/', mimiHeaders('asr'));
+  assert.equal(close.code, 1000, close.reason);
+  assert.ok(messages.length >= 2);
+  const sessions = new Set(messages.map((m) => m.session_id));
+  assert.equal(sessions.size, 1);
+  assert.match([...sessions][0], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  for (const m of messages) assert.equal(m.type, 'asr#mimilvcsr');
+  assert.ok(messages.slice(0, -1).every((m) => m.status === 'recog-in-progress'));
+  const last = messages.at(-1);
+  assert.equal(last.status, 'recog-finished');
+  let previousEnd = 0;
+  for (const w of last.response) {
+    assert.deepEqual(Object.keys(w).sort(), ['pronunciation', 'result', 'time']);
+    assert.ok(Number.isInteger(w.time[0]) && w.time[0] <= w.time[1] && w.time[0] >= previousEnd - 1, JSON.stringify(w));
+    previousEnd = w.time[1];
+  }
+  const text = last.response.map((w) => w.result).join(' ');
+  assert.ok(wordErrorRate(clip.text, text) < 0.5, text);
+});
+
+test('mimi nict-asr v2 (headers) and v1 (browser query parameters)', async () => {
+  const v2 = await mimiSession(server.wsUrl + '/', mimiHeaders('nict-asr', { 'x-mimi-nict-asr-options': 'response_format=v2;progressive=true;temporary=true' }));
+  assert.equal(v2.close.code, 1000, v2.close.reason);
+  for (const m of v2.messages) assert.equal(m.type, 'asr#nictlvcsr2');
+  assert.ok(v2.messages.some((m) => m.response[0].determined === false), 'temporary hypotheses');
+  assert.equal(v2.messages.at(-1).status, 'recog-finished');
+  assert.equal(v2.messages.filter((m) => m.status === 'recog-finished').length, 1);
+  const determined = v2.messages.filter((m) => m.response[0].determined).map((m) => m.response[0].result).join(' ');
+  assert.ok(wordErrorRate(clip.text, determined) < 0.5, determined);
+  const query = new URLSearchParams({ process: 'nict-asr', 'input-language': 'en', 'content-type': 'audio/x-pcm;bit=16;rate=16000;channels=1' });
+  const v1 = await mimiSession(`${server.wsUrl}/?${query}`, {});
+  assert.equal(v1.close.code, 1000, v1.close.reason);
+  const finished = v1.messages.at(-1);
+  assert.equal(finished.type, 'asr#nictlvcsr');
+  assert.equal(finished.response.at(-1).result, '|||UTT-END||||');
+  const words = v1.messages.flatMap((m) => m.response.map((r) => r.result.split('|')[0])).filter(Boolean).join(' ');
+  assert.ok(wordErrorRate(clip.text, words) < 0.5, words);
+});
+
+test('mimi: refusals come in the handshake; HTTP recognition, translation and synthesis', async () => {
+  for (const [headers, status, message] of [
+    [mimiHeaders('asr', { 'x-mimi-input-language': 'ja' }), 404, /no engine serves language "ja"/],
+    [mimiHeaders('google-asr'), 400, /x-mimi-process "google-asr" is not supported here \(supported: asr, nict-asr\)/],
+    [mimiHeaders('asr', { 'content-type': 'audio/x-flac;rate=16000' }), 400, /Content-Type/],
+  ]) {
+    const c = open(server.wsUrl + '/', { headers });
+    const res = await c.opened.then(() => null, (r) => r);
+    assert.equal(res?.statusCode, status);
+    const body = await new Promise((resolve) => { let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => resolve(JSON.parse(b))); });
+    assert.match(body.error.message, message);
+  }
+  const http = await fetch(`${server.url}/`, { method: 'POST', headers: mimiHeaders('asr'), body: pcm16k });
+  const recognized = await http.json();
+  assert.equal(recognized.status, 'recog-finished');
+  assert.ok(wordErrorRate(clip.text, recognized.response.map((w) => w.result).join(' ')) < 0.5);
+  const translated = await fetch(`${server.url}/machine_translation`, { method: 'POST',
+    body: new URLSearchParams({ text: 'Good morning.', source_lang: 'en', target_lang: 'es' }) });
+  assert.deepEqual(await translated.json(), ['Buenos días.']);
+  const spoken = await fetch(`${server.url}/speech_synthesis`, { method: 'POST',
+    body: new URLSearchParams({ text: 'Good morning.', lang: 'en', engine: 'nict', gender: 'female', audio_format: 'WAV' }) });
+  assert.equal(spoken.status, 200);
+  const wav = Buffer.from(await spoken.arrayBuffer());
+  assert.equal(wav.toString('latin1', 0, 4), 'RIFF');
+  assert.equal(wav.readUInt32LE(40), wav.length - 44, 'a whole WAV file states its length');
+  const bad = await fetch(`${server.url}/speech_synthesis`, { method: 'POST', body: new URLSearchParams({ text: 'x', lang: 'en', audio_format: 'Speex' }) });
+  assert.equal(bad.status, 400);
+  assert.match((await bad.json()).error.message, /Speex/);
+});
