@@ -1,6 +1,7 @@
 // A SpeechService for unit tests of the tiers: it "recognizes" by counting samples. Each Write
 // yields a partial "n samples"; Finish yields the final "n samples" and OnDone(OK). It
-// "translates" en → es by prefixing "[es] " (at once, on the caller's thread). Work happens
+// "translates" en → es by prefixing "[es] " and "speaks" a text as one 160-sample chunk per
+// character, chunk i filled with the value i + 1 (both at once, on the caller's thread). Work happens
 // on the fake's own thread, as in a real engine, so observers are never called from Write.
 #pragma once
 
@@ -47,6 +48,7 @@ class FakeSpeechService : public speech::SpeechService {
     c.active_streams = active_;
     c.models.push_back({"fake-model", "asr", {"en-US"}, {}, 16000, {}});
     c.models.push_back({"fake-mt", "mt", {"en"}, {"es"}, 0, {}});
+    c.models.push_back({"fake-tts", "tts", {"en-US"}, {}, 16000, {{"fake-voice", "en-US", "female"}}});
     return c;
   }
   bool IsServing() override { return true; }
@@ -62,6 +64,27 @@ class FakeSpeechService : public speech::SpeechService {
     speech::TranslationResponse response{{}, "fake-mt"};
     for (const auto& t : request.texts) response.texts.push_back("[" + request.target_language + "] " + t);
     done(std::move(response));
+  }
+  void Synthesize(speech::SynthesisRequest request, speech::SynthesisObserverPtr observer) override {
+    absl::Status fail;
+    {
+      std::lock_guard lock(mu_);
+      syntheses_++;
+      fail = fail_with_;
+    }
+    if (!fail.ok()) return observer->OnDone(fail);
+    if (request.text.empty()) return observer->OnDone(absl::InvalidArgumentError("nothing to speak"));
+    if (!request.voice.empty() && request.voice != "fake-voice") return observer->OnDone(absl::NotFoundError("unknown voice"));
+    const int rate = request.sample_rate_hertz > 0 ? request.sample_rate_hertz : 16000;
+    for (size_t i = 0; i < request.text.size(); ++i) {
+      const std::vector<int16_t> chunk(160, static_cast<int16_t>(i + 1));
+      if (!observer->OnAudio(chunk, rate)) return observer->OnDone(absl::CancelledError("stopped"));
+    }
+    observer->OnDone(absl::OkStatus());
+  }
+  int syntheses() {
+    std::lock_guard lock(mu_);
+    return syntheses_;
   }
   int translations() {
     std::lock_guard lock(mu_);
@@ -220,6 +243,7 @@ class FakeSpeechService : public speech::SpeechService {
   int active_ = 0;
   int started_ = 0;
   int translations_ = 0;
+  int syntheses_ = 0;
   bool paused_ = false;
   bool stop_ = false;
   absl::Status fail_with_;

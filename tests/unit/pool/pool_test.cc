@@ -8,6 +8,7 @@
 #include "rpc/engine_server.h"
 #include "testing/fake_clock.h"
 #include "testing/fake_speech_service.h"
+#include "testing/synthesize_sync.h"
 #include "testing/grpc_callback_queue.h"
 #include "testing/translate_sync.h"
 
@@ -125,7 +126,7 @@ TEST_F(PoolTest, DescribeSumsHealthyEngines) {
   auto caps = pool_->Describe();
   ASSERT_TRUE(caps.ok());
   EXPECT_EQ(caps->capacity, 4);
-  ASSERT_EQ(caps->models.size(), 2u);  // the same models on both engines are listed once
+  ASSERT_EQ(caps->models.size(), 3u);  // the same models on both engines are listed once
 }
 
 TEST_F(PoolTest, DrainRefusesNewStreamsButFinishesOpenOnes) {
@@ -320,6 +321,40 @@ TEST_F(PoolTest, WhenEveryEngineFailsTheLastErrorComesBackAfterOneTryEach) {
   auto r = TranslateSync(*pool_, EnToEs({"hello"}));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInternal);
   EXPECT_EQ(fakes_[0]->translations() + fakes_[1]->translations(), 2);
+}
+
+TEST_F(PoolTest, SynthesisFailingBeforeItsFirstAudioIsRetriedElsewhere) {
+  fakes_[0]->FailStreamsWith(absl::UnavailableError("engine restarting"));
+  for (int i = 0; i < 4; ++i) {
+    auto recorder = std::make_shared<testing::SynthesisRecorder>();
+    pool_->Synthesize(testing::SpeechOf("hey", "fake-voice"), recorder);
+    ASSERT_TRUE(recorder->Wait().ok()) << recorder->Wait();
+    EXPECT_EQ(recorder->samples().size(), 3u * 160);  // all of it, once
+    EXPECT_EQ(recorder->done_count(), 1);
+  }
+  EXPECT_GE(fakes_[0]->syntheses(), 1);
+}
+
+TEST_F(PoolTest, SynthesisOfWhatNoEngineSpeaksListsTheVoices) {
+  auto recorder = std::make_shared<testing::SynthesisRecorder>();
+  pool_->Synthesize(testing::SpeechOf("hey", "nova"), recorder);
+  EXPECT_EQ(recorder->Wait().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(recorder->Wait().message()), HasSubstr("voices: fake-voice"));
+  speech::SynthesisRequest french = testing::SpeechOf("salut");
+  french.language_code = "fr";
+  auto refused = std::make_shared<testing::SynthesisRecorder>();
+  pool_->Synthesize(french, refused);
+  EXPECT_THAT(std::string(refused->Wait().message()), HasSubstr("no engine speaks language \"fr\""));
+  EXPECT_EQ(fakes_[0]->syntheses() + fakes_[1]->syntheses(), 0);  // refused in the pool, no engine asked
+}
+
+TEST_F(PoolTest, ACallerThatStopsASynthesisIsNotAnEngineFailure) {
+  for (int i = 0; i < 6; ++i) {
+    auto recorder = std::make_shared<testing::SynthesisRecorder>(/*stop_after=*/1);
+    pool_->Synthesize(testing::SpeechOf("a long text"), recorder);
+    EXPECT_EQ(recorder->Wait().code(), absl::StatusCode::kCancelled);
+  }
+  EXPECT_EQ(pool_->healthy_engines(), 2);  // nobody was ejected for it
 }
 
 class NoRetryBudgetPoolTest : public PoolTest {

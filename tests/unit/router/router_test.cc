@@ -8,6 +8,7 @@
 
 #include "core/metrics.h"
 #include "testing/fake_speech_service.h"
+#include "testing/synthesize_sync.h"
 
 namespace voxgate::router {
 namespace {
@@ -85,6 +86,30 @@ TEST(Router, TranslationsAreRoutedOnTheSourceLanguage) {
   router.Translate(request, [&](absl::StatusOr<speech::TranslationResponse> r) { result = std::move(r); });
   EXPECT_EQ(result.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(result.status().message()), HasSubstr("translates from language \"fr\"; served languages: en"));
+}
+
+TEST(Router, SynthesisIsRoutedOnTheLanguageOrTheVoicesLanguage) {
+  auto fake = std::make_shared<FakeSpeechService>();
+  Route tts = To("en", "tts-en", fake);
+  tts.service = "tts";
+  Router router({To("en-US", "asr-en", fake), tts});
+  auto by_voice = std::make_shared<testing::SynthesisRecorder>();
+  speech::SynthesisRequest request = testing::SpeechOf("hi", "fake-voice");
+  request.language_code.clear();  // the voice's language (en-US) routes it
+  router.Synthesize(request, by_voice);
+  ASSERT_TRUE(by_voice->Wait().ok()) << by_voice->Wait();
+  EXPECT_EQ(by_voice->chunks(), 2);
+  auto unknown = std::make_shared<testing::SynthesisRecorder>();
+  request.voice = "nova";
+  router.Synthesize(request, unknown);
+  EXPECT_EQ(unknown->Wait().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(unknown->Wait().message()), HasSubstr("unknown voice \"nova\"; voices: fake-voice"));
+  auto french = std::make_shared<testing::SynthesisRecorder>();
+  request = testing::SpeechOf("salut");
+  request.language_code = "fr";
+  router.Synthesize(request, french);
+  EXPECT_THAT(std::string(french->Wait().message()), HasSubstr("no engine speaks language \"fr\"; served languages: en"));
+  EXPECT_EQ(fake->syntheses(), 1);
 }
 
 TEST(Router, NoMatchNamesWhatIsServed) {

@@ -9,6 +9,7 @@
 #include "rpc/engine_server.h"
 #include "rpc/remote_speech_service.h"
 #include "testing/fake_speech_service.h"
+#include "testing/synthesize_sync.h"
 #include "testing/grpc_callback_queue.h"
 #include "testing/translate_sync.h"
 
@@ -67,8 +68,12 @@ TEST_F(EngineRpcTest, DescribeCrossesTheWire) {
   ASSERT_TRUE(caps.ok()) << caps.status();
   EXPECT_EQ(caps->engine, "fake");
   EXPECT_EQ(caps->capacity, 3);
-  ASSERT_EQ(caps->models.size(), 2u);
+  ASSERT_EQ(caps->models.size(), 3u);
   EXPECT_EQ(caps->models[0].language_codes, std::vector<std::string>{"en-US"});
+  EXPECT_EQ(caps->models[2].service, "tts");
+  ASSERT_EQ(caps->models[2].voices.size(), 1u);
+  EXPECT_EQ(caps->models[2].voices[0].name, "fake-voice");
+  EXPECT_EQ(caps->models[2].voices[0].gender, "female");
   EXPECT_EQ(caps->models[1].service, "mt");
   EXPECT_EQ(caps->models[1].target_language_codes, std::vector<std::string>{"es"});
 }
@@ -89,6 +94,34 @@ TEST_F(EngineRpcTest, TranslateCrossesTheWireWithItsDeadline) {
   r.texts = {"hello"};
   r.deadline = std::chrono::system_clock::now() - std::chrono::seconds(1);
   EXPECT_EQ(call(r).status().code(), absl::StatusCode::kDeadlineExceeded);
+}
+
+TEST_F(EngineRpcTest, SynthesisStreamsItsChunksInOrder) {
+  StartServer();
+  auto recorder = std::make_shared<testing::SynthesisRecorder>();
+  speech::SynthesisRequest r = testing::SpeechOf("hello", "fake-voice");
+  r.sample_rate_hertz = 24000;
+  remote_->Synthesize(r, recorder);
+  ASSERT_TRUE(recorder->Wait().ok());
+  EXPECT_EQ(recorder->chunks(), 5);  // one message per chunk
+  EXPECT_EQ(recorder->rate(), 24000);
+  const auto samples = recorder->samples();
+  ASSERT_EQ(samples.size(), 5u * 160);
+  for (size_t i = 0; i < samples.size(); ++i) ASSERT_EQ(samples[i], static_cast<int16_t>(i / 160 + 1)) << i;
+
+  auto unknown = std::make_shared<testing::SynthesisRecorder>();
+  remote_->Synthesize(testing::SpeechOf("hi", "nobody"), unknown);
+  EXPECT_EQ(unknown->Wait().code(), absl::StatusCode::kNotFound);  // the engine's error, as it said it
+  EXPECT_EQ(unknown->chunks(), 0);
+}
+
+TEST_F(EngineRpcTest, StoppingASynthesisCancelsTheCall) {
+  StartServer();
+  auto recorder = std::make_shared<testing::SynthesisRecorder>(/*stop_after=*/2);
+  remote_->Synthesize(testing::SpeechOf(std::string(200, 'x')), recorder);
+  EXPECT_EQ(recorder->Wait().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(recorder->chunks(), 2);  // nothing after the observer said stop
+  EXPECT_EQ(recorder->done_count(), 1);
 }
 
 TEST_F(EngineRpcTest, StreamsAudioAndResultsBothWays) {
