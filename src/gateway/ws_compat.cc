@@ -1,9 +1,13 @@
 // The vosk- and mimi-compatible WebSocket protocols. Both answer in step with what the client
-// sends, as the servers they mimic do, so each connection is one coroutine: read a message, hand
-// its audio to the recognition stream, answer with what the recognizer has said so far. (The
-// native protocol pushes results as they come instead: ws_recognize.cc.)
+// sends, as the servers they mimic do: take a message, hand its audio to the recognition stream,
+// answer with what the recognizer has said so far. A reader coroutine hands the client's messages
+// over one at a time (so TCP still pushes back), and a stream that fails while the client is
+// quiet is closed with its reason at once. (The native protocol pushes results as they come
+// instead: ws_recognize.cc.)
 #include <chrono>
 #include <optional>
+
+#include <boost/asio/experimental/channel.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "audio/pcm.h"
@@ -37,7 +41,7 @@ class SteppedStream {
     if (stream_ && !done_) stream_->Cancel();
   }
 
-  asio::awaitable<absl::Status> Start(const std::string& language, int client_sample_rate) {
+  asio::awaitable<absl::Status> Start(const std::string& language, int client_sample_rate, std::vector<std::string> phrases = {}) {
     auto resampler = audio::Resampler::Create(client_sample_rate, kModelSampleRate);
     if (!resampler.ok()) co_return resampler.status();
     resampler_.emplace(std::move(*resampler));
@@ -48,6 +52,7 @@ class SteppedStream {
     config.interim_results = true;
     config.request_id = request_id_;
     config.plan = plan_;
+    config.phrases = std::move(phrases);
     auto started = ctx_.service->StartRecognition(config, events_);
     if (!started.ok()) co_return started.status();
     stream_ = std::move(*started);
@@ -80,6 +85,11 @@ class SteppedStream {
     return out;
   }
   const std::optional<absl::Status>& ended() const { return end_status_; }
+  // Returns once the stream has ended (never, before it started).
+  asio::awaitable<void> WaitEnded() {
+    if (events_) co_await events_->WaitDone();
+    else co_await asio::steady_timer(co_await asio::this_coro::executor, std::chrono::hours(24 * 365)).async_wait(kAwait);
+  }
 
   // End of audio: the remaining results, once the stream is done.
   asio::awaitable<std::vector<speech::RecognitionResult>> Finish() {
@@ -146,6 +156,44 @@ class SteppedStream {
   double audio_seconds_ = 0;
 };
 
+// A client message, or (ec set) why the reading ended.
+struct Frame {
+  boost::system::error_code ec;
+  std::string data;
+  bool text = false;
+};
+using FrameChannel = asio::experimental::channel<void(boost::system::error_code, Frame)>;
+
+// Reads the client's messages into `out`, one at a time: the next read starts once the session
+// took the last message. Ends after handing over the read's error (the socket closed).
+asio::awaitable<void> ReadFrames(Ws& ws, FrameChannel& out) {
+  beast::flat_buffer buffer;
+  while (true) {
+    buffer.clear();
+    auto [ec, n] = co_await ws.async_read(buffer, kAwait);
+    Frame frame{ec, ec ? std::string() : beast::buffers_to_string(buffer.data()), ws.got_text()};
+    co_await out.async_send(boost::system::error_code{}, std::move(frame), kAwait);
+    if (ec) co_return;
+  }
+}
+
+// The client's next message, or nullopt when the stream ended first (it failed while the client
+// was quiet).
+asio::awaitable<std::optional<Frame>> NextFrame(FrameChannel& frames, SteppedStream& recognition) {
+  using namespace asio::experimental::awaitable_operators;
+  auto which = co_await (frames.async_receive(kAwait) || recognition.WaitEnded());
+  if (which.index() == 1) co_return std::nullopt;
+  co_return std::get<1>(std::get<0>(std::move(which)));
+}
+
+// After the session: takes what the reader still hands over, until it ends.
+asio::awaitable<void> DrainFrames(FrameChannel& frames) {
+  while (true) {
+    auto [ec, frame] = co_await frames.async_receive(kAwait);
+    if (ec || frame.ec) co_return;
+  }
+}
+
 // Closes with the status's close code and its message as the reason (printable ASCII, as a
 // close frame's 123 bytes must be UTF-8).
 asio::awaitable<void> CloseWith(Ws& ws, const absl::Status& status) {
@@ -207,6 +255,44 @@ void LogStream(const char* protocol, const Request& req, const std::string& requ
   core::Log(!status || status->ok() ? core::Severity::kInfo : core::Severity::kWarning, "stream", fields);
 }
 
+// Runs `steps` (which takes the client's messages through NextFrame) beside the frame reader,
+// then closes with the status `steps` decided (unset: the client went away) and lets the reader
+// finish. `reader_done`: steps took the reader's last frame (its error).
+template <typename Steps>
+asio::awaitable<std::optional<absl::Status>> RunSession(Ws& ws, SteppedStream& recognition, Steps steps) {
+  using namespace asio::experimental::awaitable_operators;
+  FrameChannel frames(co_await asio::this_coro::executor, 0);
+  std::optional<absl::Status> status;
+  auto session = [&]() -> asio::awaitable<void> {
+    bool reader_done = false;
+    status = co_await steps(frames, reader_done);
+    recognition.Cancel();
+    if (status) co_await CloseWith(ws, *status);
+    if (!reader_done) co_await DrainFrames(frames);
+  };
+  co_await (ReadFrames(ws, frames) && session());
+  co_return status;
+}
+
+// The next client message for a session's steps: the frame, or the status that ends the session
+// (the stream failed while the client was quiet, or the read failed; unset: the client is gone).
+struct Step {
+  std::optional<Frame> frame;
+  std::optional<absl::Status> end;
+};
+asio::awaitable<Step> NextStep(FrameChannel& frames, SteppedStream& recognition, bool& reader_done, const Context& ctx) {
+  auto frame = co_await NextFrame(frames, recognition);
+  if (!frame) {
+    (void)recognition.Take();  // records how it ended
+    co_return Step{std::nullopt, recognition.ended().value_or(absl::InternalError("the recognition ended early"))};
+  }
+  if (frame->ec) {
+    reader_done = true;
+    co_return Step{std::nullopt, ReadFailure(frame->ec, ctx)};
+  }
+  co_return Step{std::move(frame), std::nullopt};
+}
+
 }  // namespace
 
 asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id, Caller caller) {
@@ -218,78 +304,53 @@ asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Co
 
   vosk::Config config;
   SteppedStream recognition(ctx, request_id, caller.plan);
-  std::vector<speech::RecognitionResult> unsent_finals;
-  std::string partial;
-  std::optional<absl::Status> status;  // unset: the client went away
-  beast::flat_buffer buffer;
-  if (ctx.draining) status = absl::UnavailableError("the server is shutting down; retry on another instance");
-  while (!status) {
-    buffer.clear();
-    auto [ec, n] = co_await ws.async_read(buffer, kAwait);
-    if (ec) {
-      status = ReadFailure(ec, ctx);
-      break;
-    }
-    const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
-    bool eof = vosk::IsEof(data);
-    if (!eof && ws.got_text()) {
-      auto msg = vosk::ParseClientText(data, config);
-      if (!msg.ok()) {
-        status = msg.status();
-        break;
+  auto steps = [&](FrameChannel& frames, bool& reader_done) -> asio::awaitable<std::optional<absl::Status>> {
+    if (ctx.draining) co_return absl::UnavailableError("the server is shutting down; retry on another instance");
+    std::vector<speech::RecognitionResult> unsent_finals;
+    std::string partial;
+    while (true) {
+      Step step = co_await NextStep(frames, recognition, reader_done, ctx);
+      if (!step.frame) co_return step.end;
+      const std::string& data = step.frame->data;
+      bool eof = vosk::IsEof(data);
+      if (!eof && step.frame->text) {
+        auto msg = vosk::ParseClientText(data, config);
+        if (!msg.ok()) co_return msg.status();
+        eof = msg->type == vosk::ClientText::Type::kEof;
+        if (!eof) continue;  // a config gets no reply, as from vosk-server
       }
-      eof = msg->type == vosk::ClientText::Type::kEof;
-      if (!eof) continue;  // a config gets no reply, as from vosk-server
-    }
-    if (!recognition.started()) {
-      if (!config.phrase_list.empty()) {
-        status = absl::UnimplementedError("phrase_list (a restricted vocabulary) is not supported by this server's recognizers");
-        break;
+      if (!recognition.started()) {
+        if (eof) {  // no audio at all
+          if (!co_await Send(ws, vosk::ResultJson({}, config), ctx)) co_return std::nullopt;
+          co_return absl::OkStatus();
+        }
+        if (auto s = co_await recognition.Start("en-US", config.sample_rate, config.phrase_list); !s.ok()) co_return s;
       }
-      if (eof) {  // no audio at all
-        if (co_await Send(ws, vosk::ResultJson({}, config), ctx)) status = absl::OkStatus();
-        break;
+      if (eof) {
+        for (auto& r : co_await recognition.Finish()) {
+          if (r.is_final) unsent_finals.push_back(std::move(r));
+        }
+        if (!recognition.ended()->ok()) co_return *recognition.ended();
+        if (!co_await Send(ws, vosk::ResultJson(unsent_finals, config), ctx)) co_return std::nullopt;
+        co_return absl::OkStatus();
       }
-      if (auto s = co_await recognition.Start("en-US", config.sample_rate); !s.ok()) {
-        status = s;
-        break;
+      if (auto s = co_await recognition.Write(data); !s.ok()) co_return s;
+      // One reply per audio message: an utterance that ended since the last reply, else the partial.
+      for (auto& r : recognition.Take()) {
+        if (r.is_final) {
+          unsent_finals.push_back(std::move(r));
+          partial.clear();
+        } else if (!r.transcript.empty()) {
+          partial = r.transcript;
+        }
       }
+      if (recognition.ended() && !recognition.ended()->ok()) co_return *recognition.ended();
+      const std::string reply = unsent_finals.empty() ? vosk::PartialJson(partial) : vosk::ResultJson(unsent_finals, config);
+      unsent_finals.clear();
+      if (!co_await Send(ws, reply, ctx)) co_return std::nullopt;
     }
-    if (eof) {
-      auto rest = co_await recognition.Finish();
-      for (auto& r : rest) {
-        if (r.is_final) unsent_finals.push_back(std::move(r));
-      }
-      if (!recognition.ended()->ok()) {
-        status = *recognition.ended();
-        break;
-      }
-      if (co_await Send(ws, vosk::ResultJson(unsent_finals, config), ctx)) status = absl::OkStatus();
-      break;
-    }
-    if (auto s = co_await recognition.Write(data); !s.ok()) {
-      status = s;
-      break;
-    }
-    // One reply per audio message: an utterance that ended since the last reply, else the partial.
-    for (auto& r : recognition.Take()) {
-      if (r.is_final) {
-        unsent_finals.push_back(std::move(r));
-        partial.clear();
-      } else if (!r.transcript.empty()) {
-        partial = r.transcript;
-      }
-    }
-    if (recognition.ended() && !recognition.ended()->ok()) {
-      status = *recognition.ended();
-      break;
-    }
-    const std::string reply = unsent_finals.empty() ? vosk::PartialJson(partial) : vosk::ResultJson(unsent_finals, config);
-    unsent_finals.clear();
-    if (!co_await Send(ws, reply, ctx)) break;
-  }
-  recognition.Cancel();
-  if (status) co_await CloseWith(ws, *status);
+  };
+  const auto status = co_await RunSession(ws, recognition, steps);
   LogStream("vosk", req, request_id, caller, start, "en-US", recognition.audio_seconds(), status);
 }
 
@@ -317,8 +378,6 @@ asio::awaitable<void> RunMimiWebSocket(beast::tcp_stream stream, Request req, Co
   if (auto [ec] = co_await ws.async_accept(req, kAwait); ec) co_return;
 
   mimi::Session session(config, mimi::NewSessionId());
-  std::optional<absl::Status> status;
-  beast::flat_buffer buffer;
   auto send_all = [&](const std::vector<speech::RecognitionResult>& results) -> asio::awaitable<bool> {
     for (const auto& r : results) {
       for (const auto& message : session.OnResult(r)) {
@@ -327,38 +386,25 @@ asio::awaitable<void> RunMimiWebSocket(beast::tcp_stream stream, Request req, Co
     }
     co_return true;
   };
-  while (!status) {
-    buffer.clear();
-    auto [ec, n] = co_await ws.async_read(buffer, kAwait);
-    if (ec) {
-      status = ReadFailure(ec, ctx);
-      break;
-    }
-    const std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
-    if (ws.got_text()) {
-      auto recog_break = mimi::IsRecogBreak(data);
-      if (!recog_break.ok()) {
-        status = recog_break.status();
-        break;
+  auto steps = [&](FrameChannel& frames, bool& reader_done) -> asio::awaitable<std::optional<absl::Status>> {
+    while (true) {
+      Step step = co_await NextStep(frames, recognition, reader_done, ctx);
+      if (!step.frame) co_return step.end;
+      if (step.frame->text) {
+        auto recog_break = mimi::IsRecogBreak(step.frame->data);
+        if (!recog_break.ok()) co_return recog_break.status();
+        auto rest = co_await recognition.Finish();
+        if (!co_await send_all(rest)) co_return std::nullopt;
+        if (!recognition.ended()->ok()) co_return *recognition.ended();
+        if (!co_await Send(ws, session.Finished(), ctx)) co_return std::nullopt;
+        co_return absl::OkStatus();
       }
-      auto rest = co_await recognition.Finish();
-      if (!co_await send_all(rest)) break;
-      if (!recognition.ended()->ok()) {
-        status = *recognition.ended();
-        break;
-      }
-      if (co_await Send(ws, session.Finished(), ctx)) status = absl::OkStatus();
-      break;
+      if (auto s = co_await recognition.Write(step.frame->data); !s.ok()) co_return s;
+      if (!co_await send_all(recognition.Take())) co_return std::nullopt;
+      if (recognition.ended() && !recognition.ended()->ok()) co_return *recognition.ended();
     }
-    if (auto s = co_await recognition.Write(data); !s.ok()) {
-      status = s;
-      break;
-    }
-    if (!co_await send_all(recognition.Take())) break;
-    if (recognition.ended() && !recognition.ended()->ok()) status = *recognition.ended();
-  }
-  recognition.Cancel();
-  if (status) co_await CloseWith(ws, *status);
+  };
+  const auto status = co_await RunSession(ws, recognition, steps);
   LogStream("mimi", req, request_id, caller, start, config.language, recognition.audio_seconds(), status);
 }
 

@@ -31,6 +31,7 @@ v1::RecognitionConfig ToProto(const speech::RecognitionConfig& c) {
   p.set_model(c.model);
   p.set_request_id(c.request_id);
   p.set_plan(c.plan);
+  for (const auto& phrase : c.phrases) p.add_phrases(phrase);
   return p;
 }
 
@@ -43,6 +44,7 @@ speech::RecognitionConfig FromProto(const v1::RecognitionConfig& p) {
   c.model = p.model();
   c.request_id = p.request_id();
   c.plan = p.plan();
+  c.phrases.assign(p.phrases().begin(), p.phrases().end());
   return c;
 }
 

@@ -23,6 +23,8 @@ struct RecognitionConfig {
   bool interim_results = true;
   bool enable_word_time_offsets = true;
   std::string model;       // empty: the service's default
+  // Recognize only sequences of these words and phrases (vosk's phrase_list); empty: anything.
+  std::vector<std::string> phrases;
   std::string plan;        // the caller's API-key plan (the router may route on it); empty: none
   std::string request_id;  // carried into logs of every tier
 };

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { Server, librivoxClips, tempDir, wordErrorRate, withTimeout } from './harness.mjs';
+import { Server, librivoxClips, synthesize, tempDir, wordErrorRate, withTimeout } from './harness.mjs';
 
 let server, voskUrl;
 const clip = librivoxClips()[1];
@@ -55,10 +55,11 @@ function open(url, options) {
 
 // vosk-server's websocket/test.py: config, then 8000-byte frames each answered once, then eof.
 // `paceMs` between frames, as a microphone client sends; 0: as fast as the replies come.
-async function voskSession(url, { pcm = pcm16k, rate = 16000, eof = '{"eof" : 1}', config = true, eofBinary = false, paceMs = 0 } = {}) {
+async function voskSession(url, { pcm = pcm16k, rate = 16000, eof = '{"eof" : 1}', config = true, eofBinary = false, paceMs = 0,
+                                   configMessage = {} } = {}) {
   const c = open(url);
   await c.opened;
-  if (config) c.ws.send(JSON.stringify({ config: { sample_rate: rate } }));
+  if (config) c.ws.send(JSON.stringify({ config: { sample_rate: rate, ...configMessage } }));
   const replies = [];
   let sent = 0;
   for (let pos = 0; pos < pcm.length; pos += 8000) {
@@ -111,6 +112,18 @@ test('vosk: /vosk on the main listener too; 8 kHz audio; eof without spaces or a
   assert.ok(wordErrorRate(clip.text, voskText(b)) < 0.5, voskText(b));
 });
 
+test('vosk: phrase_list restricts the words recognized, as a grammar', async () => {
+  const dir = tempDir();
+  const digits = synthesize('three five seven nine two', path.join(dir, 'digits.wav'));
+  const vocabulary = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+  const s = await voskSession(voskUrl, { pcm: readFileSync(digits).subarray(44), configMessage: { phrase_list: [...vocabulary, '[unk]'] } });
+  const text = voskText(s);
+  assert.ok(text.length > 0);
+  console.log(`phrase_list recognition: "${text}"`);
+  for (const w of text.split(' ')) assert.ok(vocabulary.includes(w), `"${w}" is not in the phrase list: ${text}`);
+  assert.ok(wordErrorRate('three five seven nine two', text) < 0.5, text);
+});
+
 test('vosk: words off, max_alternatives, and what is refused', async () => {
   const c = open(voskUrl);
   await c.opened;
@@ -125,7 +138,7 @@ test('vosk: words off, max_alternatives, and what is refused', async () => {
   assert.equal(final.alternatives[0].result, undefined, 'words off');
   assert.equal((await c.closed).code, 1000);
   for (const [message, code, reason] of [
-    [JSON.stringify({ config: { sample_rate: 16000, phrase_list: ['yes', 'no'] } }), 1008, /phrase_list/],
+    [JSON.stringify({ config: { sample_rate: 16000, phrase_list: ['yes', 'zorblax'] } }), 1007, /phrase_list: not in the recognizer's dictionary: zorblax/],
     [JSON.stringify({ config: { sample_rate: 'fast' } }), 1007, /sample_rate must be a number/],
     ['hello', 1007, /text messages are/],
   ]) {

@@ -382,6 +382,7 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
     send(std::move(result));
   };
 
+  VOXGATE_RETURN_IF_ERROR(decoder.UsePhrases(config.phrases));
   VOXGATE_RETURN_IF_ERROR(decoder.StartStream());
   bool in_speech = false;  // the VAD has seen speech in the open utterance
   std::string last_partial;

@@ -17,7 +17,7 @@ class StreamEvents : public speech::RecognitionObserver {
  public:
   static constexpr size_t kMaxQueuedResults = 512;
 
-  explicit StreamEvents(asio::any_io_executor executor) : results_wake_(executor, 1), ready_wake_(executor, 1) {}
+  explicit StreamEvents(asio::any_io_executor executor) : results_wake_(executor, 1), ready_wake_(executor, 1), done_wake_(executor, 1) {}
 
   void OnResult(speech::RecognitionResult result) override {
     {
@@ -39,6 +39,7 @@ class StreamEvents : public speech::RecognitionObserver {
     }
     results_wake_.try_send(boost::system::error_code{});
     ready_wake_.try_send(boost::system::error_code{});
+    done_wake_.try_send(boost::system::error_code{});
   }
 
   void OnReadyForAudio() override { ready_wake_.try_send(boost::system::error_code{}); }
@@ -97,6 +98,11 @@ class StreamEvents : public speech::RecognitionObserver {
     co_return which.index() == 0;
   }
 
+  // Returns once the stream has ended (at once if it has), without taking any result.
+  asio::awaitable<void> WaitDone() {
+    while (!done()) co_await done_wake_.async_receive(kAwait);
+  }
+
   bool done() {
     std::lock_guard lock(mu_);
     return done_.has_value();
@@ -110,6 +116,7 @@ class StreamEvents : public speech::RecognitionObserver {
   bool given_up_ = false;  // overflowed once: the stream is being cancelled, results are dropped
   WakeChannel results_wake_;
   WakeChannel ready_wake_;
+  WakeChannel done_wake_;
 };
 
 }  // namespace voxgate::gateway::internal

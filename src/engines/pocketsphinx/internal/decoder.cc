@@ -1,6 +1,7 @@
 #include "engines/pocketsphinx/internal/decoder.h"
 
 #include <pocketsphinx.h>
+#include <sphinxbase/ckd_alloc.h>
 #include <sphinxbase/cmd_ln.h>
 #include <sphinxbase/cmn.h>
 #include <sphinxbase/err.h>
@@ -13,7 +14,10 @@
 #include <utility>
 
 #include "absl/base/const_init.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 
 namespace voxgate::engines::pocketsphinx::internal {
@@ -48,7 +52,8 @@ void SilenceLibraryLogging() {
 }
 
 std::optional<std::string> CleanWord(std::string_view word) {
-  if (word.empty() || word.front() == '<' || word.front() == '[' ||
+  // "(NULL)": a grammar search's empty transitions between words.
+  if (word.empty() || word.front() == '<' || word.front() == '[' || word.front() == '(' ||
       (word.size() >= 2 && word.substr(0, 2) == "++")) {
     return std::nullopt;
   }
@@ -102,8 +107,9 @@ absl::StatusOr<std::unique_ptr<Decoder>> Decoder::Create(const DecoderOptions& o
     initial_cmn.resize(feat->cmn_struct->veclen);
     cmn_live_get(feat->cmn_struct, initial_cmn.data());
   }
-  return std::unique_ptr<Decoder>(
-      new Decoder(std::move(handle), sample_rate, frame_rate, bestpath, std::move(initial_cmn)));
+  auto decoder = std::unique_ptr<Decoder>(new Decoder(std::move(handle), sample_rate, frame_rate, bestpath, std::move(initial_cmn)));
+  decoder->default_search_ = ps_get_search(decoder->handle_.get());
+  return decoder;
 }
 
 Decoder::Decoder(DecoderHandle handle, int sample_rate_hertz, int frame_rate, bool has_confidence,
@@ -113,6 +119,51 @@ Decoder::Decoder(DecoderHandle handle, int sample_rate_hertz, int frame_rate, bo
       frame_rate_(frame_rate),
       has_confidence_(has_confidence),
       initial_cmn_(std::move(initial_cmn)) {}
+
+absl::Status Decoder::UsePhrases(const std::vector<std::string>& phrases) {
+  if (phrases == phrases_) return absl::OkStatus();
+  if (in_utterance_) {
+    if (absl::Status s = EndUtterance(); !s.ok()) return s;
+  }
+  if (phrases.empty()) {
+    if (ps_set_search(handle_.get(), default_search_.c_str()) < 0) return absl::InternalError("pocketsphinx: cannot switch back to the language model");
+    phrases_.clear();
+    return absl::OkStatus();
+  }
+  std::vector<std::string> alternatives, unknown;
+  for (const std::string& phrase : phrases) {
+    std::string alternative;
+    const std::vector<std::string> phrase_words = absl::StrSplit(phrase, ' ', absl::SkipWhitespace());
+    for (const std::string& word : phrase_words) {
+      std::string w = absl::AsciiStrToLower(word);
+      if (w == "[unk]") continue;
+      // Dictionary words are lower case letters, digits and ' . - _; anything else would also
+      // be JSGF syntax.
+      const bool plain = std::all_of(w.begin(), w.end(), [](char c) {
+        return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '\'' || c == '.' || c == '-' || c == '_';
+      });
+      char* pronunciation = plain ? ps_lookup_word(handle_.get(), w.c_str()) : nullptr;
+      if (pronunciation == nullptr) {
+        unknown.push_back(w);
+        continue;
+      }
+      ckd_free(pronunciation);
+      absl::StrAppend(&alternative, alternative.empty() ? "" : " ", w);
+    }
+    if (!alternative.empty()) alternatives.push_back(std::move(alternative));
+  }
+  if (!unknown.empty()) {
+    if (unknown.size() > 10) unknown.resize(10);
+    return absl::InvalidArgumentError(absl::StrCat("phrase_list: not in the recognizer's dictionary: ", absl::StrJoin(unknown, ", ")));
+  }
+  if (alternatives.empty()) return absl::InvalidArgumentError("phrase_list has no words to recognize");
+  const std::string grammar = absl::StrCat("#JSGF V1.0;\ngrammar phrases;\npublic <phrases> = ( ", absl::StrJoin(alternatives, " | "), " )+ ;\n");
+  if (ps_set_jsgf_string(handle_.get(), "phrases", grammar.c_str()) < 0 || ps_set_search(handle_.get(), "phrases") < 0) {
+    return absl::InvalidArgumentError("phrase_list: pocketsphinx refused the grammar made of it");
+  }
+  phrases_ = phrases;
+  return absl::OkStatus();
+}
 
 absl::Status Decoder::StartStream() {
   if (in_utterance_) {

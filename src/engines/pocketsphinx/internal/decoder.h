@@ -32,7 +32,8 @@ struct DecoderOptions {
 void SilenceLibraryLogging();
 
 // A word of the best hypothesis, fillers removed, alternate-pronunciation suffix stripped.
-// Returns nullopt for <s>, </s>, <sil> and fillers such as [NOISE] / [SPEECH] / ++GARBAGE++.
+// Returns nullopt for <s>, </s>, <sil>, fillers such as [NOISE] / [SPEECH] / ++GARBAGE++, and a
+// grammar's empty transitions, (NULL).
 std::optional<std::string> CleanWord(std::string_view dictionary_word);
 
 struct DecoderDeleter {
@@ -49,6 +50,11 @@ class Decoder {
   int sample_rate_hertz() const { return sample_rate_hertz_; }
   // True when word posteriors are computed (bestpath search on).
   bool has_confidence() const { return has_confidence_; }
+
+  // Restricts what the next stream can recognize to sequences of `phrases` (a JSGF grammar,
+  // vosk's phrase_list); empty: the full language model. "[unk]" entries are skipped (there is
+  // no garbage model); a word the dictionary lacks is INVALID_ARGUMENT naming it.
+  absl::Status UsePhrases(const std::vector<std::string>& phrases);
 
   // Resets stream-wide state (noise estimate, time offset) and opens the first utterance.
   absl::Status StartStream();
@@ -74,6 +80,8 @@ class Decoder {
   int frame_rate_;
   bool has_confidence_;
   std::vector<float> initial_cmn_;  // the model's -cmninit, restored for every stream
+  std::string default_search_;      // the language model's search
+  std::vector<std::string> phrases_;  // of the grammar search in use; empty: the language model
   bool in_utterance_ = false;
 };
 

@@ -39,7 +39,9 @@ absl::Status ApplyConfig(const nlohmann::json& c, Config& config) {
       }
       config.phrase_list.clear();
       for (const auto& p : value) {
-        if (!p.is_string()) return absl::InvalidArgumentError("config.phrase_list must be a list of strings");
+        if (!p.is_string() || p.get_ref<const std::string&>().size() > 200) {
+          return absl::InvalidArgumentError("config.phrase_list must be a list of strings of at most 200 bytes");
+        }
         config.phrase_list.push_back(p.get<std::string>());
       }
     } else {
