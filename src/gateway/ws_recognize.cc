@@ -18,6 +18,7 @@
 #include "gateway/internal/synthesis_events.h"
 #include "gateway/protocols/native/native_protocol.h"
 #include "speech/language.h"
+#include "speech/text.h"
 
 namespace voxgate::gateway::internal {
 namespace {
@@ -232,7 +233,7 @@ speech::SynthesisRequest SpeechRequestFor(const native::StreamConfig& config, co
 // goes out with the reason instead of the translation.
 asio::awaitable<absl::StatusOr<std::string>> TranslateFinal(Context& ctx, const StreamState& st, const std::string& text) {
   speech::TranslationRequest request;
-  request.texts = {text};
+  request.texts = {speech::TranscriptForTranslation(text, st.config.language)};
   request.source_language = st.config.language;
   request.target_language = st.config.translate_to;
   request.request_id = st.request_id;

@@ -127,8 +127,8 @@ test('speech translation: each final result of an English stream carries its Spa
     assert.ok(finals.length >= 1);
     for (const f of finals) {
       const direct = await (await fetch(`${both.url}/v1/translate`, { method: 'POST',
-        body: JSON.stringify({ text: f.text, source: 'en', target: 'es' }) })).json();
-      assert.equal(f.translation, direct.text, 'the same translation as /v1/translate gives');
+        body: JSON.stringify({ text: f.text.replace(/\bi\b/g, 'I'), source: 'en', target: 'es' }) })).json();
+      assert.equal(f.translation, direct.text, 'the same translation as /v1/translate gives (of the transcript with its "I")');
       assert.notEqual(f.translation, f.text);
     }
     // A pair nobody translates is refused before any audio, with the pairs that exist.

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "speech/text.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "engines/apertium/internal/pipeline.h"
@@ -67,33 +68,8 @@ absl::Status ValidateText(std::string_view text, size_t max_bytes) {
   if (text.size() > max_bytes) {
     return absl::OutOfRangeError(absl::StrCat("text of ", text.size(), " bytes exceeds the limit of ", max_bytes, " bytes"));
   }
-  for (size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f) {
-        return absl::InvalidArgumentError(absl::StrCat("control character 0x", absl::Hex(c), " at byte ", i));
-      }
-      ++i;
-      continue;
-    }
-    // UTF-8: the lead byte says how many continuation bytes follow; no overlong forms, no
-    // surrogates, nothing past U+10FFFF.
-    const int extra = c >= 0xf0 ? (c <= 0xf4 ? 3 : -1) : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : -1;
-    if (extra < 0 || i + extra >= text.size()) return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
-    bool ok = true;
-    uint32_t cp = c & (0x3f >> extra);
-    for (int k = 1; ok && k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      ok = (cc & 0xc0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    ok = ok && !(extra == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) && !(extra == 3 && (cp < 0x10000 || cp > 0x10ffff));
-    if (!ok) return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
-    i += static_cast<size_t>(extra) + 1;
-  }
-  return absl::OkStatus();
+  return speech::CheckPlainText(text);
 }
-
 
 absl::StatusOr<std::shared_ptr<ApertiumEngine>> ApertiumEngine::Create(Options options) {
   std::shared_ptr<ApertiumEngine> engine(new ApertiumEngine(std::move(options)));

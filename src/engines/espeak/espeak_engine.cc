@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "speech/text.h"
 #include "absl/strings/str_format.h"
 #include "audio/pcm.h"
 #include "audio/resampler.h"
@@ -37,30 +38,7 @@ absl::Status ValidateText(std::string_view text, size_t max_chars) {
     return absl::InvalidArgumentError("empty text: there is nothing to speak");
   }
   size_t chars = 0;
-  for (size_t i = 0; i < text.size(); ++chars) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      if ((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f) {
-        return absl::InvalidArgumentError(absl::StrCat("control character 0x", absl::Hex(c), " at byte ", i));
-      }
-      ++i;
-      continue;
-    }
-    // UTF-8: the lead byte says how many continuation bytes follow; no overlong forms, no
-    // surrogates, nothing past U+10FFFF.
-    const int extra = c >= 0xf0 ? (c <= 0xf4 ? 3 : -1) : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : -1;
-    if (extra < 0 || i + extra >= text.size()) return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
-    bool ok = true;
-    uint32_t cp = c & (0x3f >> extra);
-    for (int k = 1; ok && k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      ok = (cc & 0xc0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    ok = ok && !(extra == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) && !(extra == 3 && (cp < 0x10000 || cp > 0x10ffff));
-    if (!ok) return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
-    i += static_cast<size_t>(extra) + 1;
-  }
+  if (absl::Status s = speech::CheckPlainText(text, &chars); !s.ok()) return s;
   if (chars > max_chars) {
     return absl::OutOfRangeError(absl::StrCat("text of ", chars, " characters exceeds the limit of ", max_chars, " characters; split it"));
   }

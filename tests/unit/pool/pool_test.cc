@@ -62,6 +62,9 @@ class PoolTest : public ::testing::Test {
     return streams;
   }
   void TearDown() override {
+    // Streams a test let go end on gRPC threads; they touch the pool (and a fake clock that a
+    // derived fixture owns and destroys before this base) until their engine calls are done.
+    WaitFor([&] { return pool_->active_streams() == 0; });
     pool_->Stop();
     pool_.reset();
     for (auto& s : servers_) s->Shutdown(std::chrono::milliseconds(100));

@@ -51,8 +51,8 @@ class Decoder {
   // True when word posteriors are computed (bestpath search on).
   bool has_confidence() const { return has_confidence_; }
 
-  // Restricts what the next stream can recognize to sequences of `phrases` (a JSGF grammar,
-  // vosk's phrase_list); empty: the full language model. "[unk]" entries are skipped (there is
+  // Restricts what the next stream can recognize to sequences of `phrases` (a grammar, vosk's
+  // phrase_list); empty: the full language model. "[unk]" entries are skipped (there is
   // no garbage model); a word the dictionary lacks is INVALID_ARGUMENT naming it.
   absl::Status UsePhrases(const std::vector<std::string>& phrases);
 
@@ -80,7 +80,6 @@ class Decoder {
   int frame_rate_;
   bool has_confidence_;
   std::vector<float> initial_cmn_;  // the model's -cmninit, restored for every stream
-  std::string default_search_;      // the language model's search
   std::vector<std::string> phrases_;  // of the grammar search in use; empty: the language model
   bool in_utterance_ = false;
 };

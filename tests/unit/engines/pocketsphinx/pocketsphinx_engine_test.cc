@@ -416,7 +416,7 @@ TEST_F(PocketsphinxEngineTest, PhrasesRestrictWhatIsRecognizedAndTheNextStreamIs
     edits += speech::WordErrorRate(ref, hyp) * n;
     words += n;
   }
-  EXPECT_LT(edits / words, 0.2);  // measured 2 insertions in 15 words
+  EXPECT_LT(edits / words, 0.2);  // measured 1-2 insertions in 15 words
   // The decoder goes back to the language model for a stream without phrases.
   const std::string id = "sense_and_sensibility_01_austen_64kb-0870";
   EXPECT_EQ(Transcribe(Clip(id))->final_transcript(), SerialTranscript(id));
