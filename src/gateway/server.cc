@@ -165,7 +165,6 @@ std::string WavFile(std::string_view samples, int rate) {
          "data" + le32(size) + std::string(samples);
 }
 
-
 // Decodes and resamples an upload on the blocking pool: it is CPU work the I/O threads must not do.
 asio::awaitable<absl::StatusOr<audio::Pcm>> DecodeUpload(Context& ctx, std::string_view bytes) {
   const size_t max_samples = static_cast<size_t>(ctx.options.limits.max_stream_seconds * audio::kMaxSampleRateHertz);
