@@ -14,8 +14,8 @@ packages=(
   # audio and the built-in engines
   libsndfile1-dev libsoxr-dev libflac-dev libopusenc-dev libpocketsphinx-dev pocketsphinx-en-us apertium apertium-eng-spa
   libespeak-ng-dev espeak-ng-data
-  # tests: real recorded speech, speech generated at test time, real clients
-  pocketsphinx-testdata espeak-ng sox curl
+  # tests: real recorded speech, speech generated at test time, real clients, promtool
+  pocketsphinx-testdata espeak-ng sox curl prometheus
 )
 
 missing=()

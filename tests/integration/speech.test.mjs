@@ -235,3 +235,12 @@ test('kill -9 of a synthesizer under load: requests go to the other one; none ge
   assert.deepEqual(failures, [], 'every answer is whole');
   assert.ok(cutOff.length <= 3, `at most the requests the engine was speaking are cut off: ${cutOff.join('; ')}`);
 });
+
+test('after all of that, the metrics are clean for promtool and count the synthesis', async () => {
+  const text = await (await fetch(`${server.adminUrl}/metrics`)).text();
+  const check = spawnSync('promtool', ['check', 'metrics'], { input: text });
+  assert.equal(check.status, 0, check.stdout.toString() + check.stderr.toString());
+  assert.ok(await server.metric('voxgate_router_syntheses_total', '{pool="tts"}') > 10);
+  assert.ok(await server.metric('voxgate_synthesized_audio_seconds_total', '{route="/v1/audio/speech"}') > 10);
+  assert.ok(await server.metric('voxgate_synthesis_first_audio_seconds_count') > 10);
+});
