@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audio/decode.h"
+#include "audio/encoder.h"
 #include "audio/resampler.h"
 #include "cli/client.h"
 #include "cli/load_bench.h"
@@ -166,7 +167,7 @@ int main(int argc, char** argv) {
       return Fail(has_message ? error["error"]["message"].get<std::string>() : "server answered " + std::to_string(res->status));
     }
     std::ofstream out(output, std::ios::binary);
-    const std::string audio = speak_format == "wav" ? voxgate::cli::WithWavSizes(std::move(res->body)) : std::move(res->body);
+    const std::string audio = speak_format == "wav" ? voxgate::audio::WithWavSizes(std::move(res->body)) : std::move(res->body);
     out << audio;
     out.close();
     if (!out) return Fail("cannot write " + output);

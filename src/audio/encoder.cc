@@ -347,4 +347,15 @@ absl::StatusOr<std::unique_ptr<AudioEncoder>> AudioEncoder::Create(OutputFormat 
   return absl::InvalidArgumentError("unknown audio format");
 }
 
+std::string WithWavSizes(std::string wav) {
+  // The 44-byte header of a PCM WAV: "RIFF" size "WAVE" "fmt " ... "data" size.
+  if (wav.size() < 44 || wav.compare(0, 4, "RIFF") != 0 || wav.compare(8, 4, "WAVE") != 0 || wav.compare(36, 4, "data") != 0) return wav;
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) wav[at + i] = static_cast<char>(v >> (8 * i));
+  };
+  put32(4, static_cast<uint32_t>(wav.size() - 8));
+  put32(40, static_cast<uint32_t>(wav.size() - 44));
+  return wav;
+}
+
 }  // namespace voxgate::audio

@@ -57,6 +57,10 @@ class AudioEncoder {
   virtual absl::StatusOr<std::string> Finish() = 0;
 };
 
+// A whole streamed WAV (whose header says "unknown length") with its real sizes filled in, as a
+// file on disk should have; other bytes come back as they are.
+std::string WithWavSizes(std::string wav);
+
 }  // namespace voxgate::audio
 
 #endif  // VOXGATE_AUDIO_ENCODER_H_

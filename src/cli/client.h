@@ -30,10 +30,6 @@ absl::StatusOr<HttpResult> PostTranslation(const std::string& server_url, const 
 // server's JSON error).
 absl::StatusOr<HttpResult> PostSpeech(const std::string& server_url, const std::string& json_body);
 
-// A streamed WAV (whose header says "unknown length") with its real sizes filled in, as a file
-// on disk should have; other bytes come back as they are.
-std::string WithWavSizes(std::string wav);
-
 struct StreamEvents {
   std::function<void(const std::string& text, double start, double end)> on_final;
   std::function<void(const std::string& text)> on_partial;

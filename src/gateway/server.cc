@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "audio/decode.h"
+#include "audio/encoder.h"
 #include "audio/pcm.h"
 #include "audio/resampler.h"
 #include "core/log.h"
@@ -117,7 +118,6 @@ namespace {
 
 constexpr auto kHeaderTimeout = std::chrono::seconds(30);
 constexpr size_t kMaxHeaderBytes = 16 * 1024;
-constexpr int kModelSampleRate = 16000;
 constexpr auto kTranslateTimeout = std::chrono::seconds(30);
 constexpr size_t kMaxTranslateBodyBytes = 2 << 20;  // 128 texts of 10 KB (the engine's limits) and the JSON around them
 
@@ -156,15 +156,6 @@ std::string AuthorizationOf(const Request& req) {
   return "";
 }
 
-// A complete WAV file (its sizes known) of s16le sample bytes.
-std::string WavFile(std::string_view samples, int rate) {
-  auto le32 = [](uint32_t v) { return std::string{char(v), char(v >> 8), char(v >> 16), char(v >> 24)}; };
-  auto le16 = [](uint16_t v) { return std::string{char(v), char(v >> 8)}; };
-  const auto size = static_cast<uint32_t>(samples.size());
-  return "RIFF" + le32(36 + size) + "WAVEfmt " + le32(16) + le16(1) + le16(1) + le32(rate) + le32(rate * 2) + le16(2) + le16(16) +
-         "data" + le32(size) + std::string(samples);
-}
-
 // Decodes and resamples an upload on the blocking pool: it is CPU work the I/O threads must not do.
 asio::awaitable<absl::StatusOr<audio::Pcm>> DecodeUpload(Context& ctx, std::string_view bytes) {
   const size_t max_samples = static_cast<size_t>(ctx.options.limits.max_stream_seconds * audio::kMaxSampleRateHertz);
@@ -190,7 +181,7 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
   if (!started.ok()) co_return started.status();
   speech::RecognitionStreamPtr stream = std::move(*started);
   const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(static_cast<int64_t>(ctx.options.limits.request_timeout_seconds * 1000));
+                        Seconds(ctx.options.limits.request_timeout_seconds);
   const size_t chunk = static_cast<size_t>(config.sample_rate_hertz);  // 1 s
   size_t sent = 0;
   while (sent < pcm.samples.size()) {
@@ -296,14 +287,18 @@ asio::awaitable<Outcome> MimiRecognize(Context& ctx, const Request& req, const s
   auto config = mimi::ParseConfig([&](std::string_view name) { return MimiParameter(req, name); });
   if (!config.ok()) co_return Outcome{ErrorResponse(config.status())};
   if (req.body().empty()) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("the body must hold the audio (raw PCM)"))};
-  audio::Pcm raw{config->sample_rate, {}};
-  audio::PcmS16leParser parser;
-  parser.Append(req.body(), raw.samples);
-  if (raw.DurationSeconds() > ctx.options.limits.max_stream_seconds) {
-    co_return Outcome{ErrorResponse(absl::OutOfRangeError(absl::StrCat("audio is longer than the limit of ", ctx.options.limits.max_stream_seconds, " s")))};
-  }
-  auto pcm = co_await asio::co_spawn(*ctx.blocking, [&]() -> asio::awaitable<absl::StatusOr<audio::Pcm>> { co_return audio::ResampleTo(raw, kModelSampleRate); },
-                                     asio::use_awaitable);
+  // Parsing and resampling up to max_upload_bytes of audio is CPU work for the blocking pool.
+  auto pcm = co_await asio::co_spawn(
+      *ctx.blocking,
+      [&]() -> asio::awaitable<absl::StatusOr<audio::Pcm>> {
+        audio::Pcm raw{config->sample_rate, {}};
+        audio::PcmS16leParser().Append(req.body(), raw.samples);
+        if (raw.DurationSeconds() > ctx.options.limits.max_stream_seconds) {
+          co_return absl::OutOfRangeError(absl::StrCat("audio is longer than the limit of ", ctx.options.limits.max_stream_seconds, " s"));
+        }
+        co_return audio::ResampleTo(raw, kModelSampleRate);
+      },
+      asio::use_awaitable);
   if (!pcm.ok()) co_return Outcome{ErrorResponse(pcm.status())};
   speech::RecognitionConfig rc;
   rc.language_code = config->language;
@@ -340,12 +335,19 @@ asio::awaitable<Outcome> MimiSynthesize(Context& ctx, const Request& req, const 
   }
   auto pcm = co_await SynthesizeAll(ctx, std::move(request));
   if (!pcm.ok()) co_return Outcome{ErrorResponse(pcm.status())};
-  std::string body(reinterpret_cast<const char*>(pcm->samples.data()), pcm->samples.size() * 2);
-  if (form->big_endian) {
-    for (size_t i = 0; i + 1 < body.size(); i += 2) std::swap(body[i], body[i + 1]);
+  if (form->raw) {
+    std::string body(reinterpret_cast<const char*>(pcm->samples.data()), pcm->samples.size() * 2);
+    if (form->big_endian) {
+      for (size_t i = 0; i + 1 < body.size(); i += 2) std::swap(body[i], body[i + 1]);
+    }
+    co_return Outcome{JsonResponse(200, std::move(body), "application/octet-stream")};
   }
-  if (form->raw) co_return Outcome{JsonResponse(200, std::move(body), "application/octet-stream")};
-  co_return Outcome{JsonResponse(200, WavFile(body, pcm->sample_rate_hertz), "audio/wav")};
+  auto encoder = audio::AudioEncoder::Create(audio::OutputFormat::kWav, pcm->sample_rate_hertz);
+  if (!encoder.ok()) co_return Outcome{ErrorResponse(encoder.status())};
+  auto wav = (*encoder)->Encode(pcm->samples);
+  auto rest = (*encoder)->Finish();
+  if (!wav.ok() || !rest.ok()) co_return Outcome{ErrorResponse(wav.ok() ? rest.status() : wav.status())};
+  co_return Outcome{JsonResponse(200, audio::WithWavSizes(*wav + *rest), "audio/wav")};
 }
 
 // mimi: POST /machine_translation (form: text, source_lang, target_lang) → ["translation"].
@@ -526,7 +528,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
         http::response<http::empty_body> cont{http::status::continue_, 11};
         co_await http::async_write(stream, cont, kAwait);
       }
-      stream.expires_after(std::chrono::milliseconds(static_cast<int64_t>(limits.request_timeout_seconds * 1000)));
+      stream.expires_after(Seconds(limits.request_timeout_seconds));
       parser.body_limit(limits.max_upload_bytes + 64 * 1024);  // room for the multipart framing
       auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, kAwait);
       if (body_ec == http::error::body_limit) {

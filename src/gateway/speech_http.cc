@@ -18,8 +18,6 @@ namespace {
 
 constexpr size_t kMaxSpeechBodyBytes = 64 * 1024;  // 4096 characters of input and the JSON around them
 
-std::chrono::milliseconds Seconds(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
-
 }  // namespace
 
 asio::awaitable<absl::StatusOr<audio::Pcm>> SynthesizeAll(Context& ctx, speech::SynthesisRequest request) {
@@ -28,19 +26,13 @@ asio::awaitable<absl::StatusOr<audio::Pcm>> SynthesizeAll(Context& ctx, speech::
   auto events = std::make_shared<SynthesisEvents>(co_await asio::this_coro::executor);
   ctx.service->Synthesize(std::move(request), events);
   audio::Pcm pcm;
-  while (true) {
-    auto next = co_await events->NextAudio(timeout);
-    if (next.timed_out) {
-      events->Stop();
-      co_return absl::DeadlineExceededError("speech synthesis did not finish within the request timeout");
-    }
+  const absl::Status status = co_await events->ForEachAudio(timeout, [&](SynthesisEvents::Next& next) -> asio::awaitable<bool> {
     pcm.samples.insert(pcm.samples.end(), next.samples.begin(), next.samples.end());
-    if (next.sample_rate_hertz > 0) pcm.sample_rate_hertz = next.sample_rate_hertz;
-    if (next.done) {
-      if (!next.done->ok()) co_return *next.done;
-      co_return pcm;
-    }
-  }
+    pcm.sample_rate_hertz = next.sample_rate_hertz;
+    co_return true;
+  });
+  if (!status.ok()) co_return status;
+  co_return pcm;
 }
 
 asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, const Request& req, const std::string& request_id,
@@ -113,30 +105,25 @@ asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, cons
   };
 
   uint64_t samples = 0;
-  absl::Status status;
-  while (true) {
-    if (!next.samples.empty()) {
-      samples += next.samples.size();
-      auto bytes = (*encoder)->Encode(next.samples);
-      if (!bytes.ok()) {
-        status = bytes.status();
-        break;
-      }
-      if (!co_await send(*bytes)) {
-        status = absl::CancelledError("the client went away");
-        break;
-      }
+  absl::Status failure;  // why the consumer stopped
+  auto consume = [&](SynthesisEvents::Next& batch) -> asio::awaitable<bool> {
+    samples += batch.samples.size();
+    auto bytes = (*encoder)->Encode(batch.samples);
+    if (!bytes.ok()) {
+      failure = bytes.status();
+    } else if (!co_await send(*bytes)) {
+      failure = absl::CancelledError("the client went away");
     }
-    if (next.done) {
-      status = *next.done;
-      break;
-    }
-    next = co_await events->NextAudio(timeout);
-    if (next.timed_out) {
-      status = absl::DeadlineExceededError("speech synthesis stalled");
-      break;
-    }
-  }
+    co_return failure.ok();
+  };
+  // The first batch is here already; then the rest as it comes.
+  // (Plain ifs: g++ 12 destroys a temporary twice in a co_await inside a conditional.)
+  bool consumed = true;
+  if (!next.samples.empty()) consumed = co_await consume(next);
+  absl::Status status = failure;
+  if (consumed && next.done) status = *next.done;
+  if (consumed && !next.done) status = co_await events->ForEachAudio(timeout, consume);
+  if (!failure.ok()) status = failure;
   core::Metrics()
       .GetCounter("voxgate_synthesized_audio_seconds_total", "Seconds of speech synthesized.", {{"route", "/v1/audio/speech"}})
       .Increment(static_cast<double>(samples) / rate);

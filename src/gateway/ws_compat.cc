@@ -23,14 +23,11 @@
 namespace voxgate::gateway::internal {
 namespace {
 
-constexpr int kModelSampleRate = 16000;
 // Waiting for the last results after the end of audio. The tiers below end a stream that cannot
 // go on (failover and queue timeouts); this is the backstop.
 constexpr auto kFinishTimeout = std::chrono::seconds(90);
 using Ws = websocket::stream<beast::tcp_stream>;
 using Clock = std::chrono::steady_clock;
-
-std::chrono::milliseconds Seconds(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
 
 // A recognition stream fed one client message at a time: client audio at its own rate in, the
 // results so far out.
@@ -85,11 +82,8 @@ class SteppedStream {
     return out;
   }
   const std::optional<absl::Status>& ended() const { return end_status_; }
-  // Returns once the stream has ended (never, before it started).
-  asio::awaitable<void> WaitEnded() {
-    if (events_) co_await events_->WaitDone();
-    else co_await asio::steady_timer(co_await asio::this_coro::executor, std::chrono::hours(24 * 365)).async_wait(kAwait);
-  }
+  // Returns once the started stream has ended.
+  asio::awaitable<void> WaitEnded() { co_await events_->WaitDone(); }
 
   // End of audio: the remaining results, once the stream is done.
   asio::awaitable<std::vector<speech::RecognitionResult>> Finish() {
@@ -181,6 +175,10 @@ asio::awaitable<void> ReadFrames(Ws& ws, FrameChannel& out) {
 // was quiet).
 asio::awaitable<std::optional<Frame>> NextFrame(FrameChannel& frames, SteppedStream& recognition) {
   using namespace asio::experimental::awaitable_operators;
+  if (!recognition.started()) {  // nothing to end yet (vosk starts its stream at the first audio)
+    auto [ec, frame] = co_await frames.async_receive(kAwait);
+    co_return frame;
+  }
   auto which = co_await (frames.async_receive(kAwait) || recognition.WaitEnded());
   if (which.index() == 1) co_return std::nullopt;
   co_return std::get<1>(std::get<0>(std::move(which)));
@@ -194,16 +192,9 @@ asio::awaitable<void> DrainFrames(FrameChannel& frames) {
   }
 }
 
-// Closes with the status's close code and its message as the reason (printable ASCII, as a
-// close frame's 123 bytes must be UTF-8).
 asio::awaitable<void> CloseWith(Ws& ws, const absl::Status& status) {
-  websocket::close_reason reason(status.ok() ? websocket::close_code::normal : static_cast<websocket::close_code>(WebSocketCloseCode(status)));
-  for (char c : std::string(status.message())) {
-    if (reason.reason.size() == 120) break;
-    if (c >= 0x20 && c < 0x7f) reason.reason += c;
-  }
   ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(5), std::chrono::seconds(5), false});
-  co_await ws.async_close(reason, kAwait);
+  co_await ws.async_close(CloseReasonFor(status), kAwait);
 }
 
 void ConfigureSocket(Ws& ws, Context& ctx, const std::string& request_id) {

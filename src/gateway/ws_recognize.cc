@@ -23,12 +23,9 @@
 namespace voxgate::gateway::internal {
 namespace {
 
-constexpr int kModelSampleRate = 16000;
 constexpr int kSendBufferBytes = 64 * 1024;
 using Ws = websocket::stream<beast::tcp_stream>;
 using Clock = std::chrono::steady_clock;
-
-std::chrono::milliseconds Seconds(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
 
 // Turns client audio frames (pcm_s16le or a streamed WAV file) into samples at the model's rate.
 class AudioInput {
@@ -108,13 +105,7 @@ void ServerBusyKeepAlive(Ws& ws, double idle_timeout_seconds) {
 asio::awaitable<void> SendErrorAndClose(Ws& ws, const absl::Status& status) {
   ws.text(true);
   co_await ws.async_write(asio::buffer(native::ErrorJson(status)), kAwait);
-  websocket::close_reason reason(static_cast<websocket::close_code>(WebSocketCloseCode(status)));
-  // A close frame holds 123 bytes of reason, which must be UTF-8: keep printable ASCII only.
-  for (char c : std::string(status.message())) {
-    if (reason.reason.size() == 120) break;
-    if (c >= 0x20 && c < 0x7f) reason.reason += c;
-  }
-  co_await ws.async_close(reason, kAwait);
+  co_await ws.async_close(CloseReasonFor(status), kAwait);
 }
 
 // How long audio may wait for room in the stream. The tiers below end a stream that cannot go on
@@ -279,26 +270,13 @@ asio::awaitable<bool> SpeakTranslation(Ws& ws, const StreamState& st, Context& c
   auto events = std::make_shared<SynthesisEvents>(co_await asio::this_coro::executor);
   ctx.service->Synthesize(std::move(request), events);
   size_t samples = 0;
-  absl::Status status;
-  while (true) {
-    auto next = co_await events->NextAudio(std::chrono::seconds(30));
-    if (next.timed_out) {
-      events->Stop();
-      status = absl::DeadlineExceededError("speech synthesis stalled");
-      break;
-    }
-    if (!next.samples.empty()) {
-      samples += next.samples.size();
-      if (!co_await WriteFrame(ws, false, {reinterpret_cast<const char*>(next.samples.data()), next.samples.size() * 2}, write_timeout)) {
-        events->Stop();
-        co_return false;
-      }
-    }
-    if (next.done) {
-      status = *next.done;
-      break;
-    }
-  }
+  bool client_gone = false;
+  const absl::Status status = co_await events->ForEachAudio(std::chrono::seconds(30), [&](SynthesisEvents::Next& batch) -> asio::awaitable<bool> {
+    samples += batch.samples.size();
+    client_gone = !co_await WriteFrame(ws, false, {reinterpret_cast<const char*>(batch.samples.data()), batch.samples.size() * 2}, write_timeout);
+    co_return !client_gone;
+  });
+  if (client_gone) co_return false;
   co_return co_await WriteResult(ws, native::SpeechEndJson(static_cast<double>(samples) / native::kSpeechSampleRate, status), write_timeout);
 }
 
@@ -345,6 +323,15 @@ asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
 }
 
 }  // namespace
+
+websocket::close_reason CloseReasonFor(const absl::Status& status) {
+  websocket::close_reason reason(static_cast<websocket::close_code>(WebSocketCloseCode(status)));
+  for (char c : std::string(status.message())) {
+    if (reason.reason.size() == 120) break;
+    if (c >= 0x20 && c < 0x7f) reason.reason += c;
+  }
+  return reason;
+}
 
 asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id,
                                             Caller caller) {

@@ -98,17 +98,22 @@ void Router::Translate(speech::TranslationRequest request, speech::TranslationCa
 
 void Router::Synthesize(speech::SynthesisRequest request, speech::SynthesisObserverPtr observer) {
   if (request.language_code.empty() && !request.voice.empty()) {
-    auto caps = Describe();
-    if (!caps.ok()) return observer->OnDone(caps.status());
-    for (const auto& m : caps->models) {
-      const speech::VoiceInfo* voice = m.service == "tts" ? speech::FindVoice(m, request.voice) : nullptr;
-      if (voice != nullptr) {
+    // The voice's language, from the pools behind the synthesis routes.
+    std::vector<speech::ModelInfo> models;
+    for (const Route& r : routes_) {
+      if (r.service != "tts") continue;
+      for (const auto& t : r.targets) {
+        if (auto caps = t.pool.service->Describe(); caps.ok()) models.insert(models.end(), caps->models.begin(), caps->models.end());
+      }
+    }
+    for (const auto& m : models) {
+      if (const speech::VoiceInfo* voice = m.service == "tts" ? speech::FindVoice(m, request.voice) : nullptr) {
         request.language_code = voice->language_code;
         break;
       }
     }
     if (request.language_code.empty()) {
-      const std::vector<std::string> voices = speech::VoiceNames(caps->models);
+      const std::vector<std::string> voices = speech::VoiceNames(models);
       return observer->OnDone(absl::NotFoundError(absl::StrCat("unknown voice \"", request.voice, "\"; voices: ",
                                                                voices.empty() ? "none" : absl::StrJoin(voices, ", "))));
     }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <random>
 #include <string>
 
@@ -11,6 +12,11 @@
 #include "gateway/protocols/mimi/mimi_protocol.h"
 
 namespace voxgate::gateway::internal {
+
+// What every recognizer the gateway feeds takes: 16 kHz audio (client audio is resampled).
+constexpr int kModelSampleRate = 16000;
+
+inline std::chrono::milliseconds Seconds(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
 
 struct Context {
   GatewayOptions options;
@@ -70,6 +76,10 @@ asio::awaitable<absl::StatusOr<audio::Pcm>> SynthesizeAll(Context& ctx, speech::
 asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id, Caller caller);
 asio::awaitable<void> RunMimiWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id, Caller caller,
                                        mimi::Config config);
+
+// A close frame for `status`: its close code, and its message as the reason (printable ASCII
+// only, as the 123 bytes of a reason must be UTF-8).
+websocket::close_reason CloseReasonFor(const absl::Status& status);
 
 // Runs the native streaming protocol on an upgraded connection (ws_recognize.cc).
 asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id,

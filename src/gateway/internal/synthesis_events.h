@@ -76,6 +76,28 @@ class SynthesisEvents : public speech::SynthesisObserver {
     }
   }
 
+  // Hands each batch of audio to `consume` (an awaitable of bool: false stops) until the
+  // synthesis ends, and returns how it ended: its own status, CANCELLED when `consume` stopped,
+  // or DEADLINE_EXCEEDED when no audio came for `timeout`. The synthesis is stopped unless it
+  // ended by itself.
+  template <typename Consume>
+  asio::awaitable<absl::Status> ForEachAudio(std::chrono::steady_clock::duration timeout, Consume consume) {
+    while (true) {
+      Next next = co_await NextAudio(timeout);
+      if (next.timed_out) {
+        Stop();
+        co_return absl::DeadlineExceededError("speech synthesis stalled");
+      }
+      bool consumed = true;
+      if (!next.samples.empty()) consumed = co_await consume(next);
+      if (!consumed) {
+        Stop();
+        co_return absl::CancelledError("the receiver of the audio stopped");
+      }
+      if (next.done) co_return *next.done;
+    }
+  }
+
   // The caller gives up (its client is gone): the synthesis stops at its next chunk.
   void Stop() {
     std::lock_guard lock(mu_);
