@@ -9,13 +9,13 @@ packages=(
   cmake ninja-build g++ clang pkg-config libclang-rt-14-dev
   libboost1.81-dev libboost-url1.81-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler grpc-proto
-  nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libssl-dev
+  nlohmann-json3-dev libyaml-cpp-dev libcli11-dev libssl-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # audio and the built-in engines
   libsndfile1-dev libsoxr-dev libflac-dev libopusenc-dev libpocketsphinx-dev pocketsphinx-en-us apertium apertium-eng-spa
   libespeak-ng-dev espeak-ng-data
   # tests: real recorded speech, speech generated at test time, real clients, promtool
-  pocketsphinx-testdata espeak-ng sox curl prometheus
+  pocketsphinx-testdata espeak-ng sox curl prometheus time
 )
 
 missing=()

@@ -6,7 +6,9 @@
 #  3. failover time: a stream's engine killed, until its next result (bench/failover_time.mjs);
 #  4. per-hop overhead: split tiers vs all-in-one in front of an instant engine (bench/per_hop_overhead.mjs);
 #  5. translation throughput: warm apertium pipelines vs apertium spawned per sentence;
-#  6. synthesis speed and time to first audio: full stack vs espeak-ng called directly.
+#  6. synthesis speed and time to first audio: full stack vs espeak-ng called directly;
+#  7. log analysis: voxctl logs analyze on a generated log (LOG_MB, default 1000), both forms;
+#  8. logging overhead: short streams with logging at INFO vs off (bench/logging_overhead.mjs).
 # SKIP_OVERHEAD=1 / SKIP_LOAD=1 leave parts out.
 set -euo pipefail
 build=${1:-build}
@@ -64,3 +66,20 @@ VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/translation_t
 
 echo "== synthesis speed (full stack vs espeak-ng directly)"
 VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/synthesis_speed.mjs" 7
+
+echo "== log analysis (voxctl logs analyze on a generated ${LOG_MB:-1000} MB log; GNU time for peak RSS)"
+logs=$(mktemp -d)
+for form in lines gcloud; do
+  "$bin/voxgate-bench-generate-logs" --size-mb "${LOG_MB:-1000}" --format $form -o "$logs/log" 2> /dev/null
+  bytes=$(stat -c %s "$logs/log")
+  for _ in 1 2 3; do
+    /usr/bin/time -f "%e %M" -o "$logs/time" "$bin/voxctl" logs analyze "$logs/log" --format json --no-progress > "$logs/report.json"
+    read -r seconds rss_kb < "$logs/time"
+    awk -v form=$form -v b="$bytes" -v s="$seconds" -v kb="$rss_kb" \
+      'BEGIN {printf "%s: %.0f MB in %.2f s = %.0f MB/s, peak RSS %.1f MiB\n", form, b / 1e6, s, b / 1e6 / s, kb / 1024}'
+  done
+done
+rm -rf "$logs"
+
+echo "== logging overhead (INFO vs off, short streams, instant engine)"
+VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/logging_overhead.mjs" 8 50 10 12

@@ -5,6 +5,7 @@
 //   voxctl speak TEXT -o out.wav [--voice V] [--language L] [--format wav|pcm|flac|opus] [--speed S]
 //   voxctl bench FILE --streams N [--speed X] [--server URL]
 //   voxctl status [--admin URL]
+//   voxctl logs analyze [FILE|-] [--format text|json|csv] [--top N] [--tier T] [--window S] ...
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,7 @@
 #include "cli/client.h"
 #include "cli/load_bench.h"
 #include "cli/status_table.h"
+#include "logs/analyze.h"
 
 namespace {
 
@@ -123,7 +125,34 @@ int main(int argc, char** argv) {
   bench->add_option("file", bench_file, "audio file each stream sends")->required()->check(CLI::ExistingFile);
   bench->add_option("--streams", streams, "concurrent streams")->check(CLI::Range(1, 256))->capture_default_str();
   bench->add_option("--speed", bench_speed, "times real time")->check(CLI::Range(0.1, 100.0))->capture_default_str();
+
+  auto* logs = app.add_subcommand("logs", "Work with voxgate's JSON logs");
+  logs->require_subcommand(1);
+  auto* analyze = logs->add_subcommand("analyze", "Report on a log: JSON lines or a `gcloud logging read --format=json` export");
+  voxgate::logs::AnalyzeCommand analyze_command;
+  auto& ao = analyze_command.options;
+  bool no_progress = false;
+  analyze->add_option("file", analyze_command.input, "the log; - reads standard input")->capture_default_str();
+  analyze->add_option("--format", analyze_command.format, "text, json or csv")->check(CLI::IsMember({"text", "json", "csv"}))->capture_default_str();
+  analyze->add_option("--top", ao.top, "slowest requests listed")->capture_default_str();
+  analyze->add_option("--tier", ao.tier, "only lines of this tier (labels.tier: endpoint, router, pool, engine, all-in-one)");
+  analyze->add_option("--window", ao.burst_window_s, "error-burst window, seconds")->check(CLI::PositiveNumber)->capture_default_str();
+  analyze->add_option("--burst-factor", ao.burst_factor, "a burst window has this many times the median error events per window")->capture_default_str();
+  analyze->add_option("--burst-min-errors", ao.burst_min_errors, "and at least this many error events")->capture_default_str();
+  analyze->add_option("--anomaly-window", ao.anomaly_window_s, "anomaly window, seconds")->check(CLI::PositiveNumber)->capture_default_str();
+  analyze->add_option("--min-samples", ao.anomaly_min_samples, "requests (or rtf values) an engine's window and its reference need")->capture_default_str();
+  analyze->add_option("--min-errors", ao.anomaly_min_errors, "server errors an error-ratio anomaly needs")->capture_default_str();
+  analyze->add_option("--rtf-factor", ao.rtf_factor, "mean real-time factor this many times the reference is an anomaly")->capture_default_str();
+  analyze->add_option("--error-ratio-delta", ao.error_ratio_delta, "server-error ratio this much above the reference is an anomaly")->capture_default_str();
+  analyze->add_option("--max-names", ao.max_names, "routes, engines or pools tracked each; the rest count as (other)")->check(CLI::PositiveNumber)->capture_default_str();
+  analyze->add_flag("--no-progress", no_progress, "no progress bar on stderr");
   CLI11_PARSE(app, argc, argv);
+
+  if (analyze->parsed()) {
+    analyze_command.progress = !no_progress;
+    auto status = voxgate::logs::RunAnalyzeCommand(analyze_command, std::cout);
+    return status.ok() ? 0 : Fail(std::string(status.message()));
+  }
 
   if (models->parsed()) {
     auto res = voxgate::cli::Get(server, "/v1/models");

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "engines/apertium/apertium_engine.h"
+#include "gpu/gpu_flags.h"
 #include "rpc/engine_main.h"
 
 int main(int argc, char** argv) {
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
   app.add_option("--modes-dir", options.modes_dir, "where apertium's language pairs are installed")->capture_default_str();
   app.add_option("--drain-grace-seconds", drain_grace_seconds, "on SIGTERM, how long open requests may finish")
       ->capture_default_str();
+  voxgate::gpu::EngineGpuOptions gpu;
+  voxgate::gpu::AddGpuFlags(app, gpu);
+  std::string admin;
+  app.add_option("--admin", admin, "host:port for /metrics, /healthz and /readyz (port 0 picks one); default: none");
   CLI11_PARSE(app, argc, argv);
   for (auto l : absl::StrSplit(languages, ',', absl::SkipEmpty())) options.source_languages.emplace_back(l);
 
@@ -50,5 +55,7 @@ int main(int argc, char** argv) {
   serve.await_idle = [e = *engine](std::chrono::milliseconds timeout) { return e->AwaitIdle(timeout); };
   serve.serving_fields = {{"capacity", options.capacity}, {"pairs", pairs}};
   serve.load_start = load_start;
+  serve.gpu = gpu;
+  serve.admin = admin;
   return voxgate::rpc::ServeEngineUntilStopped(*engine, std::move(serve));
 }

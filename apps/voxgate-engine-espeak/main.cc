@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "engines/espeak/espeak_engine.h"
+#include "gpu/gpu_flags.h"
 #include "rpc/engine_main.h"
 
 int main(int argc, char** argv) {
@@ -32,6 +33,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--drain-grace-seconds", drain_grace_seconds, "on SIGTERM, how long open requests may finish")
       ->capture_default_str();
+  voxgate::gpu::EngineGpuOptions gpu;
+  voxgate::gpu::AddGpuFlags(app, gpu);
+  std::string admin;
+  app.add_option("--admin", admin, "host:port for /metrics, /healthz and /readyz (port 0 picks one); default: none");
   CLI11_PARSE(app, argc, argv);
   for (auto l : absl::StrSplit(languages, ',', absl::SkipEmpty())) options.languages.emplace_back(l);
 
@@ -55,5 +60,7 @@ int main(int argc, char** argv) {
                           {"voices", caps->models[0].voices.size()},
                           {"languages", caps->models[0].language_codes.size()}};
   serve.load_start = load_start;
+  serve.gpu = gpu;
+  serve.admin = admin;
   return voxgate::rpc::ServeEngineUntilStopped(*engine, std::move(serve));
 }

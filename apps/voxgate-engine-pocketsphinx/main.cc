@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/process.h"
 #include "engines/pocketsphinx/pocketsphinx_engine.h"
+#include "gpu/gpu_flags.h"
 #include "rpc/engine_main.h"
 
 int main(int argc, char** argv) {
@@ -26,6 +27,10 @@ int main(int argc, char** argv) {
   app.add_flag("--fast-final", options.fast_final, "final results in milliseconds instead of ~0.1-0.25 s, a little less accurate");
   app.add_option("--drain-grace-seconds", drain_grace_seconds, "on SIGTERM, how long open streams may finish")
       ->capture_default_str();
+  voxgate::gpu::EngineGpuOptions gpu;
+  voxgate::gpu::AddGpuFlags(app, gpu);
+  std::string admin;
+  app.add_option("--admin", admin, "host:port for /metrics, /healthz and /readyz (port 0 picks one); default: none");
   CLI11_PARSE(app, argc, argv);
   options.language_codes.clear();
   for (auto l : absl::StrSplit(languages, ',', absl::SkipEmpty())) options.language_codes.emplace_back(l);
@@ -47,5 +52,7 @@ int main(int argc, char** argv) {
   serve.await_idle = [e = *engine](std::chrono::milliseconds timeout) { return e->AwaitIdle(absl::FromChrono(timeout)); };
   serve.serving_fields = {{"capacity", options.capacity}};
   serve.load_start = load_start;
+  serve.gpu = gpu;
+  serve.admin = admin;
   return voxgate::rpc::ServeEngineUntilStopped(*engine, std::move(serve));
 }

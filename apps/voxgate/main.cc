@@ -3,10 +3,12 @@
 //   voxgate endpoint  the client API, in front of routers (a split deployment's first tier)
 //   voxgate router    the routing table over pools, served over gRPC
 //   voxgate pool      pools over engines, served over gRPC
+//   voxgate alert-relay  alerts (Alertmanager, Cloud Monitoring, voxgate events) to Discord/Slack/webhooks
 // Each reads the same config format (--config); docs/OPERATIONS.md shows a split deployment.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "alerts/relay_server.h"
 #include "core/config.h"
 #include "core/process.h"
 #include "server/serve.h"
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
        "gRPC address host:port (default 127.0.0.1:8080; port 0 picks one)", true},
       {"pool", "Run pools over engines, served over gRPC to a router or endpoint",
        "gRPC address host:port (default 127.0.0.1:8080; port 0 picks one)", true},
+      {"alert-relay", "Run the alert relay: Alertmanager, Cloud Monitoring and voxgate events to Discord, Slack, webhooks",
+       "input address host:port (default: the config's alert_relay.listen; port 0 picks one)", false},
   };
   std::vector<std::pair<CLI::App*, const Role*>> commands;
   for (const Role& role : roles) {
@@ -41,6 +45,24 @@ int main(int argc, char** argv) {
   }
   CLI11_PARSE(app, argc, argv);
 
+  if (app.got_subcommand("alert-relay")) {
+    voxgate::core::ServerConfig config;
+    try {
+      if (config_file.empty()) throw voxgate::core::ConfigError("alert-relay needs --config FILE with an alert_relay section");
+      config = voxgate::core::LoadConfigFile(config_file);
+    } catch (const voxgate::core::ConfigError& e) {
+      std::cerr << "voxgate: " << e.what() << "\n";
+      return 2;
+    }
+    if (!config.alert_relay.enabled) {
+      std::cerr << "voxgate: " << config_file << ": no alert_relay section (docs/OPERATIONS.md, \"Alert relay\")\n";
+      return 2;
+    }
+    if (!listen.empty()) config.alert_relay.listen = listen;
+    if (!admin.empty()) config.admin = admin;
+    voxgate::core::BlockStopSignals();
+    return voxgate::alerts::RunAlertRelay(config.alert_relay, config.admin);
+  }
   voxgate::server::ServeOptions options;
   for (const auto& [cmd, role] : commands) {
     if (!cmd->parsed()) continue;

@@ -10,6 +10,8 @@
 #include <sstream>
 #include <thread>
 
+#include "core/log.h"
+
 namespace voxgate::core {
 namespace {
 
@@ -55,6 +57,28 @@ class Section {
       if (!v[i].IsScalar() || v[i].Scalar().empty()) Fail(Key(key) + "[" + std::to_string(i) + "]", "expected a non-empty string");
       out.push_back(v[i].Scalar());
     }
+  }
+
+  void Read(const std::string& key, std::map<std::string, std::string>& out) {
+    known_.insert(key);
+    YAML::Node v = node_[key];
+    if (!v || v.IsNull()) return;
+    if (!v.IsMap()) Fail(Key(key), "expected a mapping of names to strings");
+    out.clear();
+    for (const auto& kv : v) {
+      const std::string name = kv.first.as<std::string>();
+      if (!kv.second.IsScalar() || kv.second.Scalar().empty()) Fail(Key(key) + "." + name, "expected a non-empty string");
+      out[name] = kv.second.Scalar();
+    }
+  }
+
+  void Read(const std::string& key, bool& out) {
+    known_.insert(key);
+    YAML::Node v = node_[key];
+    if (!v || v.IsNull()) return;
+    bool value = false;
+    if (!v.IsScalar() || !YAML::convert<bool>::decode(v, value)) Fail(Key(key), "expected true or false, got \"" + (v.IsScalar() ? v.Scalar() : std::string("...")) + "\"");
+    out = value;
   }
 
   Section Child(const std::string& key) {
@@ -206,6 +230,84 @@ ApiKeyConfig ParseApiKey(Section& s) {
   return k;
 }
 
+AlertRelayConfig ParseAlertRelay(Section s) {
+  AlertRelayConfig a;
+  a.enabled = true;
+  s.Read("listen", a.listen);
+  s.Read("database", a.database);
+  Section token = s.Child("input_token");
+  token.Read("env", a.token_env);
+  token.Read("file", a.token_file);
+  token.RejectUnknownKeys();
+  if (!a.token_env.empty() && !a.token_file.empty()) Section::Fail(token.path(), "set one of `env` or `file`");
+  Section l = s.Child("limits");
+  l.Read("max_body_bytes", a.max_body_bytes, size_t{1024}, size_t{64} << 20);
+  l.Read("max_alerts", a.max_alerts, 1, 10000000);
+  l.Read("max_undelivered", a.max_undelivered, 1, 10000000);
+  l.Read("retention_hours", a.retention_hours, 0.0, 24.0 * 365);
+  l.RejectUnknownKeys();
+  Section e = s.Child("events");
+  e.Read("min_severity", a.events_min_severity);
+  e.Read("resolve_timeout_seconds", a.events_resolve_timeout_seconds, 1.0, 7 * 86400.0);
+  e.RejectUnknownKeys();
+  if (!ParseSeverity(a.events_min_severity)) {
+    Section::Fail(e.path() + ".min_severity", "expected debug, info, warning, error, critical or off, got \"" + a.events_min_severity + "\"");
+  }
+  Section r = s.Child("retry");
+  r.Read("initial_backoff_seconds", a.initial_backoff_seconds, 0.01, 3600.0);
+  r.Read("max_backoff_seconds", a.max_backoff_seconds, 0.01, 86400.0);
+  r.Read("give_up_after_hours", a.give_up_after_hours, 0.001, 24.0 * 30);
+  r.RejectUnknownKeys();
+  std::set<std::string> names;
+  for (auto& d : s.List("destinations")) {
+    AlertDestinationConfig dc;
+    std::string url;
+    d.Read("name", dc.name);
+    d.Read("type", dc.type);
+    d.Read("url", url);
+    d.Read("url_env", dc.url_env);
+    d.Read("url_file", dc.url_file);
+    Section rl = d.Child("rate_limit");
+    rl.Read("per_minute", dc.rate_per_minute, 0.01, 100000.0);
+    rl.Read("burst", dc.burst, 1, 10000);
+    rl.RejectUnknownKeys();
+    d.Read("timeout_seconds", dc.timeout_seconds, 0.1, 600.0);
+    d.Read("username", dc.username);
+    d.RejectUnknownKeys();
+    if (dc.name.empty()) Section::Fail(d.path() + ".name", "required (it names the destination in logs and metrics)");
+    if (!names.insert(dc.name).second) Section::Fail(d.path() + ".name", "two destinations named \"" + dc.name + "\"");
+    if (dc.type != "discord" && dc.type != "slack" && dc.type != "webhook") {
+      Section::Fail(d.path() + ".type", "expected discord, slack or webhook, got \"" + dc.type + "\"");
+    }
+    if (!url.empty()) {
+      Section::Fail(d.path() + ".url", "a webhook URL is a secret: put it in an environment variable (`url_env`) or a file (`url_file`)");
+    }
+    if (dc.url_env.empty() == dc.url_file.empty()) Section::Fail(d.path(), "set exactly one of `url_env` or `url_file`");
+    a.destinations.push_back(std::move(dc));
+  }
+  if (a.destinations.empty()) Section::Fail(s.path() + ".destinations", "list at least one destination (discord, slack or webhook)");
+  for (auto& rs : s.List("routes")) {
+    AlertRouteConfig rc;
+    rs.Read("match", rc.match);
+    rs.Read("destinations", rc.destinations);
+    rs.Read("group_by", rc.group_by);
+    rs.Read("group_wait_seconds", rc.group_wait_seconds, 0.0, 86400.0);
+    rs.Read("group_interval_seconds", rc.group_interval_seconds, 0.1, 86400.0);
+    rs.Read("repeat_interval_seconds", rc.repeat_interval_seconds, 1.0, 30 * 86400.0);
+    rs.Read("send_resolved", rc.send_resolved);
+    rs.Read("continue", rc.continue_matching);
+    rs.RejectUnknownKeys();
+    for (size_t i = 0; i < rc.destinations.size(); ++i) {
+      if (!names.contains(rc.destinations[i])) {
+        Section::Fail(rs.path() + ".destinations[" + std::to_string(i) + "]", "no destination named \"" + rc.destinations[i] + "\"");
+      }
+    }
+    a.routes.push_back(std::move(rc));
+  }
+  s.RejectUnknownKeys();
+  return a;
+}
+
 RouteConfig ParseRoute(Section s, const std::set<std::string>& pools) {
   RouteConfig r;
   s.Read("service", r.service);
@@ -295,6 +397,13 @@ ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source
       c.api_keys.push_back(ParseApiKey(k));
       if (!key_names.insert(c.api_keys.back().name).second) Section::Fail(k.path() + ".name", "two API keys named \"" + c.api_keys.back().name + "\"");
     }
+    Section alert_relay = s.Child("alert_relay");
+    if (root.IsMap() && root["alert_relay"] && !root["alert_relay"].IsNull()) c.alert_relay = ParseAlertRelay(std::move(alert_relay));
+    Section logging = s.Child("logging");
+    logging.Read("levels", c.logging.levels);
+    if (std::string error = CheckLogLevels(c.logging.levels); !error.empty()) Section::Fail("logging.levels", error);
+    logging.Read("trace_project", c.logging.trace_project);
+    logging.RejectUnknownKeys();
     s.RejectUnknownKeys();
   } catch (const ConfigError& e) {
     throw ConfigError(source + ": " + e.what());

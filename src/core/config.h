@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -99,6 +100,57 @@ struct ApiKeyConfig {
   std::string env;
 };
 
+// Logging (core/log.h): levels per module ("default" for the rest) and the Google Cloud project
+// trace ids are linked to (empty: $GOOGLE_CLOUD_PROJECT, else bare trace ids).
+struct LoggingConfig {
+  std::map<std::string, std::string> levels;
+  std::string trace_project;
+};
+
+// The alert relay (`voxgate alert-relay`, and inside `serve` when the config has an
+// `alert_relay` section). Webhook URLs and the input token are secrets: the config names the
+// environment variable or file that holds them, never the value.
+struct AlertDestinationConfig {
+  std::string name;
+  std::string type;      // discord, slack or webhook
+  std::string url_env;   // an environment variable holding the webhook URL
+  std::string url_file;  // or a file holding it (e.g. a mounted Kubernetes Secret)
+  double rate_per_minute = 0;  // 0: the type's default (discord 30, slack 60, webhook 120)
+  int burst = 0;               // 0: the type's default (discord 5, slack 3, webhook 10)
+  double timeout_seconds = 10;  // connect, write and read, each
+  std::string username;         // discord: the name its messages show (default voxgate)
+};
+
+struct AlertRouteConfig {
+  std::map<std::string, std::string> match;  // label: value, all must equal; none: every alert
+  std::vector<std::string> destinations;     // none: every destination
+  std::vector<std::string> group_by = {"alertname"};  // "...": every label
+  double group_wait_seconds = 30;
+  double group_interval_seconds = 300;
+  double repeat_interval_seconds = 4 * 3600;
+  bool send_resolved = true;
+  bool continue_matching = false;  // `continue: true`: also try the routes after this one
+};
+
+struct AlertRelayConfig {
+  bool enabled = false;  // the config has the section
+  std::string listen = "127.0.0.1:9095";
+  std::string database = "voxgate-alerts.db";  // the SQLite outbox
+  std::string token_env;   // input_token: {env: VAR} or {file: /path}; none: inputs need no token
+  std::string token_file;
+  size_t max_body_bytes = 1 << 20;
+  int max_alerts = 10000;       // alerts held; inputs beyond get 503
+  int max_undelivered = 10000;  // notifications waiting for delivery; inputs beyond get 503
+  double retention_hours = 24;  // delivered and failed notifications kept
+  std::string events_min_severity = "error";  // voxgate's own log lines that become alerts
+  double events_resolve_timeout_seconds = 300;
+  double initial_backoff_seconds = 1;
+  double max_backoff_seconds = 300;
+  double give_up_after_hours = 24;
+  std::vector<AlertDestinationConfig> destinations;
+  std::vector<AlertRouteConfig> routes;  // none: one route to every destination
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::string vosk_listen;  // a listener speaking only the vosk protocol (at any path); empty: none
@@ -108,6 +160,8 @@ struct ServerConfig {
   std::vector<PoolConfig> pools;
   std::vector<RouteConfig> routes;  // filled from `pools` when the config has none
   std::vector<ApiKeyConfig> api_keys;  // none: the endpoint takes requests without a key
+  LoggingConfig logging;
+  AlertRelayConfig alert_relay;
 };
 
 class ConfigError : public std::runtime_error {

@@ -133,29 +133,65 @@ Histogram& MetricsRegistry::GetHistogram(const std::string& name, const std::str
 
 void MetricsRegistry::AddCallbackGauge(const std::string& name, const std::string& help, std::function<double()> read,
                                        const Labels& labels) {
+  std::lock_guard callbacks(callbacks_mu_);
   std::lock_guard lock(mu_);
   GetSeries(name, help, Type::kGauge, labels).read = std::move(read);
 }
 
-std::string MetricsRegistry::RenderText() const {
+void MetricsRegistry::AddCallbackCounter(const std::string& name, const std::string& help, std::function<double()> read,
+                                         const Labels& labels) {
+  std::lock_guard callbacks(callbacks_mu_);
   std::lock_guard lock(mu_);
+  GetSeries(name, help, Type::kCounter, labels).read = std::move(read);
+}
+
+std::string MetricsRegistry::RenderText() const {
+  // Callbacks run without mu_: they take their owners' locks, and their owners update metrics
+  // while holding those locks (registry lock inside owner lock, never the other way round).
+  // callbacks_mu_ keeps an owner from replacing its callback (as it goes away) while one runs.
+  std::lock_guard callbacks(callbacks_mu_);
+  struct SeriesView {
+    const Labels* labels;  // a series' labels and objects never change once made
+    const Counter* counter;
+    const Gauge* gauge;
+    const Histogram* histogram;
+    const std::function<double()>* read;
+  };
+  struct FamilyView {
+    const std::string* name;
+    const Family* family;
+    std::vector<SeriesView> series;
+  };
+  std::vector<FamilyView> view;
+  {
+    std::lock_guard lock(mu_);  // families and series are only ever added; map nodes stay put
+    for (const auto& [name, family] : families_) {
+      FamilyView f{&name, &family, {}};
+      for (const auto& s : family.series) {
+        f.series.push_back({&s->labels, s->counter.get(), s->gauge.get(), s->histogram.get(), s->read ? &s->read : nullptr});
+      }
+      view.push_back(std::move(f));
+    }
+  }
   std::string out;
-  for (const auto& [name, family] : families_) {
-    const char* type = family.type == Type::kCounter ? "counter" : family.type == Type::kGauge ? "gauge" : "histogram";
-    out += "# HELP " + name + " " + family.help + "\n# TYPE " + name + " " + type + "\n";
-    for (const auto& s : family.series) {
-      if (s->counter) out += name + FormatLabels(s->labels) + " " + FormatValue(s->counter->value()) + "\n";
-      if (s->gauge) out += name + FormatLabels(s->labels) + " " + FormatValue(s->gauge->value()) + "\n";
-      if (s->read) out += name + FormatLabels(s->labels) + " " + FormatValue(s->read()) + "\n";
-      if (s->histogram) {
-        const auto snap = s->histogram->snapshot();
+  for (const auto& [name_ptr, family, series] : view) {
+    const std::string& name = *name_ptr;
+    const char* type = family->type == Type::kCounter ? "counter" : family->type == Type::kGauge ? "gauge" : "histogram";
+    out += "# HELP " + name + " " + family->help + "\n# TYPE " + name + " " + type + "\n";
+    for (const SeriesView& s : series) {
+      const Labels& labels = *s.labels;
+      if (s.counter) out += name + FormatLabels(labels) + " " + FormatValue(s.counter->value()) + "\n";
+      if (s.gauge) out += name + FormatLabels(labels) + " " + FormatValue(s.gauge->value()) + "\n";
+      if (s.read) out += name + FormatLabels(labels) + " " + FormatValue((*s.read)()) + "\n";
+      if (s.histogram) {
+        const auto snap = s.histogram->snapshot();
         for (size_t i = 0; i < snap.upper_bounds.size(); ++i) {
-          out += name + "_bucket" + FormatLabels(s->labels, "le", FormatValue(snap.upper_bounds[i])) + " " +
+          out += name + "_bucket" + FormatLabels(labels, "le", FormatValue(snap.upper_bounds[i])) + " " +
                  std::to_string(snap.cumulative_counts[i]) + "\n";
         }
-        out += name + "_bucket" + FormatLabels(s->labels, "le", "+Inf") + " " + std::to_string(snap.count) + "\n";
-        out += name + "_sum" + FormatLabels(s->labels) + " " + FormatValue(snap.sum) + "\n";
-        out += name + "_count" + FormatLabels(s->labels) + " " + std::to_string(snap.count) + "\n";
+        out += name + "_bucket" + FormatLabels(labels, "le", "+Inf") + " " + std::to_string(snap.count) + "\n";
+        out += name + "_sum" + FormatLabels(labels) + " " + FormatValue(snap.sum) + "\n";
+        out += name + "_count" + FormatLabels(labels) + " " + std::to_string(snap.count) + "\n";
       }
     }
   }

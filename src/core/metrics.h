@@ -70,6 +70,9 @@ class MetricsRegistry {
   // A gauge read when scraped (e.g. active streams owned by another object).
   void AddCallbackGauge(const std::string& name, const std::string& help, std::function<double()> read,
                         const Labels& labels = {});
+  // A counter read when scraped (e.g. a count kept by code that cannot depend on the registry).
+  void AddCallbackCounter(const std::string& name, const std::string& help, std::function<double()> read,
+                          const Labels& labels = {});
 
   // Prometheus text exposition format 0.0.4.
   std::string RenderText() const;
@@ -90,7 +93,8 @@ class MetricsRegistry {
   };
   Series& GetSeries(const std::string& name, const std::string& help, Type type, const Labels& labels);
 
-  mutable std::mutex mu_;
+  mutable std::mutex callbacks_mu_;  // held while callbacks run, and to replace one
+  mutable std::mutex mu_;            // the families and their series
   std::map<std::string, Family> families_;
 };
 

@@ -2,34 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "absl/strings/ascii.h"
 
 namespace voxgate::gateway {
-
-int HttpStatusFor(const absl::Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kOk: return 200;
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition: return 400;
-    case absl::StatusCode::kUnauthenticated: return 401;
-    case absl::StatusCode::kPermissionDenied: return 403;
-    case absl::StatusCode::kNotFound: return 404;
-    case absl::StatusCode::kOutOfRange: return 413;
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kAborted:  // a draining tier: go elsewhere
-    case absl::StatusCode::kUnavailable: return 503;
-    case absl::StatusCode::kDeadlineExceeded: return 504;
-    case absl::StatusCode::kUnimplemented: return 501;
-    case absl::StatusCode::kCancelled: return 499;
-    default: return 500;
-  }
-}
-
-std::string ErrorCode(const absl::Status& s) {
-  if (s.code() == absl::StatusCode::kResourceExhausted) return "over_capacity";
-  if (s.code() == absl::StatusCode::kOutOfRange) return "too_large";
-  return absl::AsciiStrToLower(absl::StatusCodeToString(s.code()));
-}
 
 std::string ErrorBody(const absl::Status& s) {
   const int http = HttpStatusFor(s);

@@ -5,12 +5,13 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "speech/call_report.h"
 
 namespace voxgate::gateway {
 
-int HttpStatusFor(const absl::Status& status);
-// A short machine-readable code, e.g. "invalid_argument", "over_capacity".
-std::string ErrorCode(const absl::Status& status);
+// Shared with the access lines of every tier.
+using speech::ErrorCode;
+using speech::HttpStatusFor;
 // {"error": {"message": ..., "type": ..., "code": ...}}
 std::string ErrorBody(const absl::Status& status);
 // Seconds a client should wait before retrying, or 0 when retrying will not help.

@@ -9,10 +9,12 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "audio/decode.h"
 #include "audio/encoder.h"
 #include "audio/pcm.h"
 #include "audio/resampler.h"
+#include "core/host_port.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "gateway/errors.h"
@@ -82,8 +84,81 @@ Response ErrorResponse(const absl::Status& status) {
   return res;
 }
 
-void RecordRequest(const Request& req, const std::string& request_id, const std::string& remote, const Caller& caller,
-                   const AccessRecord& r) {
+Incoming IncomingFor(const Request& req, std::string remote) {
+  Incoming in;
+  in.id = RequestIdFor(req);
+  in.remote = std::move(remote);
+  in.trace = core::ContinueTrace(req["traceparent"], req["x-cloud-trace-context"]);
+  return in;
+}
+
+namespace {
+
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+std::string ServiceOfRoute(std::string_view route) {
+  if (route == "/v1/translate" || route == "/machine_translation") return "mt";
+  if (route == "/v1/audio/speech" || route == "/speech_synthesis") return "tts";
+  if (route == "/v1/audio/transcriptions" || route == "/v1/recognize" || route == "/vosk" || route == "/mimi" || route == "/ (mimi)") {
+    return "asr";
+  }
+  return "";
+}
+
+}  // namespace
+
+namespace {
+
+// The audio a request or stream processed (voxgate_audio_seconds_total) and the engine's
+// real-time factor on it (voxgate_real_time_factor, per service and pool).
+void CountProcessed(const AccessRecord& r, const nlohmann::json& fields) {
+  if (r.audio_seconds > 0) {
+    core::Metrics()
+        .GetCounter("voxgate_audio_seconds_total", "Seconds of audio processed: recognized, or synthesized.", {{"route", r.route}})
+        .Increment(r.audio_seconds);
+  }
+  if (!fields.contains("rtf") || !fields.contains("pool")) return;
+  core::Metrics()
+      .GetHistogram("voxgate_real_time_factor", "Engine seconds per second of audio, per request or stream.",
+                    core::RealTimeFactorBuckets(), {{"service", fields["service"].get<std::string>()}, {"pool", fields["pool"].get<std::string>()}})
+      .Observe(fields["rtf"].get<double>());
+}
+
+}  // namespace
+
+nlohmann::json AccessLineFields(const Request& req, const Incoming& in, const AccessRecord& r) {
+  const std::string outcome = r.client_gone      ? "client_gone"
+                              : !r.result.ok()   ? speech::OutcomeFor(HttpStatusFor(r.result))
+                              : r.status == 101 ? "ok"
+                                                 : speech::OutcomeFor(r.status);
+  nlohmann::json http_request = {{"requestMethod", std::string(req.method_string())},
+                                 {"requestUrl", std::string(PathOf(req.target()))},
+                                 {"status", r.status},
+                                 {"latency", absl::StrFormat("%.6fs", r.seconds)},
+                                 {"remoteIp", in.remote},
+                                 {"userAgent", std::string(req[http::field::user_agent])}};
+  if (r.status != 101) {
+    http_request["requestSize"] = std::to_string(req.body().size());
+    http_request["responseSize"] = std::to_string(r.response_bytes);
+  }
+  nlohmann::json fields = {{"request_id", in.id},      {"httpRequest", std::move(http_request)},
+                           {"route", r.route},         {"service", ServiceOfRoute(r.route)},
+                           {"outcome", outcome},       {"audio_seconds", r.audio_seconds}};
+  if (!in.caller.name.empty()) fields["api_key"] = in.caller.name;
+  if (!r.language.empty()) fields["language"] = r.language;
+  if (!r.result.ok()) {
+    fields["error_code"] = ErrorCode(r.result);
+    fields["error"] = std::string(r.result.message());
+  } else if (!r.error_code.empty()) {
+    fields["error_code"] = r.error_code;
+    fields["error"] = r.error;
+  }
+  speech::AddCallReportFields(fields, in.report->values(), r.audio_seconds, r.seconds);
+  core::AddTraceFields(fields, in.trace);
+  return fields;
+}
+
+void RecordRequest(const Request& req, const Incoming& in, const AccessRecord& r) {
   core::Metrics()
       .GetCounter("voxgate_http_requests_total", "HTTP requests by route and status code.",
                   {{"route", r.route}, {"code", std::to_string(r.status)}})
@@ -91,25 +166,23 @@ void RecordRequest(const Request& req, const std::string& request_id, const std:
   core::Metrics()
       .GetHistogram("voxgate_http_request_duration_seconds", "HTTP request latency.", core::LatencyBuckets(), {{"route", r.route}})
       .Observe(r.seconds);
-  if (r.audio_seconds > 0) {
-    core::Metrics().GetCounter("voxgate_audio_seconds_total", "Seconds of audio recognized.", {{"route", r.route}}).Increment(r.audio_seconds);
-  }
-  const bool failed = r.status >= 500 || !r.error.empty();
-  nlohmann::json fields = {{"request_id", request_id},
-                           {"httpRequest",
-                            {{"requestMethod", std::string(req.method_string())},
-                             {"requestUrl", std::string(req.target().substr(0, req.target().find('?')))},
-                             {"status", r.status},
-                             {"latency", absl::StrCat(r.seconds, "s")},
-                             {"requestSize", std::to_string(req.body().size())},
-                             {"responseSize", std::to_string(r.response_bytes)},
-                             {"remoteIp", remote},
-                             {"userAgent", std::string(req[http::field::user_agent])}}},
-                           {"audio_seconds", r.audio_seconds},
-                           {"api_key", caller.name},
-                           {"outcome", failed ? "server_error" : r.status >= 400 ? "client_error" : "ok"}};
-  if (!r.error.empty()) fields["error"] = r.error;
-  core::Log(failed ? core::Severity::kError : r.status >= 400 ? core::Severity::kWarning : core::Severity::kInfo, "request", fields);
+  nlohmann::json fields = AccessLineFields(req, in, r);
+  CountProcessed(r, fields);
+  const std::string& outcome = fields["outcome"].get_ref<const std::string&>();
+  core::Log(outcome == "server_error" ? core::Severity::kError : outcome == "ok" ? core::Severity::kInfo : core::Severity::kWarning,
+            "request", std::move(fields));
+}
+
+void RecordStream(const Request& req, const Incoming& in, const AccessRecord& r, const nlohmann::json& extra) {
+  const std::string outcome = r.client_gone ? "client_gone" : r.result.ok() ? "ok" : ErrorCode(r.result);
+  core::Metrics()
+      .GetCounter("voxgate_streams_total", "Recognition streams by route and outcome.", {{"route", r.route}, {"outcome", outcome}})
+      .Increment();
+  nlohmann::json fields = AccessLineFields(req, in, r);
+  CountProcessed(r, fields);
+  fields.update(extra);
+  const bool failed = fields["outcome"] == "server_error";
+  core::Log(failed ? core::Severity::kWarning : core::Severity::kInfo, "stream", std::move(fields));
 }
 
 }  // namespace internal
@@ -125,8 +198,6 @@ struct Outcome {
   Response response;
   double audio_seconds = 0;
 };
-
-std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
 // A request header, or for a browser mimi client (which cannot set WebSocket headers) the query
 // parameter of the same name without "x-mimi-": process, input-language, content-type, ...
@@ -215,7 +286,7 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
 }
 
 // POST /v1/audio/transcriptions (OpenAI-compatible multipart).
-asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const std::string& request_id, const Caller& caller) {
+asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Incoming& in) {
   auto boundary = MultipartBoundary(req[http::field::content_type]);
   if (!boundary.ok()) co_return Outcome{ErrorResponse(boundary.status())};
   auto parts = ParseMultipart(req.body(), *boundary);
@@ -235,8 +306,8 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const std:
   if (!format.ok()) co_return Outcome{ErrorResponse(format.status())};
 
   speech::RecognitionConfig config;
-  config.request_id = request_id;
-  config.plan = caller.plan;
+  in.Stamp(config);
+  config.report = in.report;
   config.interim_results = false;
   config.sample_rate_hertz = kModelSampleRate;
   config.model = model == "whisper-1" ? "" : model;  // OpenAI clients send whisper-1: the default model
@@ -268,14 +339,14 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const std:
 }
 
 // POST /v1/translate.
-asio::awaitable<Outcome> Translate(Context& ctx, const Request& req, const std::string& request_id, const Caller& caller) {
+asio::awaitable<Outcome> Translate(Context& ctx, const Request& req, const Incoming& in) {
   if (req.body().size() > kMaxTranslateBodyBytes) {
     co_return Outcome{ErrorResponse(absl::OutOfRangeError(absl::StrCat("a translation request is limited to ", kMaxTranslateBodyBytes, " bytes")))};
   }
   auto call = translate::ParseTranslateRequest(req.body());
   if (!call.ok()) co_return Outcome{ErrorResponse(call.status())};
-  call->request.request_id = request_id;
-  call->request.plan = caller.plan;
+  in.Stamp(call->request);
+  call->request.report = in.report;
   call->request.deadline = std::chrono::system_clock::now() + kTranslateTimeout;
   auto result = co_await TranslateAsync(*ctx.service, call->request);
   if (!result.ok()) co_return Outcome{ErrorResponse(result.status())};
@@ -283,7 +354,7 @@ asio::awaitable<Outcome> Translate(Context& ctx, const Request& req, const std::
 }
 
 // mimi: POST / with x-mimi-process asr|nict-asr and raw PCM: one recog-finished answer.
-asio::awaitable<Outcome> MimiRecognize(Context& ctx, const Request& req, const std::string& request_id, const Caller& caller) {
+asio::awaitable<Outcome> MimiRecognize(Context& ctx, const Request& req, const Incoming& in) {
   auto config = mimi::ParseConfig([&](std::string_view name) { return MimiParameter(req, name); });
   if (!config.ok()) co_return Outcome{ErrorResponse(config.status())};
   if (req.body().empty()) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("the body must hold the audio (raw PCM)"))};
@@ -304,8 +375,8 @@ asio::awaitable<Outcome> MimiRecognize(Context& ctx, const Request& req, const s
   rc.language_code = config->language;
   rc.sample_rate_hertz = kModelSampleRate;
   rc.interim_results = false;
-  rc.request_id = request_id;
-  rc.plan = caller.plan;
+  in.Stamp(rc);
+  rc.report = in.report;
   auto finals = co_await RecognizeFile(ctx, rc, *pcm);
   if (!finals.ok()) co_return Outcome{ErrorResponse(finals.status()), pcm->DurationSeconds()};
   config->progressive = false;  // one answer with everything
@@ -315,7 +386,7 @@ asio::awaitable<Outcome> MimiRecognize(Context& ctx, const Request& req, const s
 }
 
 // mimi: POST /speech_synthesis (form: text, lang, gender, rate, audio_format WAV|RAW).
-asio::awaitable<Outcome> MimiSynthesize(Context& ctx, const Request& req, const std::string& request_id, const Caller& caller) {
+asio::awaitable<Outcome> MimiSynthesize(Context& ctx, const Request& req, const Incoming& in) {
   auto form = mimi::ParseSynthesisForm(req.body());
   if (!form.ok()) co_return Outcome{ErrorResponse(form.status())};
   speech::SynthesisRequest request;
@@ -323,8 +394,8 @@ asio::awaitable<Outcome> MimiSynthesize(Context& ctx, const Request& req, const 
   request.language_code = form->language;
   request.speaking_rate = form->rate;
   request.sample_rate_hertz = mimi::kSynthesisSampleRate;
-  request.request_id = request_id;
-  request.plan = caller.plan;
+  in.Stamp(request);
+  request.report = in.report;
   if (!form->gender.empty()) {  // the first voice of the language with that gender, if there is one
     auto caps = ctx.service->Describe();
     for (const auto& m : caps.ok() ? caps->models : std::vector<speech::ModelInfo>{}) {
@@ -351,15 +422,15 @@ asio::awaitable<Outcome> MimiSynthesize(Context& ctx, const Request& req, const 
 }
 
 // mimi: POST /machine_translation (form: text, source_lang, target_lang) → ["translation"].
-asio::awaitable<Outcome> MimiTranslate(Context& ctx, const Request& req, const std::string& request_id, const Caller& caller) {
+asio::awaitable<Outcome> MimiTranslate(Context& ctx, const Request& req, const Incoming& in) {
   auto form = mimi::ParseTranslationForm(req.body());
   if (!form.ok()) co_return Outcome{ErrorResponse(form.status())};
   speech::TranslationRequest request;
   request.texts = {form->text};
   request.source_language = form->source;
   request.target_language = form->target;
-  request.request_id = request_id;
-  request.plan = caller.plan;
+  in.Stamp(request);
+  request.report = in.report;
   request.deadline = std::chrono::system_clock::now() + kTranslateTimeout;
   auto result = co_await TranslateAsync(*ctx.service, std::move(request));
   if (!result.ok()) co_return Outcome{ErrorResponse(result.status())};
@@ -392,9 +463,28 @@ Response Readiness(Context& ctx) {
   return JsonResponse(200, R"({"status":"ready"})");
 }
 
+// GET: the log levels; PUT/POST {"default": "info", "pool": "debug"}: changes them (all or none).
+Response LogLevels(const Request& req) {
+  if (req.method() == http::verb::put || req.method() == http::verb::post) {
+    const auto body = nlohmann::json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || body.empty()) {
+      return ErrorResponse(absl::InvalidArgumentError(R"(send a JSON object of module names to levels, e.g. {"pool": "debug"})"));
+    }
+    std::map<std::string, std::string> levels;
+    for (const auto& [module, level] : body.items()) {
+      if (!level.is_string()) return ErrorResponse(absl::InvalidArgumentError("the level for " + module + " must be a string"));
+      levels[module] = level.get<std::string>();
+    }
+    if (std::string error = core::SetLogLevels(levels); !error.empty()) return ErrorResponse(absl::InvalidArgumentError(error));
+    core::LogInfo("log levels changed", {{"levels", core::LogLevels()}});
+  } else if (req.method() != http::verb::get) {
+    return ErrorResponse(absl::InvalidArgumentError("use GET, or PUT with a JSON object"));
+  }
+  return JsonResponse(200, core::LogLevels().dump());
+}
+
 // Routes one request; `route` is set to a bounded label for metrics.
-asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, const std::string& request_id,
-                               const Caller& caller, std::string& route) {
+asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, const Incoming& in, std::string& route) {
   const std::string_view path = PathOf(req.target());
   auto method_is = [&](http::verb v) { return req.method() == v; };
   if (admin) {
@@ -414,6 +504,10 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
       route = path;
       co_return Outcome{JsonResponse(200, ctx.options.status_json())};
     }
+    if (path == "/v1/log-levels") {
+      route = path;
+      co_return Outcome{LogLevels(req)};
+    }
   } else {
     if (path == "/v1/models") {
       route = path;
@@ -424,13 +518,13 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
       route = path;
       if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with multipart/form-data"))};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
-      co_return co_await Transcribe(ctx, req, request_id, caller);
+      co_return co_await Transcribe(ctx, req, in);
     }
     if (path == "/v1/translate") {
       route = path;
       if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with a JSON body"))};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
-      co_return co_await Translate(ctx, req, request_id, caller);
+      co_return co_await Translate(ctx, req, in);
     }
     if (path == "/v1/translate/languages") {
       route = path;
@@ -453,15 +547,15 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
       route = "/ (mimi)";
       if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with the audio as the body, or a WebSocket"))};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
-      co_return co_await MimiRecognize(ctx, req, request_id, caller);
+      co_return co_await MimiRecognize(ctx, req, in);
     }
     if (path == "/speech_synthesis" || path == "/machine_translation") {
       route = path;
       if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with a form-encoded body"))};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
       // Not one co_await of a conditional: g++ 12 destroys such a temporary twice.
-      if (path == "/speech_synthesis") co_return co_await MimiSynthesize(ctx, req, request_id, caller);
-      co_return co_await MimiTranslate(ctx, req, request_id, caller);
+      if (path == "/speech_synthesis") co_return co_await MimiSynthesize(ctx, req, in);
+      co_return co_await MimiTranslate(ctx, req, in);
     }
     if (path == "/v1/recognize") {
       route = path;
@@ -516,7 +610,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kAwait);
     if (ec) co_return;  // closed, timed out or garbage: nothing to answer
     const auto start = std::chrono::steady_clock::now();
-    std::string request_id = RequestIdFor(parser.get());
+    Incoming in = IncomingFor(parser.get(), remote);
     Response early;
     bool reject = false;
     if (auto len = parser.content_length(); len && *len > limits.max_upload_bytes + 64 * 1024) {
@@ -540,11 +634,10 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     }
     const uint64_t declared_length = parser.content_length().value_or(0);
     Request req = parser.release();
-    Caller caller;
     if (!reject && !admin && !ctx.options.api_keys.empty()) {
       auto authenticated = ctx.options.api_keys.Authenticate(AuthorizationOf(req));
       if (authenticated.ok()) {
-        caller = std::move(*authenticated);
+        in.caller = std::move(*authenticated);
       } else {
         early = ErrorResponse(authenticated.status());
         early.set(http::field::www_authenticate, "Bearer");
@@ -555,21 +648,21 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
       const std::string_view path = PathOf(req.target());
       if (listener == Listener::kVosk || path == "/vosk") {
         stream.expires_never();
-        co_await RunVoskWebSocket(std::move(stream), std::move(req), ctx, request_id, std::move(caller));
+        co_await RunVoskWebSocket(std::move(stream), std::move(req), ctx, std::move(in));
         co_return;
       }
       if (IsMimiRequest(req)) {
         auto config = mimi::ParseConfig([&](std::string_view name) { return MimiParameter(req, name); });
         if (config.ok()) {
           stream.expires_never();
-          co_await RunMimiWebSocket(std::move(stream), std::move(req), ctx, request_id, std::move(caller), std::move(*config));
+          co_await RunMimiWebSocket(std::move(stream), std::move(req), ctx, std::move(in), std::move(*config));
           co_return;
         }
         early = ErrorResponse(config.status());
         reject = true;
       } else if (path == "/v1/recognize") {
         stream.expires_never();
-        co_await RunRecognizeWebSocket(std::move(stream), std::move(req), ctx, request_id, std::move(caller));
+        co_await RunRecognizeWebSocket(std::move(stream), std::move(req), ctx, std::move(in));
         co_return;
       }
     }
@@ -581,9 +674,9 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
       ActiveGuard active(ctx);
       AccessRecord record;
       record.route = "/v1/audio/speech";
-      const bool keep_open = co_await StreamSpeech(ctx, stream, req, request_id, caller, record) && req.keep_alive();
+      const bool keep_open = co_await StreamSpeech(ctx, stream, req, in, record) && req.keep_alive();
       record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      RecordRequest(req, request_id, remote, caller, record);
+      RecordRequest(req, in, record);
       if (!keep_open) break;
       continue;
     }
@@ -596,13 +689,13 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
         if (path == known) route = known;
       }
     } else if (admin) {
-      outcome = co_await Route(ctx, admin, req, request_id, caller, route);
+      outcome = co_await Route(ctx, admin, req, in, route);
     } else {
       ActiveGuard active(ctx);  // only client work counts (drain waits for it)
-      outcome = co_await Route(ctx, admin, req, request_id, caller, route);
+      outcome = co_await Route(ctx, admin, req, in, route);
     }
     Response& res = outcome.response;
-    res.set("x-request-id", request_id);
+    res.set("x-request-id", in.id);
     res.keep_alive(req.keep_alive() && !reject);
     res.prepare_payload();
     stream.expires_after(std::chrono::seconds(30));
@@ -615,7 +708,15 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
       record.seconds = seconds;
       record.response_bytes = res.body().size();
       record.audio_seconds = outcome.audio_seconds;
-      RecordRequest(req, request_id, remote, caller, record);
+      if (record.status >= 400) {
+        // Every error response is ErrorResponse's {"error": {"message", "code"}}.
+        const auto body = nlohmann::json::parse(res.body(), nullptr, false);
+        if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+          record.error_code = body["error"].value("code", "");
+          record.error = body["error"].value("message", "");
+        }
+      }
+      RecordRequest(req, in, record);
     }
     if (reject && !wec) co_await DiscardBody(stream, buffer, declared_length);
     if (wec || !res.keep_alive()) break;
@@ -625,20 +726,11 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
 }
 
 absl::StatusOr<tcp::endpoint> ParseEndpoint(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos) return absl::InvalidArgumentError("address \"" + address + "\" is not host:port");
-  std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host == "localhost") host = "127.0.0.1";
+  const auto hp = core::ParseHostPort(address);
   boost::system::error_code ec;
-  auto ip = asio::ip::make_address(host, ec);
-  int port = -1;
-  try {
-    port = std::stoi(address.substr(colon + 1));
-  } catch (...) {
-  }
-  if (ec || port < 0 || port > 65535) return absl::InvalidArgumentError("address \"" + address + "\" is not host:port");
-  return tcp::endpoint(ip, static_cast<unsigned short>(port));
+  const auto ip = asio::ip::make_address(hp ? hp->host : "", ec);
+  if (!hp || ec) return absl::InvalidArgumentError("address \"" + address + "\" is not host:port");
+  return tcp::endpoint(ip, static_cast<unsigned short>(hp->port));
 }
 
 asio::awaitable<void> Listen(Context& ctx, tcp::acceptor& acceptor, Listener listener) {
@@ -709,8 +801,7 @@ static std::string EndpointString(const tcp::acceptor& a) {
   boost::system::error_code ec;
   auto ep = a.local_endpoint(ec);
   if (ec) return "";
-  const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-  return host + ":" + std::to_string(ep.port());
+  return core::FormatHostPort(ep.address().to_string(), ep.port());
 }
 
 std::string Gateway::listen_address() const { return EndpointString(impl_->public_acceptor); }

@@ -35,14 +35,14 @@ asio::awaitable<absl::StatusOr<audio::Pcm>> SynthesizeAll(Context& ctx, speech::
   co_return pcm;
 }
 
-asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, const Request& req, const std::string& request_id,
-                                   const Caller& caller, AccessRecord& record) {
+asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, const Request& req, const Incoming& in,
+                                   AccessRecord& record) {
   const auto& limits = ctx.options.limits;
   const auto started = std::chrono::steady_clock::now();
   // Answers with an error before any audio was sent.
   auto refuse = [&](const absl::Status& status) -> asio::awaitable<bool> {
     Response res = ErrorResponse(status);
-    res.set("x-request-id", request_id);
+    res.set("x-request-id", in.id);
     res.keep_alive(req.keep_alive());
     res.prepare_payload();
     record.status = static_cast<int>(res.result_int());
@@ -57,8 +57,9 @@ asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, cons
   }
   auto call = openai::ParseSpeechRequest(req.body());
   if (!call.ok()) co_return co_await refuse(call.status());
-  call->request.request_id = request_id;
-  call->request.plan = caller.plan;
+  in.Stamp(call->request);
+  call->request.report = in.report;
+  record.language = call->request.language_code;
   call->request.deadline = std::chrono::system_clock::now() + Seconds(limits.request_timeout_seconds);
   const auto timeout = Seconds(limits.request_timeout_seconds);
 
@@ -84,7 +85,7 @@ asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, cons
   http::response<http::empty_body> head{http::status::ok, 11};
   head.set(http::field::content_type, audio::ContentType(call->format));
   head.set(http::field::server, "voxgate");
-  head.set("x-request-id", request_id);
+  head.set("x-request-id", in.id);
   head.set("x-sample-rate", std::to_string(rate));
   head.keep_alive(req.keep_alive());
   head.chunked(true);
@@ -124,9 +125,7 @@ asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, cons
   if (consumed && next.done) status = *next.done;
   if (consumed && !next.done) status = co_await events->ForEachAudio(timeout, consume);
   if (!failure.ok()) status = failure;
-  core::Metrics()
-      .GetCounter("voxgate_synthesized_audio_seconds_total", "Seconds of speech synthesized.", {{"route", "/v1/audio/speech"}})
-      .Increment(static_cast<double>(samples) / rate);
+  record.audio_seconds = static_cast<double>(samples) / rate;
   if (status.ok()) {
     auto rest = (*encoder)->Finish();
     if (!rest.ok()) status = rest.status();
@@ -139,7 +138,8 @@ asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, cons
   // The status line is gone: ending the connection without the last chunk is how HTTP tells the
   // client that the body is incomplete.
   events->Stop();
-  record.error = status.ok() ? "the client went away" : std::string(status.message());
+  record.result = status;
+  record.client_gone = status.ok() || absl::IsCancelled(status);
   co_return false;
 }
 

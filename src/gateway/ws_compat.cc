@@ -16,6 +16,7 @@
 #include "core/metrics.h"
 #include "gateway/errors.h"
 #include "gateway/internal/context.h"
+#include "gateway/internal/result_latency.h"
 #include "gateway/internal/stream_events.h"
 #include "gateway/protocols/mimi/mimi_protocol.h"
 #include "gateway/protocols/vosk/vosk_protocol.h"
@@ -33,7 +34,7 @@ using Clock = std::chrono::steady_clock;
 // results so far out.
 class SteppedStream {
  public:
-  SteppedStream(Context& ctx, std::string request_id, std::string plan) : ctx_(ctx), request_id_(std::move(request_id)), plan_(std::move(plan)) {}
+  SteppedStream(Context& ctx, const Incoming& in, std::string route) : ctx_(ctx), in_(in), latency_(std::move(route)) {}
   ~SteppedStream() {
     if (stream_ && !done_) stream_->Cancel();
   }
@@ -47,8 +48,8 @@ class SteppedStream {
     config.language_code = language;
     config.sample_rate_hertz = kModelSampleRate;
     config.interim_results = true;
-    config.request_id = request_id_;
-    config.plan = plan_;
+    in_.Stamp(config);
+    config.report = in_.report;
     config.phrases = std::move(phrases);
     auto started = ctx_.service->StartRecognition(config, events_);
     if (!started.ok()) co_return started.status();
@@ -57,6 +58,7 @@ class SteppedStream {
   }
   bool started() const { return stream_ != nullptr; }
   double audio_seconds() const { return audio_seconds_; }
+  const ResultLatency& latency() const { return latency_; }
 
   // Client audio (s16le bytes); waits (bounded) while the stream's buffer is full.
   asio::awaitable<absl::Status> Write(std::string_view bytes) {
@@ -77,6 +79,7 @@ class SteppedStream {
         End(*next->done);
         break;
       }
+      latency_.OnResult(*next->result);
       out.push_back(std::move(*next->result));
     }
     return out;
@@ -102,6 +105,7 @@ class SteppedStream {
       } else if (next.done) {
         End(*next.done);
       } else {
+        latency_.OnResult(*next.result);
         out.push_back(std::move(*next.result));
       }
     }
@@ -122,6 +126,7 @@ class SteppedStream {
     if (samples.empty()) co_return absl::OkStatus();
     while (true) {
       absl::Status s = stream_->Write(samples);
+      if (s.ok()) latency_.OnAudioSent(audio_seconds_);
       if (absl::IsFailedPrecondition(s)) co_return absl::OkStatus();  // ended; Take reports why
       if (!absl::IsResourceExhausted(s)) co_return s;
       if (!co_await events_->WaitReadyForAudio(Seconds(ctx_.options.limits.max_stream_seconds + 60))) {
@@ -140,7 +145,8 @@ class SteppedStream {
   }
 
   Context& ctx_;
-  const std::string request_id_, plan_;
+  const Incoming& in_;
+  ResultLatency latency_;
   audio::PcmS16leParser parser_;
   std::optional<audio::Resampler> resampler_;
   std::shared_ptr<StreamEvents> events_;
@@ -223,27 +229,19 @@ std::optional<absl::Status> ReadFailure(const boost::system::error_code& ec, con
   return std::nullopt;
 }
 
-void LogStream(const char* protocol, const Request& req, const std::string& request_id, const Caller& caller, Clock::time_point start,
-               const std::string& language, double audio_seconds, const std::optional<absl::Status>& status) {
-  const std::string outcome = !status ? "client_gone" : status->ok() ? "ok" : ErrorCode(*status);
-  core::Metrics().GetCounter("voxgate_streams_total", "Recognition streams by outcome.", {{"outcome", outcome}}).Increment();
-  if (audio_seconds > 0) {
-    core::Metrics()
-        .GetCounter("voxgate_audio_seconds_total", "Seconds of audio recognized.", {{"route", std::string("/") + protocol}})
-        .Increment(audio_seconds);
-  }
-  nlohmann::json fields = {{"request_id", request_id},
-                           {"api_key", caller.name},
-                           {"protocol", protocol},
-                           {"httpRequest", {{"requestMethod", "GET"}, {"requestUrl", std::string(req.target().substr(0, req.target().find('?')))},
-                                            {"status", 101},
-                                            {"latency", absl::StrCat(std::chrono::duration<double>(Clock::now() - start).count(), "s")},
-                                            {"userAgent", std::string(req[http::field::user_agent])}}},
-                           {"language", language},
-                           {"audio_seconds", audio_seconds},
-                           {"outcome", outcome}};
-  if (status && !status->ok()) fields["error"] = std::string(status->message());
-  core::Log(!status || status->ok() ? core::Severity::kInfo : core::Severity::kWarning, "stream", fields);
+void LogStream(const char* route, const Request& req, const Incoming& in, Clock::time_point start, const std::string& language,
+               const SteppedStream& recognition, const std::optional<absl::Status>& status) {
+  AccessRecord record;
+  record.route = route;
+  record.language = language;
+  record.status = 101;
+  record.client_gone = !status;
+  if (status) record.result = *status;
+  record.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  record.audio_seconds = recognition.audio_seconds();
+  nlohmann::json extra = nlohmann::json::object();
+  recognition.latency().AddFields(extra);
+  RecordStream(req, in, record, extra);
 }
 
 // Runs `steps` (which takes the client's messages through NextFrame) beside the frame reader,
@@ -286,15 +284,15 @@ asio::awaitable<Step> NextStep(FrameChannel& frames, SteppedStream& recognition,
 
 }  // namespace
 
-asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id, Caller caller) {
+asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Context& ctx, Incoming in) {
   ActiveGuard active(ctx);
   const auto start = Clock::now();
   Ws ws(std::move(stream));
-  ConfigureSocket(ws, ctx, request_id);
+  ConfigureSocket(ws, ctx, in.id);
   if (auto [ec] = co_await ws.async_accept(req, kAwait); ec) co_return;
 
   vosk::Config config;
-  SteppedStream recognition(ctx, request_id, caller.plan);
+  SteppedStream recognition(ctx, in, "/vosk");
   auto steps = [&](FrameChannel& frames, bool& reader_done) -> asio::awaitable<std::optional<absl::Status>> {
     if (ctx.draining) co_return absl::UnavailableError("the server is shutting down; retry on another instance");
     std::vector<speech::RecognitionResult> unsent_finals;
@@ -342,30 +340,29 @@ asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Co
     }
   };
   const auto status = co_await RunSession(ws, recognition, steps);
-  LogStream("vosk", req, request_id, caller, start, "en-US", recognition.audio_seconds(), status);
+  LogStream("/vosk", req, in, start, "en-US", recognition, status);
 }
 
-asio::awaitable<void> RunMimiWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id, Caller caller,
-                                       mimi::Config config) {
+asio::awaitable<void> RunMimiWebSocket(beast::tcp_stream stream, Request req, Context& ctx, Incoming in, mimi::Config config) {
   ActiveGuard active(ctx);
   const auto start = Clock::now();
-  SteppedStream recognition(ctx, request_id, caller.plan);
+  SteppedStream recognition(ctx, in, "/mimi");
   // A stream that cannot start (a language no engine serves, no capacity) is refused in the
   // handshake, which is where mimi clients look for it.
   absl::Status refused = absl::UnavailableError("the server is shutting down; retry on another instance");
   if (!ctx.draining) refused = co_await recognition.Start(config.language, config.sample_rate);
   if (!refused.ok()) {
     Response res = ErrorResponse(refused);
-    res.set("x-request-id", request_id);
+    res.set("x-request-id", in.id);
     res.keep_alive(false);
     res.prepare_payload();
     stream.expires_after(std::chrono::seconds(10));
     co_await http::async_write(stream, res, kAwait);
-    LogStream("mimi", req, request_id, caller, start, config.language, 0, refused);
+    LogStream("/mimi", req, in, start, config.language, recognition, refused);
     co_return;
   }
   Ws ws(std::move(stream));
-  ConfigureSocket(ws, ctx, request_id);
+  ConfigureSocket(ws, ctx, in.id);
   if (auto [ec] = co_await ws.async_accept(req, kAwait); ec) co_return;
 
   mimi::Session session(config, mimi::NewSessionId());
@@ -396,7 +393,7 @@ asio::awaitable<void> RunMimiWebSocket(beast::tcp_stream stream, Request req, Co
     }
   };
   const auto status = co_await RunSession(ws, recognition, steps);
-  LogStream("mimi", req, request_id, caller, start, config.language, recognition.audio_seconds(), status);
+  LogStream("/mimi", req, in, start, config.language, recognition, status);
 }
 
 }  // namespace voxgate::gateway::internal

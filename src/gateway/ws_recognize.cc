@@ -14,6 +14,7 @@
 #include "core/metrics.h"
 #include "gateway/errors.h"
 #include "gateway/internal/context.h"
+#include "gateway/internal/result_latency.h"
 #include "gateway/internal/stream_events.h"
 #include "gateway/internal/synthesis_events.h"
 #include "gateway/protocols/native/native_protocol.h"
@@ -77,8 +78,7 @@ class AudioInput {
 };
 
 struct StreamState {
-  std::string request_id;
-  std::string plan;
+  Incoming in;
   native::StreamConfig config;
   speech::RecognitionStreamPtr stream;
   std::shared_ptr<StreamEvents> events;
@@ -89,6 +89,7 @@ struct StreamState {
   int finals = 0;
   int partials = 0;
   Clock::time_point end_of_audio{};
+  ResultLatency latency{"/v1/recognize"};
 };
 
 // While the client streams audio, `idle_timeout` without a message from it ends the stream. While
@@ -123,6 +124,7 @@ void EndOfAudio(Ws& ws, StreamState& st, const core::LimitsConfig& limits) {
 asio::awaitable<absl::Status> WriteAudio(Ws& ws, StreamState& st, std::span<const int16_t> samples, const core::LimitsConfig& limits) {
   while (true) {
     absl::Status s = st.stream->Write(samples);
+    if (s.ok()) st.latency.OnAudioSent(st.audio_seconds);
     // FAILED_PRECONDITION: the stream already ended (say, its engine died); the writer reports
     // the stream's own status, which is the one that tells the client what happened.
     if (absl::IsFailedPrecondition(s)) co_return absl::OkStatus();
@@ -227,8 +229,7 @@ asio::awaitable<absl::StatusOr<std::string>> TranslateFinal(Context& ctx, const 
   request.texts = {speech::TranscriptForTranslation(text, st.config.language)};
   request.source_language = st.config.language;
   request.target_language = st.config.translate_to;
-  request.request_id = st.request_id;
-  request.plan = st.plan;
+  st.in.Stamp(request);
   request.deadline = std::chrono::system_clock::now() + std::chrono::seconds(10);
   auto result = co_await TranslateAsync(*ctx.service, std::move(request));
   if (!result.ok()) co_return result.status();
@@ -265,8 +266,7 @@ asio::awaitable<bool> SpeakTranslation(Ws& ws, const StreamState& st, Context& c
   const auto write_timeout = Seconds(ctx.options.limits.idle_timeout_seconds);
   if (!co_await WriteResult(ws, native::SpeechStartJson(text, st.config.translate_to), write_timeout)) co_return false;
   speech::SynthesisRequest request = SpeechRequestFor(st.config, text);
-  request.request_id = st.request_id;
-  request.plan = st.plan;
+  st.in.Stamp(request);
   auto events = std::make_shared<SynthesisEvents>(co_await asio::this_coro::executor);
   ctx.service->Synthesize(std::move(request), events);
   size_t samples = 0;
@@ -295,6 +295,7 @@ asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
       break;
     }
     const auto& r = *next.result;
+    st.latency.OnResult(r);
     if (r.is_final) {
       st.finals++;
     } else {
@@ -333,8 +334,7 @@ websocket::close_reason CloseReasonFor(const absl::Status& status) {
   return reason;
 }
 
-asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id,
-                                            Caller caller) {
+asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, Incoming in) {
   ActiveGuard active(ctx);
   const auto start = Clock::now();
   const auto& limits = ctx.options.limits;
@@ -347,14 +347,13 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
   ws.read_message_max(limits.max_frame_bytes);
   ws.set_option(websocket::stream_base::decorator([&](websocket::response_type& res) {
     res.set(http::field::server, "voxgate");
-    res.set("x-request-id", request_id);
+    res.set("x-request-id", in.id);
   }));
   auto [accept_ec] = co_await ws.async_accept(req, kAwait);
   if (accept_ec) co_return;
 
   StreamState st;
-  st.request_id = request_id;
-  st.plan = caller.plan;
+  st.in = std::move(in);
   AudioInput input;
   absl::Status status = absl::OkStatus();
   std::string_view target = req.target();
@@ -392,8 +391,8 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     config.language_code = st.config.language;
     config.sample_rate_hertz = kModelSampleRate;
     config.interim_results = st.config.interim_results;
-    config.request_id = request_id;
-    config.plan = caller.plan;
+    st.in.Stamp(config);
+    config.report = st.in.report;
     auto started = ctx.service->StartRecognition(config, st.events);
     status = started.status();
     if (started.ok()) st.stream = std::move(*started);
@@ -402,7 +401,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     co_await SendErrorAndClose(ws, status);
   } else {
     ws.text(true);
-    co_await ws.async_write(asio::buffer(native::ReadyJson(request_id, st.config)), kAwait);
+    co_await ws.async_write(asio::buffer(native::ReadyJson(st.in.id, st.config)), kAwait);
     absl::Status first_status;
     if (first_is_audio) {
       std::vector<int16_t> samples;
@@ -432,23 +431,17 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
                       "From the client's end of audio to the last final result and close.", core::LatencyBuckets())
         .Observe(std::chrono::duration<double>(Clock::now() - st.end_of_audio).count());
   }
-  const std::string outcome = st.client_gone ? "client_gone" : status.ok() ? "ok" : ErrorCode(status);
-  core::Metrics().GetCounter("voxgate_streams_total", "Recognition streams by outcome.", {{"outcome", outcome}}).Increment();
-  if (st.audio_seconds > 0) {
-    core::Metrics().GetCounter("voxgate_audio_seconds_total", "Seconds of audio recognized.", {{"route", "/v1/recognize"}}).Increment(st.audio_seconds);
-  }
-  nlohmann::json fields = {{"request_id", request_id},
-                           {"api_key", caller.name},
-                           {"httpRequest", {{"requestMethod", "GET"}, {"requestUrl", "/v1/recognize"}, {"status", 101},
-                                            {"latency", absl::StrCat(seconds, "s")},
-                                            {"userAgent", std::string(req[http::field::user_agent])}}},
-                           {"language", st.config.language},
-                           {"audio_seconds", st.audio_seconds},
-                           {"final_results", st.finals},
-                           {"partial_results", st.partials},
-                           {"outcome", outcome}};
-  if (!status.ok()) fields["error"] = std::string(status.message());
-  core::Log(status.ok() || st.client_gone ? core::Severity::kInfo : core::Severity::kWarning, "stream", fields);
+  AccessRecord record;
+  record.route = "/v1/recognize";
+  record.language = st.config.language;
+  record.status = 101;
+  record.result = st.client_gone ? absl::OkStatus() : status;
+  record.client_gone = st.client_gone;
+  record.seconds = seconds;
+  record.audio_seconds = st.audio_seconds;
+  nlohmann::json extra = {{"final_results", st.finals}, {"partial_results", st.partials}};
+  st.latency.AddFields(extra);
+  RecordStream(req, st.in, record, extra);
 }
 
 }  // namespace voxgate::gateway::internal

@@ -28,6 +28,12 @@ core::Counter& QueueRejections(const std::string& pool, const char* reason) {
                                     {{"pool", pool}, {"reason", reason}});
 }
 
+core::Histogram& QueueWait(const std::string& pool) {
+  return core::Metrics().GetHistogram("voxgate_pool_queue_wait_seconds",
+                                      "Time a stream waited for a free engine slot (0 when one was free).",
+                                      core::LatencyBuckets(), {{"pool", pool}});
+}
+
 }  // namespace
 
 Pool::Pool(Options options, std::vector<std::shared_ptr<rpc::RemoteSpeechService>> engines)
@@ -146,10 +152,12 @@ void Pool::CheckAll() {
     e.health.OnCheck(c.health.ok() && e.described);
     const bool in_rotation = e.health.InRotation(now);
     if (in_rotation != was_in_rotation) {
+      nlohmann::json fields = {{"pool", options_.name}, {"engine", e.address},
+                               {"state", std::string(EngineStateName(e.health.state(now)))}, {"reason", e.last_check}};
+      // Events for the alert relay; an engine that says it is draining left on purpose.
+      if (in_rotation || !e.draining) fields["event"] = in_rotation ? "engine_healthy" : "engine_unhealthy";
       core::Log(in_rotation ? core::Severity::kInfo : core::Severity::kWarning,
-                in_rotation ? "engine in rotation" : "engine out of rotation",
-                {{"pool", options_.name}, {"engine", e.address},
-                 {"state", std::string(EngineStateName(e.health.state(now)))}, {"reason", e.last_check}});
+                in_rotation ? "engine in rotation" : "engine out of rotation", std::move(fields));
       if (in_rotation) OnJoinedLocked(e, now);
       // An engine that stops answering (dead or hung) takes its streams with it; one that says
       // it is draining (NOT_SERVING) lets them finish. A standby takes its place either way.
@@ -159,9 +167,41 @@ void Pool::CheckAll() {
     if (absl::IsUnavailable(c.health)) e.described = false;  // a restarted engine may differ
   }
   BalanceStandbyLocked(now);
-  for (const auto& e : engines_) ever_healthy_ = ever_healthy_ || InRotationLocked(*e, now);
+  NoteServingLocked();
+  ExportEngineStatesLocked(now);
   assign_needed_ = true;  // engines may have joined, ejections expired
   dispatch_cv_.notify_all();
+}
+
+// The pool-wide events: it lost its last engine in rotation, or has one again. (Not before it
+// ever had one: engines that are still loading are no alert.)
+void Pool::NoteServingLocked() {
+  const bool serving = AnyInRotationLocked();
+  if (serving_ != serving && ever_healthy_) {
+    if (serving) {
+      core::LogInfo("pool has a healthy engine again", {{"pool", options_.name}, {"event", "pool_healthy"}});
+    } else if (!draining_ && !stopping_) {
+      core::LogError("pool has no healthy engine", {{"pool", options_.name}, {"event", "pool_no_healthy_engine"}});
+    }
+  }
+  serving_ = serving;
+  ever_healthy_ = ever_healthy_ || serving;
+}
+
+// voxgate_pool_engine_state{pool,engine,state}: 1 for each engine's state, 0 for the others
+// (Prometheus' enum pattern), refreshed after every round of health checks.
+void Pool::ExportEngineStatesLocked(core::TimePoint now) {
+  constexpr EngineState kStates[] = {EngineState::kStarting, EngineState::kHealthy, EngineState::kUnhealthy, EngineState::kEjected,
+                                     EngineState::kStandby,  EngineState::kDraining, EngineState::kRemoved};
+  for (const auto& e : engines_) {
+    const EngineState state = StateLocked(*e, now);
+    for (EngineState s : kStates) {
+      core::Metrics()
+          .GetGauge("voxgate_pool_engine_state", "Each engine's state: 1 for the state it is in.",
+                    {{"pool", options_.name}, {"engine", e->address}, {"state", std::string(EngineStateName(s))}})
+          .Set(s == state ? 1 : 0);
+    }
+  }
 }
 
 bool Pool::InRotationLocked(const Engine& e, core::TimePoint now) const {
@@ -371,6 +411,7 @@ absl::Status Pool::TryAssign(const std::shared_ptr<PooledStream>& stream, std::o
   while (true) {
     size_t engine;
     std::shared_ptr<rpc::RemoteSpeechService> service;
+    std::string address;
     {
       std::lock_guard lock(mu_);
       tried.resize(engines_.size(), false);
@@ -381,8 +422,12 @@ absl::Status Pool::TryAssign(const std::shared_ptr<PooledStream>& stream, std::o
       tried[engine] = true;
       engines_[engine]->outstanding++;
       service = engines_[engine]->service;
+      address = engines_[engine]->address;
     }
     absl::Status s = stream->Attach(engine, *service);
+    if (s.ok()) {
+      if (auto waited = stream->ReportPlacement(options_.name, address)) QueueWait(options_.name).Observe(*waited);
+    }
     std::lock_guard lock(mu_);
     if (s.ok()) {
       engines_[engine]->streams.emplace_back(stream.get(), stream);
@@ -478,12 +523,14 @@ void Pool::OnEngineFailureLocked(size_t engine, const absl::Status& status) {
   if (absl::IsUnavailable(status)) {
     if (e.health.OnUnreachable()) {
       core::LogWarning("engine unreachable; out of rotation until it passes health checks",
-                       {{"pool", options_.name}, {"engine", e.address}, {"reason", std::string(status.message())}});
+                       {{"pool", options_.name}, {"engine", e.address}, {"reason", std::string(status.message())},
+                        {"event", "engine_unhealthy"}});
       EngineLostLocked(engine);
       // A standby takes the failed engine's place (the failed one becomes the standby when it
       // is back).
       if (was_in_rotation) PromoteStandbyLocked("an engine in rotation failed");
     }
+    NoteServingLocked();
     return;
   }
   const int max_ejected = std::max(1, static_cast<int>(options_.max_ejected_share * engines_.size()));
@@ -492,10 +539,11 @@ void Pool::OnEngineFailureLocked(size_t engine, const absl::Status& status) {
     core::Metrics().GetCounter("voxgate_pool_ejections_total", "Engines ejected by outlier detection.", {{"pool", options_.name}}).Increment();
     core::LogWarning("engine ejected: its streams keep failing",
                      {{"pool", options_.name}, {"engine", e.address}, {"ejections", e.health.ejections()},
-                      {"reason", std::string(status.message())}});
+                      {"reason", std::string(status.message())}, {"event", "engine_unhealthy"}});
     EngineLostLocked(engine);
     if (was_in_rotation) PromoteStandbyLocked("an engine in rotation was ejected");
   }
+  NoteServingLocked();
 }
 
 void Pool::ReportEngineFailure(size_t engine, const absl::Status& status) {
@@ -620,6 +668,7 @@ void Pool::TranslateAttempt(std::shared_ptr<UnaryCall> call, std::shared_ptr<con
   auto engine = AcquireForCall(*call);
   if (!engine.ok()) return done(engine.status());
   auto [index, service] = *engine;
+  if (request->report) request->report->SetPlacement(options_.name, service->address());
   service->Translate(*request, [this, self = shared_from_this(), call, request, done = std::move(done), index = index](
                                    absl::StatusOr<speech::TranslationResponse> result) mutable {
     if (ReleaseAfterCall(*call, index, result.status(), true)) return TranslateAttempt(call, request, std::move(done));
@@ -673,6 +722,7 @@ void Pool::StartSynthesisAttempt(std::shared_ptr<UnaryCall> call, std::shared_pt
   auto engine = AcquireForCall(*call);
   if (!engine.ok()) return observer->OnDone(engine.status());
   auto [index, service] = *engine;
+  if (request->report) request->report->SetPlacement(options_.name, service->address());
   service->Synthesize(*request, std::make_shared<SynthesisAttempt>(shared_from_this(), call, request, std::move(observer), index));
 }
 

@@ -125,6 +125,8 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   void CheckAll();
   // Whether new streams may go to `e`.
   bool InRotationLocked(const Engine& e, core::TimePoint now) const;
+  void NoteServingLocked();
+  void ExportEngineStatesLocked(core::TimePoint now);
   // The share of its capacity slow start lets `e` have now (1 when it is not ramping).
   double RampLocked(const Engine& e, core::TimePoint now) const;
   EngineState StateLocked(const Engine& e, core::TimePoint now) const;
@@ -180,6 +182,7 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   bool draining_ = false;
   bool stopping_ = false;
   bool ever_healthy_ = false;
+  bool serving_ = false;  // some engine in rotation, as of the last NoteServingLocked
   bool recheck_ = false;  // check every engine now, not at the next interval
   core::TimePoint next_progress_check_{};
   std::thread health_thread_;

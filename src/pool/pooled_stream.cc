@@ -66,7 +66,18 @@ PooledStream::PooledStream(Options options, speech::RecognitionConfig config, sp
       max_replay_samples_(static_cast<size_t>(options.max_replay_seconds * rate_)),
       max_backlog_samples_(std::max<size_t>(1, static_cast<size_t>(options.max_backlog_seconds * rate_))),
       source_(std::move(source)),
-      client_(std::move(client)) {}
+      client_(std::move(client)),
+      created_(options_.clock->Now()) {}
+
+std::optional<double> PooledStream::ReportPlacement(const std::string& pool, const std::string& engine) {
+  std::lock_guard lock(mu_);
+  if (config_.report) config_.report->SetPlacement(pool, engine);
+  if (placed_) return std::nullopt;
+  placed_ = true;
+  const double waited = std::chrono::duration<double>(options_.clock->Now() - created_).count();
+  if (config_.report) config_.report->AddQueueSeconds(waited);
+  return waited;
+}
 
 speech::RecognitionStreamPtr PooledStream::MakeHandle(std::shared_ptr<PooledStream> stream) {
   return std::make_unique<Handle>(std::move(stream));

@@ -52,6 +52,10 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
   PooledStream(Options options, speech::RecognitionConfig config, speech::RecognitionObserverPtr client,
                std::shared_ptr<EngineSource> source);
 
+  // Tells the caller's CallReport where the stream runs now; the first time, also how long it
+  // waited for an engine, which it returns (nullopt after a failover).
+  std::optional<double> ReportPlacement(const std::string& pool, const std::string& engine);
+
   // The caller's handle (RecognitionStream): Write, Finish, Cancel, as in speech_service.h.
   static speech::RecognitionStreamPtr MakeHandle(std::shared_ptr<PooledStream> stream);
 
@@ -118,6 +122,8 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
   int64_t sent_ = 0;          // taken by the current engine call
   int64_t call_offset_ = 0;   // where the current engine call started, in the client's stream
   int64_t consumed_ = -1;     // what the current call said it consumed; -1: it never says
+  const core::TimePoint created_;
+  bool placed_ = false;  // ReportPlacement has been called
   core::TimePoint last_progress_{};  // the engine's last result, or when it began to owe one
   bool replay_complete_ = true;  // false: audio since the last final was dropped (too long)
   int failovers_ = 0;

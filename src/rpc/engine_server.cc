@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "rpc/call_metadata.h"
 #include "rpc/convert.h"
 #include "voxgate/v1/engine.grpc.pb.h"
 
@@ -17,11 +18,72 @@ namespace {
 // Results waiting for the client beyond this many mean it stopped reading.
 constexpr size_t kMaxQueuedResponses = 1024;
 
+// One call this tier serves, for its access line ("rpc"): the tier's span of the caller's trace,
+// the report the tiers below fill in (sent back in the trailing metadata), and the timing.
+class CallLog {
+ public:
+  CallLog(const char* method, const char* service, grpc::CallbackServerContext* context, const std::string& model_version)
+      : method_(method), service_(service), trace_(ReceiveTrace(*context)), report_(std::make_shared<speech::CallReport>()) {
+    if (!model_version.empty()) report_->SetModelVersion(model_version);
+  }
+
+  // Gives a request this call's span and report.
+  template <typename SpeechRequest>
+  void Stamp(SpeechRequest& request) {
+    request.trace = trace_;
+    request.report = report_;
+    request_id_ = request.request_id;
+  }
+  void set_language(std::string language) { language_ = std::move(language); }
+  void AddAudioSeconds(double s) { audio_seconds_ += s; }
+
+  // Puts the report in the trailing metadata and writes the line; call just before Finish.
+  void Finish(grpc::CallbackServerContext* context, const grpc::Status& status) {
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const auto report = report_->values();
+    SendReport(*context, report);
+    const absl::Status s = FromGrpcStatus(status);
+    const int http = speech::HttpStatusFor(s);
+    nlohmann::json fields = {{"httpRequest",
+                              {{"requestMethod", "POST"},
+                               {"requestUrl", method_},
+                               {"status", http},
+                               {"latency", std::to_string(seconds) + "s"},
+                               {"protocol", "gRPC"}}},
+                             {"route", method_},
+                             {"service", service_},
+                             {"request_id", request_id_},
+                             {"outcome", speech::OutcomeFor(http)}};
+    if (!language_.empty()) fields["language"] = language_;
+    if (audio_seconds_ > 0) fields["audio_seconds"] = audio_seconds_;
+    speech::AddCallReportFields(fields, report, audio_seconds_, seconds);
+    if (!s.ok()) {
+      fields["error_code"] = speech::ErrorCode(s);
+      fields["error"] = std::string(s.message());
+    }
+    core::AddTraceFields(fields, trace_);
+    core::Log(http >= 500 ? core::Severity::kWarning : core::Severity::kInfo, "rpc", std::move(fields));
+  }
+
+ private:
+  const char* method_;
+  const char* service_;
+  const core::TraceContext trace_;
+  const speech::CallReportPtr report_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::string request_id_, language_;
+  double audio_seconds_ = 0;
+};
+
 // One StreamingRecognize call. gRPC owns the reactor and deletes it after OnDone; it is only
 // finished once the service's stream has reported OnDone, so the observer never outlives it.
 class RecognizeReactor : public grpc::ServerBidiReactor<v1::StreamingRecognizeRequest, v1::StreamingRecognizeResponse> {
  public:
-  explicit RecognizeReactor(speech::SpeechServicePtr service) : service_(std::move(service)) { StartRead(&request_); }
+  RecognizeReactor(speech::SpeechServicePtr service, grpc::CallbackServerContext* context, const std::string& model_version)
+      : service_(std::move(service)), context_(context),
+        log_("/voxgate.v1.Engine/StreamingRecognize", "asr", context, model_version) {
+    StartRead(&request_);
+  }
 
   void OnReadDone(bool ok) override {
     std::unique_lock lock(mu_);
@@ -40,7 +102,11 @@ class RecognizeReactor : public grpc::ServerBidiReactor<v1::StreamingRecognizeRe
         FinishLocked(lock, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "the first message must carry streaming_config"));
         return;
       }
-      auto stream = service_->StartRecognition(FromProto(request_.streaming_config()), std::make_shared<Observer>(this));
+      speech::RecognitionConfig config = FromProto(request_.streaming_config());
+      log_.Stamp(config);
+      log_.set_language(config.language_code);
+      sample_rate_ = std::max(config.sample_rate_hertz, 1);
+      auto stream = service_->StartRecognition(config, std::make_shared<Observer>(this));
       if (!stream.ok()) {
         FinishLocked(lock, ToGrpcStatus(stream.status()));
         return;
@@ -57,6 +123,7 @@ class RecognizeReactor : public grpc::ServerBidiReactor<v1::StreamingRecognizeRe
     }
     const std::string& bytes = request_.audio_content();
     pending_audio_.resize(bytes.size() / 2);
+    log_.AddAudioSeconds(static_cast<double>(pending_audio_.size()) / sample_rate_);
     for (size_t i = 0; i < pending_audio_.size(); ++i) {
       pending_audio_[i] = static_cast<int16_t>(static_cast<uint8_t>(bytes[2 * i]) | (static_cast<uint8_t>(bytes[2 * i + 1]) << 8));
     }
@@ -142,10 +209,14 @@ class RecognizeReactor : public grpc::ServerBidiReactor<v1::StreamingRecognizeRe
     if (finish_called_) return;
     finish_called_ = true;
     lock.unlock();
+    log_.Finish(context_, status);
     Finish(std::move(status));
   }
 
   speech::SpeechServicePtr service_;
+  grpc::CallbackServerContext* const context_;
+  CallLog log_;
+  int sample_rate_ = 16000;
   std::mutex mu_;
   v1::StreamingRecognizeRequest request_;
   speech::RecognitionStreamPtr stream_;
@@ -165,9 +236,13 @@ class SynthesizeReactor : public grpc::ServerWriteReactor<v1::SynthesizeResponse
   // A client this far behind has stopped reading: the synthesis is stopped.
   static constexpr size_t kMaxQueuedBytes = 64 << 20;
 
-  SynthesizeReactor(speech::SpeechServicePtr service, grpc::CallbackServerContext* context, const v1::SynthesizeRequest& request) {
+  SynthesizeReactor(speech::SpeechServicePtr service, grpc::CallbackServerContext* context, const v1::SynthesizeRequest& request,
+                    const std::string& model_version)
+      : context_(context), log_("/voxgate.v1.Engine/Synthesize", "tts", context, model_version) {
     speech::SynthesisRequest r = FromProto(request);
     r.deadline = context->deadline();
+    log_.Stamp(r);
+    log_.set_language(r.language_code);
     service->Synthesize(std::move(r), std::make_shared<Observer>(this));
   }
 
@@ -209,6 +284,7 @@ class SynthesizeReactor : public grpc::ServerWriteReactor<v1::SynthesizeResponse
     v1::SynthesizeResponse response;
     response.set_audio_content(reinterpret_cast<const char*>(samples.data()), samples.size_bytes());  // little-endian hosts only
     response.set_sample_rate_hertz(rate);
+    log_.AddAudioSeconds(static_cast<double>(samples.size()) / std::max(rate, 1));
     queued_bytes_ += samples.size_bytes();
     responses_.push_back(std::move(response));
     SendNextLocked(lock);
@@ -235,10 +311,13 @@ class SynthesizeReactor : public grpc::ServerWriteReactor<v1::SynthesizeResponse
     if (service_done_) {
       finish_called_ = true;
       lock.unlock();
+      log_.Finish(context_, final_status_);
       Finish(final_status_);
     }
   }
 
+  grpc::CallbackServerContext* const context_;
+  CallLog log_;
   std::mutex mu_;
   std::deque<v1::SynthesizeResponse> responses_;
   size_t queued_bytes_ = 0;
@@ -256,11 +335,12 @@ static_assert(std::endian::native == std::endian::little, "audio_content is sent
 
 class EngineServer::Service : public v1::Engine::CallbackService {
  public:
-  explicit Service(speech::SpeechServicePtr service) : service_(std::move(service)) {}
+  Service(speech::SpeechServicePtr service, std::string model_version)
+      : service_(std::move(service)), model_version_(std::move(model_version)) {}
 
   grpc::ServerBidiReactor<v1::StreamingRecognizeRequest, v1::StreamingRecognizeResponse>* StreamingRecognize(
-      grpc::CallbackServerContext*) override {
-    return new RecognizeReactor(service_);
+      grpc::CallbackServerContext* context) override {
+    return new RecognizeReactor(service_, context, model_version_);
   }
 
   grpc::ServerUnaryReactor* Describe(grpc::CallbackServerContext* context, const v1::DescribeRequest*,
@@ -278,20 +358,26 @@ class EngineServer::Service : public v1::Engine::CallbackService {
     auto* reactor = context->DefaultReactor();
     speech::TranslationRequest r = FromProto(*request);
     r.deadline = context->deadline();
-    service_->Translate(std::move(r), [reactor, response](absl::StatusOr<speech::TranslationResponse> result) {
+    auto log = std::make_shared<CallLog>("/voxgate.v1.Engine/Translate", "mt", context, model_version_);
+    log->Stamp(r);
+    log->set_language(r.source_language);
+    service_->Translate(std::move(r), [reactor, response, context, log](absl::StatusOr<speech::TranslationResponse> result) {
       if (result.ok()) *response = ToProto(*result);
-      reactor->Finish(ToGrpcStatus(result.status()));
+      const grpc::Status status = ToGrpcStatus(result.status());
+      log->Finish(context, status);
+      reactor->Finish(status);
     });
     return reactor;
   }
 
   grpc::ServerWriteReactor<v1::SynthesizeResponse>* Synthesize(grpc::CallbackServerContext* context,
                                                                const v1::SynthesizeRequest* request) override {
-    return new SynthesizeReactor(service_, context, *request);
+    return new SynthesizeReactor(service_, context, *request, model_version_);
   }
 
  private:
   speech::SpeechServicePtr service_;
+  const std::string model_version_;
 };
 
 // grpc.health.v1 Check for "" (the process) and "voxgate.v1.Engine". Our own small service
@@ -324,10 +410,10 @@ class EngineServer::Health : public grpc::health::v1::Health::CallbackService {
 };
 
 absl::StatusOr<std::unique_ptr<EngineServer>> EngineServer::Start(speech::SpeechServicePtr service,
-                                                                  const std::string& address) {
+                                                                  const std::string& address, std::string model_version) {
   std::unique_ptr<EngineServer> server(new EngineServer());
   server->health_ = std::make_unique<Health>(*service);
-  server->service_ = std::make_unique<Service>(std::move(service));
+  server->service_ = std::make_unique<Service>(std::move(service), std::move(model_version));
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);

@@ -13,9 +13,11 @@ namespace voxgate::rpc {
 
 class EngineServer {
  public:
-  // Listens on `address` ("unix:/path" or "host:port"; port 0 picks a free port).
+  // Listens on `address` ("unix:/path" or "host:port"; port 0 picks a free port). Each call it
+  // serves gets an access line ("rpc") and sends back what the tiers below reported, with
+  // `model_version` (an engine's; empty for a tier) added.
   static absl::StatusOr<std::unique_ptr<EngineServer>> Start(speech::SpeechServicePtr service,
-                                                             const std::string& address);
+                                                             const std::string& address, std::string model_version = "");
   ~EngineServer();
 
   // The address clients should dial (with the chosen port when it was 0).

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "rpc/call_metadata.h"
 #include "rpc/convert.h"
 #include "voxgate/v1/engine.grpc.pb.h"
 
@@ -75,6 +76,8 @@ class RemoteSpeechService::Call
 
   void Start(v1::Engine::Stub* stub, const speech::RecognitionConfig& config) {
     self_ = shared_from_this();
+    report_ = config.report;
+    SendTrace(context_, config.trace);
     stub->async()->StreamingRecognize(&context_, this);
     v1::StreamingRecognizeRequest first;
     *first.mutable_streaming_config() = ToProto(config);
@@ -172,6 +175,7 @@ class RemoteSpeechService::Call
   }
 
   void OnDone(const grpc::Status& status) override {
+    ReceiveReport(context_, report_.get());
     absl::Status s = FromGrpcStatus(status);
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
       s = absl::UnavailableError("engine unavailable: " + status.error_message());
@@ -214,6 +218,7 @@ class RemoteSpeechService::Call
 
   grpc::ClientContext context_;
   speech::RecognitionObserverPtr observer_;
+  speech::CallReportPtr report_;
   const size_t max_buffered_samples_;
   std::shared_ptr<Call> self_;
   v1::StreamingRecognizeResponse response_;
@@ -294,14 +299,18 @@ void RemoteSpeechService::Translate(speech::TranslationRequest request, speech::
     v1::TranslateRequest request;
     v1::TranslateResponse response;
     speech::TranslationCallback done;
+    speech::CallReportPtr report;
   };
   auto call = std::make_shared<Call>();
   call->stub = v1::Engine::NewStub(channel_);
   call->context.set_deadline(request.deadline);
+  SendTrace(call->context, request.trace);
   call->request = ToProto(request);
   call->done = std::move(done);
+  call->report = std::move(request.report);
   Call* raw = call.get();
   raw->stub->async()->Translate(&raw->context, &raw->request, &raw->response, [call = std::move(call)](grpc::Status status) {
+    ReceiveReport(call->context, call->report.get());
     if (!status.ok()) return call->done(FromGrpcStatus(status));
     call->done(FromProto(call->response));
   });
@@ -315,8 +324,9 @@ class SynthesizeCall : public grpc::ClientReadReactor<v1::SynthesizeResponse> {
  public:
   SynthesizeCall(const std::shared_ptr<grpc::Channel>& channel, const speech::SynthesisRequest& request,
                  speech::SynthesisObserverPtr observer)
-      : stub_(v1::Engine::NewStub(channel)), request_(ToProto(request)), observer_(std::move(observer)) {
+      : stub_(v1::Engine::NewStub(channel)), request_(ToProto(request)), observer_(std::move(observer)), report_(request.report) {
     context_.set_deadline(request.deadline);
+    SendTrace(context_, request.trace);
   }
 
   void Start() {
@@ -339,6 +349,7 @@ class SynthesizeCall : public grpc::ClientReadReactor<v1::SynthesizeResponse> {
   }
 
   void OnDone(const grpc::Status& status) override {
+    ReceiveReport(context_, report_.get());
     observer_->OnDone(stopped_ ? absl::CancelledError("synthesis stopped by its caller") : FromGrpcStatus(status));
     delete this;
   }
@@ -350,6 +361,7 @@ class SynthesizeCall : public grpc::ClientReadReactor<v1::SynthesizeResponse> {
   v1::SynthesizeResponse response_;
   std::vector<int16_t> samples_;
   speech::SynthesisObserverPtr observer_;
+  speech::CallReportPtr report_;
   bool stopped_ = false;
 };
 

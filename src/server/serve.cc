@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alerts/relay_server.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/process.h"
@@ -151,6 +152,13 @@ std::string StatusJson(const std::vector<std::shared_ptr<pool::Pool>>& pools) {
 int Serve(const ServeOptions& options) {
   const core::ServerConfig& config = options.config;
   core::SetLogLabels({{"tier", options.tier}});
+  if (!config.logging.trace_project.empty()) {
+    core::SetLogTraceProject(config.logging.trace_project);
+    // The engines it starts log their traces under the same project (read before any thread
+    // that could call getenv runs).
+    setenv("GOOGLE_CLOUD_PROJECT", config.logging.trace_project.c_str(), 1);
+  }
+  core::SetLogLevels(config.logging.levels);  // checked when the config was read
   auto api_keys = gateway::ApiKeys::FromConfig(config.api_keys);
   if (!api_keys.ok()) {
     core::LogError("cannot start", {{"error", std::string(api_keys.status().message())}});
@@ -198,6 +206,17 @@ int Serve(const ServeOptions& options) {
       started = server.status();
     }
   }
+  // The alert relay, when configured, with voxgate's own log lines as one of its inputs.
+  std::unique_ptr<alerts::RelayServer> alert_relay;
+  if (started.ok() && config.alert_relay.enabled) {
+    auto relay = alerts::RelayServer::Start({config.alert_relay, "", 2});
+    if (relay.ok()) {
+      alert_relay = std::move(*relay);
+      core::AddLogSink(alert_relay->log_sink_severity(), alert_relay->LogSink());
+    } else {
+      started = relay.status();
+    }
+  }
   if (!started.ok()) {
     core::LogError("cannot start", {{"error", std::string(started.message())}});
     exit_code = 1;
@@ -206,6 +225,7 @@ int Serve(const ServeOptions& options) {
     const std::string listen = grpc_server ? grpc_server->address() : gateway.listen_address();
     nlohmann::json fields = {{"listen", listen}, {"admin", gateway.admin_address()}, {"protocol", grpc_server ? "grpc" : "http"}};
     if (!gateway.vosk_address().empty()) fields["vosk_listen"] = gateway.vosk_address();
+    if (alert_relay) fields["alert_relay_listen"] = alert_relay->listen_address();
     core::LogInfo("voxgate listening", fields);
     const int sig = core::WaitForStopSignal();
     // Drain: not ready, no new work, open streams get the grace period to finish. A tier behind
@@ -224,6 +244,7 @@ int Serve(const ServeOptions& options) {
   }
   if (grpc_server) grpc_server->Shutdown(milliseconds(1000));
   gateway.Stop();
+  if (alert_relay) alert_relay->Stop();  // before the pools: engines stopping on purpose are no alert
   pools.Stop();
   std::error_code ec;
   std::filesystem::remove_all(socket_dir, ec);

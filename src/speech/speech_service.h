@@ -13,8 +13,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/trace.h"
+#include "speech/call_report.h"
 
 namespace voxgate::speech {
+
 
 // What a recognition stream is asked to do. Audio is always signed 16-bit mono PCM.
 struct RecognitionConfig {
@@ -27,6 +30,8 @@ struct RecognitionConfig {
   std::vector<std::string> phrases;
   std::string plan;        // the caller's API-key plan (the router may route on it); empty: none
   std::string request_id;  // carried into logs of every tier
+  core::TraceContext trace;  // the caller's span: each tier logs under a child span of it
+  CallReportPtr report;      // where the tiers below say what they did; may be null
 };
 
 struct WordInfo {
@@ -104,6 +109,8 @@ struct TranslationRequest {
   std::string target_language;
   std::string model;       // empty: any that serves the pair
   std::string request_id;  // carried into logs of every tier
+  core::TraceContext trace;  // the caller's span: each tier logs under a child span of it
+  CallReportPtr report;      // where the tiers below say what they did; may be null
   std::string plan;        // the caller's API-key plan
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::now() + std::chrono::seconds(30);
 };
@@ -126,6 +133,8 @@ struct SynthesisRequest {
   int sample_rate_hertz = 0;  // of the audio returned; 0: the voice's own
   std::string model;          // empty: any that speaks the language
   std::string request_id;     // carried into logs of every tier
+  core::TraceContext trace;  // the caller's span: each tier logs under a child span of it
+  CallReportPtr report;      // where the tiers below say what they did; may be null
   std::string plan;           // the caller's API-key plan
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::now() + std::chrono::seconds(30);
 };

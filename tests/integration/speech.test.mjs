@@ -241,6 +241,6 @@ test('after all of that, the metrics are clean for promtool and count the synthe
   const check = spawnSync('promtool', ['check', 'metrics'], { input: text });
   assert.equal(check.status, 0, check.stdout.toString() + check.stderr.toString());
   assert.ok(await server.metric('voxgate_router_syntheses_total', '{pool="tts"}') > 10);
-  assert.ok(await server.metric('voxgate_synthesized_audio_seconds_total', '{route="/v1/audio/speech"}') > 10);
+  assert.ok(await server.metric('voxgate_audio_seconds_total', '{route="/v1/audio/speech"}') > 10);
   assert.ok(await server.metric('voxgate_synthesis_first_audio_seconds_count') > 10);
 });

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { writeFileSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { BIN, LoggingProcess, halfSentStream, librivoxClips, streamFile, tempDir, sleep, waitReady, withTimeout, wordErrorRate } from './harness.mjs';
@@ -38,8 +38,10 @@ async function startTier(role, upstream, engines = `{address: "${upstream}"}`, n
 
 before(async () => {
   tiers.engine = new LoggingProcess();
-  const engine = await tiers.engine.spawn([`${BIN}/voxgate-engine-pocketsphinx`, '--listen', '127.0.0.1:0', '--capacity', '2'], 'engine serving');
+  const engine = await tiers.engine.spawn([`${BIN}/voxgate-engine-pocketsphinx`, '--listen', '127.0.0.1:0', '--capacity', '2',
+    '--admin', '127.0.0.1:0'], 'engine serving');
   tiers.engine.listen = engine.listen;
+  tiers.engine.adminUrl = `http://${engine.admin}`;
   tiers.pool = await startTier('pool', engine.listen);
   tiers.router = await startTier('router', tiers.pool.listen);
   tiers.endpoint = await startTier('endpoint', tiers.router.listen);
@@ -75,6 +77,18 @@ test('every tier serves healthz, readyz, metrics and gRPC health; voxctl status 
   }
 });
 
+test('an engine serves /metrics, /healthz and /readyz on its --admin listener', async () => {
+  const admin = tiers.engine.adminUrl;
+  assert.equal((await fetch(`${admin}/healthz`)).status, 200);
+  assert.equal((await fetch(`${admin}/readyz`)).status, 200);
+  const metrics = await fetch(`${admin}/metrics`);
+  assert.equal(metrics.status, 200);
+  assert.match(metrics.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  assert.match(await metrics.text(), /^voxgate_log_lines_dropped_total 0$/m);
+  assert.equal((await fetch(`${admin}/nothing`)).status, 404);
+  assert.equal((await fetch(`${admin}/metrics`, { method: 'POST', body: 'x' })).status, 405);
+});
+
 test('a pool finds its engines by DNS name (as a Kubernetes headless Service lists them)', async () => {
   const port = tiers.engine.listen.split(':').pop();
   const pool = await startTier('pool', null, `{dns: "localhost:${port}", refresh_seconds: 0.5}`, 'dns');
@@ -85,6 +99,55 @@ test('a pool finds its engines by DNS name (as a Kubernetes headless Service lis
   } finally {
     await pool.stop();
   }
+});
+
+// Waits (bounded) for a line of `tier` that satisfies `match`.
+async function lineOf(tier, match, what) {
+  let found;
+  await withTimeout((async () => { while (!(found = tiers[tier].logs.find(match))) await sleep(20); })(), 10000, `${tier}: ${what}`);
+  return found;
+}
+
+test("the client's traceparent is carried through every tier into the engine; each tier logs its own span", async () => {
+  const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+  const clientSpan = '00f067aa0ba902b7';
+  const r = await streamFile(WebSocket, `ws://${tiers.endpoint.listen}/v1/recognize`, librivoxClips()[2].file,
+    { headers: { traceparent: `00-${traceId}-${clientSpan}-01` } });
+  assert.equal(r.code, 1000, r.reason);
+  const traced = (e) => e['logging.googleapis.com/trace'] === traceId;
+  const endpoint = await lineOf('endpoint', (e) => e.message === 'stream' && traced(e), 'stream line with the trace');
+  const router = await lineOf('router', (e) => e.message === 'rpc' && traced(e), 'rpc line with the trace');
+  const pool = await lineOf('pool', (e) => e.message === 'rpc' && traced(e), 'rpc line with the trace');
+  const engine = await lineOf('engine', (e) => e.message === 'rpc' && traced(e), 'rpc line with the trace');
+  const spans = [clientSpan, ...[endpoint, router, pool, engine].map((e) => e['logging.googleapis.com/spanId'])];
+  assert.equal(new Set(spans).size, 5, `a span per tier: ${spans}`);
+  for (const [tier, line] of Object.entries({ endpoint, router, pool, engine })) {
+    assert.equal(line['logging.googleapis.com/labels'].tier, tier === 'engine' ? 'engine' : tier, tier);
+    assert.equal(line.request_id, endpoint.request_id, `${tier}: the same request id`);
+    assert.equal(line.outcome, 'ok', tier);
+    assert.ok(line.audio_seconds > 5, `${tier}: ${line.audio_seconds} s of audio`);
+  }
+  // What the tiers below reported travels back up to the endpoint's access line.
+  assert.equal(endpoint.pool, 'pool-upstream');
+  assert.equal(endpoint.engine, tiers.engine.listen);
+  assert.match(endpoint.model_version, /^en-us@/, 'the model and the engine version');
+  assert.ok(endpoint.hops.engine_s > 0 && endpoint.hops.engine_s < endpoint.hops.endpoint_s, JSON.stringify(endpoint.hops));
+  assert.ok(endpoint.hops.queue_s >= 0 && endpoint.hops.queue_s < 1, JSON.stringify(endpoint.hops));
+  assert.ok(Math.abs(endpoint.rtf - endpoint.hops.engine_s / endpoint.audio_seconds) < 1e-6, `real-time factor ${endpoint.rtf}`);
+  assert.ok(Math.abs(engine.hops.engine_s - endpoint.hops.engine_s) < 1e-5, 'the engine measured what the endpoint reports');
+  assert.ok(endpoint.final_latency_s > 0 && endpoint.first_partial_s > 0, JSON.stringify(endpoint));
+});
+
+test('a request without a traceparent starts a trace, and the engine logs under it', async () => {
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(librivoxClips()[3].file)]), 'a.wav');
+  const res = await fetch(`http://${tiers.endpoint.listen}/v1/audio/transcriptions`, { method: 'POST', body: form });
+  assert.equal(res.status, 200);
+  const id = res.headers.get('x-request-id');
+  const access = await lineOf('endpoint', (e) => e.message === 'request' && e.request_id === id, 'request line');
+  assert.match(access['logging.googleapis.com/trace'], /^[0-9a-f]{32}$/);
+  const engine = await lineOf('engine', (e) => e.message === 'rpc' && e.request_id === id, 'rpc line');
+  assert.equal(engine['logging.googleapis.com/trace'], access['logging.googleapis.com/trace']);
 });
 
 test('SIGTERM of the endpoint: the open stream finishes, new connections are refused, exit 0', async () => {

@@ -52,7 +52,7 @@ test('streaming and file transcription of the same audio agree', async () => {
     }
   }
   assert.ok((await server.metric('voxgate_stream_end_to_close_seconds_count')) >= 3);
-  assert.ok((await server.metric('voxgate_streams_total', '{outcome="ok"}')) >= 3);
+  assert.ok((await server.metric('voxgate_streams_total', '{route="/v1/recognize",outcome="ok"}')) >= 3);
 });
 
 test('partial results arrive while audio streams in, and not when interim_results is off', async () => {
@@ -124,7 +124,7 @@ async function waitIdle() {
 
 test('a client that vanishes mid-stream is cleaned up and the server keeps serving', async () => {
   await waitIdle();
-  const goneBefore = (await server.metric('voxgate_streams_total', '{outcome="client_gone"}')) ?? 0;
+  const goneBefore = (await server.metric('voxgate_streams_total', '{route="/v1/recognize",outcome="client_gone"}')) ?? 0;
   for (let i = 0; i < 3; i++) {
     const ws = new WebSocket(`${server.wsUrl}/v1/recognize?language=en-US`);
     const ready = new Promise((r) => ws.on('message', r));
@@ -139,7 +139,7 @@ test('a client that vanishes mid-stream is cleaned up and the server keeps servi
   }
   // Each vanished stream is counted and its engine slot freed, without any client help.
   const deadline = Date.now() + 10000;
-  const gone = () => server.metric('voxgate_streams_total', '{outcome="client_gone"}');
+  const gone = () => server.metric('voxgate_streams_total', '{route="/v1/recognize",outcome="client_gone"}');
   while (Date.now() < deadline && (await gone()) < goneBefore + 3) await sleep(50);
   assert.equal(await gone(), goneBefore + 3);
   await waitIdle();

@@ -167,7 +167,11 @@ void ApertiumEngine::Run(Pair& pair, Worker& worker) {
     Job job = std::move(pair.jobs.front());
     pair.jobs.pop_front();
     lock.unlock();
+    const auto start = std::chrono::steady_clock::now();
     auto texts = TranslateAll(worker, pair, job.request);
+    if (job.request.report) {
+      job.request.report->AddEngineSeconds(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
     if (texts.ok()) {
       job.done(speech::TranslationResponse{std::move(*texts), "apertium-" + pair.names.mode});
     } else {

@@ -340,6 +340,25 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
   const size_t partial_interval = sample_rate_hertz_ * kPartialIntervalMilliseconds / 1000;
   const int64_t progress_interval = sample_rate_hertz_ * kProgressIntervalMilliseconds / 1000;
 
+  // The engine's hop in the access line: time spent decoding, not waiting for audio.
+  struct BusyTime {
+    speech::CallReport* report;
+    std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now();
+    bool running = true;
+    double seconds = 0;
+    void Pause() {
+      if (running) seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+      running = false;
+    }
+    void Resume() {
+      since = std::chrono::steady_clock::now();
+      running = true;
+    }
+    ~BusyTime() {
+      Pause();
+      if (report != nullptr) report->AddEngineSeconds(seconds);
+    }
+  } busy{config.report.get()};
   int64_t processed_samples = 0;
   int64_t reported_samples = 0;  // processed when the last result went out
   auto audio_seconds = [&] { return static_cast<double>(processed_samples) / sample_rate_hertz_; };
@@ -392,6 +411,7 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
   for (;;) {
     piece.clear();
     bool ready_for_audio = false;
+    busy.Pause();
     {
       absl::MutexLock lock(&s.mu);
       // Whole pieces only (but the last): the decoder adapts its cepstral mean after each piece,
@@ -420,6 +440,7 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
         ready_for_audio = true;
       }
     }
+    busy.Resume();
     if (ready_for_audio) s.observer->OnReadyForAudio();
 
     VOXGATE_RETURN_IF_ERROR(decoder.Process(piece));

@@ -41,26 +41,56 @@ class ActiveGuard {
 // The client's X-Request-Id when it is sane, else a new random id.
 std::string RequestIdFor(const Request& req);
 
+// One request as it arrived, fixed once its header is read: its id, who sent it and from where,
+// this endpoint's span of the client's trace (traceparent or X-Cloud-Trace-Context, else a new
+// trace), and the report the tiers below fill in for its access line.
+struct Incoming {
+  std::string id;
+  Caller caller;
+  std::string remote;  // the client's IP
+  core::TraceContext trace;
+  speech::CallReportPtr report = std::make_shared<speech::CallReport>();
+
+  // A speech request's fields that say whose it is. The report goes only to the request's main
+  // call (set it by hand), so that side calls (a stream's translations) do not mix into it.
+  template <typename SpeechRequest>
+  void Stamp(SpeechRequest& r) const {
+    r.request_id = id;
+    r.plan = caller.plan;
+    r.trace = trace;
+  }
+};
+Incoming IncomingFor(const Request& req, std::string remote);
+
 Response JsonResponse(unsigned status, std::string body, const std::string& content_type = "application/json");
 // The status as an HTTP status and OpenAI-style JSON error body (+ Retry-After where it helps).
 Response ErrorResponse(const absl::Status& status);
 
-// What one client HTTP request did, for its metrics and its access log line.
+// What one client request or stream did, for its metrics and its access line.
 struct AccessRecord {
   std::string route;  // a bounded label
-  int status = 0;
+  std::string language;
+  int status = 0;       // the HTTP status sent (101 for a WebSocket)
+  absl::Status result;  // how a stream or a streamed response ended; OK: as `status` says
+  std::string error_code, error;  // an error response's code and message (from its body)
+  bool client_gone = false;
   double seconds = 0;
   uint64_t response_bytes = 0;
-  double audio_seconds = 0;  // recognized
-  std::string error;         // what went wrong after the status was sent
+  double audio_seconds = 0;  // recognized or synthesized
 };
-void RecordRequest(const Request& req, const std::string& request_id, const std::string& remote, const Caller& caller,
-                   const AccessRecord& record);
+// The fields every access line has: httpRequest, request_id, api_key (the key's name), route,
+// service, outcome, error, trace and span, and what the tiers below reported (pool, engine,
+// hops, rtf).
+nlohmann::json AccessLineFields(const Request& req, const Incoming& in, const AccessRecord& record);
+// An HTTP request's metrics and its "request" line.
+void RecordRequest(const Request& req, const Incoming& in, const AccessRecord& record);
+// A WebSocket stream's metrics and its "stream" line, with the protocol's own `extra` fields.
+void RecordStream(const Request& req, const Incoming& in, const AccessRecord& record, const nlohmann::json& extra);
 
 // POST /v1/audio/speech: synthesizes and writes the response itself, streamed with chunked
 // transfer encoding as the audio is made (speech_http.cc). False: the connection must close.
-asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, const Request& req, const std::string& request_id,
-                                   const Caller& caller, AccessRecord& record);
+asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, const Request& req, const Incoming& in,
+                                   AccessRecord& record);
 
 // Waits (without blocking the I/O thread) for the service's callback, which comes on one of the
 // service's threads: it leaves the result and wakes the coroutine through a channel. (Resuming
@@ -73,8 +103,8 @@ asio::awaitable<absl::StatusOr<speech::TranslationResponse>> TranslateAsync(spee
 asio::awaitable<absl::StatusOr<audio::Pcm>> SynthesizeAll(Context& ctx, speech::SynthesisRequest request);
 
 // The vosk- and mimi-compatible streaming protocols on an upgraded connection (ws_compat.cc).
-asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id, Caller caller);
-asio::awaitable<void> RunMimiWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id, Caller caller,
+asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Context& ctx, Incoming in);
+asio::awaitable<void> RunMimiWebSocket(beast::tcp_stream stream, Request req, Context& ctx, Incoming in,
                                        mimi::Config config);
 
 // A close frame for `status`: its close code, and its message as the reason (printable ASCII
@@ -82,7 +112,6 @@ asio::awaitable<void> RunMimiWebSocket(beast::tcp_stream stream, Request req, Co
 websocket::close_reason CloseReasonFor(const absl::Status& status);
 
 // Runs the native streaming protocol on an upgraded connection (ws_recognize.cc).
-asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, std::string request_id,
-                                            Caller caller);
+asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request req, Context& ctx, Incoming in);
 
 }  // namespace voxgate::gateway::internal

@@ -221,3 +221,40 @@ TEST(Config, MissingFileIsAClearError) {
 
 }  // namespace
 }  // namespace voxgate::core
+
+namespace voxgate::core {
+namespace {
+
+TEST(Config, ReadsLogging) {
+  const auto c = ParseConfig("logging: {levels: {default: warning, pool: debug}, trace_project: my-project}\n");
+  EXPECT_EQ(c.logging.levels, (std::map<std::string, std::string>{{"default", "warning"}, {"pool", "debug"}}));
+  EXPECT_EQ(c.logging.trace_project, "my-project");
+  EXPECT_THAT(ErrorOf("logging: {levels: {pol: debug}}\n"), HasSubstr("logging.levels: unknown log module \"pol\""));
+  EXPECT_THAT(ErrorOf("logging: {levels: {pool: loud}}\n"), HasSubstr("logging.levels: log level for pool: expected debug"));
+  EXPECT_THAT(ErrorOf("logging: {levels: [debug]}\n"), HasSubstr("logging.levels: expected a mapping"));
+}
+
+}  // namespace
+}  // namespace voxgate::core
+
+#include "core/host_port.h"
+
+namespace voxgate::core {
+namespace {
+
+TEST(HostPort, ParsesWhatConfigsWrite) {
+  auto hp = ParseHostPort("127.0.0.1:8080");
+  ASSERT_TRUE(hp);
+  EXPECT_EQ(hp->host, "127.0.0.1");
+  EXPECT_EQ(hp->port, 8080);
+  EXPECT_EQ(ParseHostPort("localhost:0")->host, "127.0.0.1");
+  EXPECT_EQ(ParseHostPort("[::1]:9090")->host, "::1");
+  for (const char* bad : {"", "8080", "host:", "host:65536", "host:-1", "host:80x", "host: 80"}) {
+    EXPECT_FALSE(ParseHostPort(bad)) << bad;
+  }
+  EXPECT_EQ(FormatHostPort("::1", 9090), "[::1]:9090");
+  EXPECT_EQ(FormatHostPort("10.0.0.1", 80), "10.0.0.1:80");
+}
+
+}  // namespace
+}  // namespace voxgate::core

@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
+#include <mutex>
+
 namespace voxgate::core {
 namespace {
 
@@ -39,6 +43,38 @@ TEST(Metrics, OneNameOneType) {
   MetricsRegistry r;
   r.GetCounter("y_total", "Y.");
   EXPECT_THROW(r.GetGauge("y_total", "Y."), std::logic_error);
+}
+
+}  // namespace
+}  // namespace voxgate::core
+
+namespace voxgate::core {
+namespace {
+
+// An owner updates metrics while holding its lock, and its callback gauge takes that lock: a
+// scrape must not hold the registry's lock while the callback runs (that deadlocked).
+TEST(Metrics, ScrapeAndOwnerUpdatesDoNotDeadlock) {
+  MetricsRegistry registry;
+  std::mutex owner;
+  registry.AddCallbackGauge("owned", "A gauge read under its owner's lock.", [&owner] {
+    std::lock_guard lock(owner);
+    return 1.0;
+  });
+  std::atomic<bool> stop{false};
+  auto updates = std::async(std::launch::async, [&] {
+    while (!stop) {
+      std::lock_guard lock(owner);
+      registry.GetCounter("updates_total", "Updated under the owner's lock.").Increment();
+    }
+  });
+  auto scrapes = std::async(std::launch::async, [&] {
+    for (int i = 0; i < 2000; ++i) registry.RenderText();
+  });
+  const bool scraped = scrapes.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  stop = true;
+  ASSERT_TRUE(scraped) << "scrapes deadlocked against the owner's updates";
+  ASSERT_EQ(updates.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_NE(registry.RenderText().find("owned 1"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,96 @@
+// Logging overhead on the streaming hot path: two all-in-one servers in front of one engine that
+// answers every chunk at once (voxgate-bench-instant-engine), one logging at INFO (an access line
+// per stream, with trace, hops and metrics), one with logging off (set on its admin listener),
+// driven by the same load in interleaved rounds. Short streams (a config, CHUNKS chunks of 20 ms,
+// each waiting for its partial, then the end) make the per-stream logging as heavy as it gets.
+// Reported: streams per second and server CPU per stream, and INFO's difference to off.
+// Run by scripts/run-benchmarks.sh:   node bench/logging_overhead.mjs [STREAMS] [PER_STREAM] [CHUNKS] [ROUNDS]
+import { readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { BIN, LoggingProcess, Server, tempDir } from '../tests/integration/harness.mjs';
+
+const { default: WebSocket } = await import(new URL('../tests/integration/node_modules/ws/wrapper.mjs', import.meta.url));
+const concurrency = Number(process.argv[2] ?? 8);
+const perWorker = Number(process.argv[3] ?? 50);
+const chunks = Number(process.argv[4] ?? 10);
+const rounds = Number(process.argv[5] ?? 6);
+const CHUNK_SAMPLES = 320;  // 20 ms at 16 kHz
+const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString());
+
+const dir = tempDir('voxgate-log-bench-');
+const engine = new LoggingProcess();
+const engineAddress = (await engine.spawn([`${BIN}/voxgate-bench-instant-engine`, '--listen', '127.0.0.1:0', '--capacity', '1024'],
+  'engine serving')).listen;
+const config = `
+limits: {idle_timeout_seconds: 120}
+pools:
+  - name: instant
+    languages: [en-US]
+    engines: [{address: "${engineAddress}"}]
+`;
+
+function cpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;  // utime + stime
+}
+
+// One short stream: `chunks` round trips, then the end and the close.
+function stream(url) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const chunk = Buffer.alloc(CHUNK_SAMPLES * 2);
+    let sent = 0;
+    const send = () => { sent++; ws.send(chunk); };
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'config', language: 'en-US' })));
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString());
+      if (m.type === 'ready') return send();
+      if (m.type === 'error') return reject(new Error(m.message));
+      if (m.type !== 'partial' || parseInt(m.text, 10) < sent * CHUNK_SAMPLES) return;
+      if (sent < chunks) return send();
+      ws.send(JSON.stringify({ type: 'end' }));
+    });
+    ws.on('close', (code, reason) => (code === 1000 ? resolve() : reject(new Error(`closed ${code} ${reason}`))));
+    ws.on('error', reject);
+  });
+}
+
+async function load(url) {
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    for (let i = 0; i < perWorker; i++) await stream(url);
+  }));
+}
+
+const servers = { info: await Server.start({ config }), off: await Server.start({ config }) };
+const put = await fetch(`${servers.off.adminUrl}/v1/log-levels`, { method: 'PUT', body: JSON.stringify({ default: 'off' }) });
+if (put.status !== 200) throw new Error(`cannot turn logging off: ${put.status}`);
+const shapes = Object.entries(servers).map(([name, s]) => ({ name, server: s, url: `${s.wsUrl}/v1/recognize`, seconds: 0, cpu: 0, streams: 0 }));
+try {
+  for (const shape of shapes) await load(shape.url);  // warm up
+  for (let r = 0; r < rounds; r++) {
+    for (const shape of r % 2 ? [...shapes].reverse() : shapes) {
+      const cpu = cpuSeconds(shape.server.proc.pid);
+      const start = performance.now();
+      await load(shape.url);
+      shape.seconds += (performance.now() - start) / 1000;
+      shape.cpu += cpuSeconds(shape.server.proc.pid) - cpu;
+      shape.streams += concurrency * perWorker;
+    }
+  }
+} finally {
+  const lines = servers.info.logs.filter((e) => e.message === 'stream').length;
+  const silent = servers.off.logs.filter((e) => e.message === 'stream').length;
+  for (const p of [servers.info, servers.off, engine]) await p.stop();
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`access lines written: info ${lines}, off ${silent}`);
+}
+
+console.log(`${concurrency} concurrent clients x ${perWorker} streams of ${chunks} chunks, ${rounds} rounds per server, interleaved`);
+const r = {};
+for (const s of shapes) {
+  r[s.name] = { rate: s.streams / s.seconds, cpuUs: (s.cpu / s.streams) * 1e6 };
+  console.log(`logging ${s.name.padEnd(4)}: ${r[s.name].rate.toFixed(1)} streams/s, server CPU ${r[s.name].cpuUs.toFixed(0)} µs per stream`);
+}
+const pct = (a, b) => `${((a / b - 1) * 100 >= 0 ? '+' : '')}${((a / b - 1) * 100).toFixed(1)} %`;
+console.log(`INFO vs off: throughput ${pct(r.info.rate, r.off.rate)}, CPU per stream ${pct(r.info.cpuUs, r.off.cpuUs)}`);

@@ -1,0 +1,51 @@
+#include "speech/call_report.h"
+
+#include "absl/strings/ascii.h"
+
+namespace voxgate::speech {
+
+void AddCallReportFields(nlohmann::json& fields, const CallReport::Values& report, double audio_seconds,
+                         double tier_seconds) {
+  if (!report.pool.empty()) fields["pool"] = report.pool;
+  if (!report.engine.empty()) fields["engine"] = report.engine;
+  if (!report.model_version.empty()) fields["model_version"] = report.model_version;
+  nlohmann::json hops = {{"endpoint_s", tier_seconds}};
+  if (!report.pool.empty()) hops["queue_s"] = report.queue_seconds;
+  if (report.engine_seconds > 0) hops["engine_s"] = report.engine_seconds;
+  fields["hops"] = std::move(hops);
+  if (audio_seconds > 0 && report.engine_seconds > 0) fields["rtf"] = report.engine_seconds / audio_seconds;
+}
+
+int HttpStatusFor(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kOk: return 200;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition: return 400;
+    case absl::StatusCode::kUnauthenticated: return 401;
+    case absl::StatusCode::kPermissionDenied: return 403;
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kOutOfRange: return 413;
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kAborted:  // a draining tier: go elsewhere
+    case absl::StatusCode::kUnavailable: return 503;
+    case absl::StatusCode::kDeadlineExceeded: return 504;
+    case absl::StatusCode::kUnimplemented: return 501;
+    case absl::StatusCode::kCancelled: return 499;
+    default: return 500;
+  }
+}
+
+std::string ErrorCode(const absl::Status& s) {
+  if (s.code() == absl::StatusCode::kResourceExhausted) return "over_capacity";
+  if (s.code() == absl::StatusCode::kOutOfRange) return "too_large";
+  return absl::AsciiStrToLower(absl::StatusCodeToString(s.code()));
+}
+
+std::string OutcomeFor(int http_status) {
+  if (http_status == 499) return "client_gone";
+  if (http_status >= 500) return "server_error";
+  if (http_status >= 400) return "client_error";
+  return "ok";
+}
+
+}  // namespace voxgate::speech

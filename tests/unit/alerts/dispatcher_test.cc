@@ -1,0 +1,463 @@
+// The relay's semantics on simulated time with a fake transport: grouping, group_wait,
+// group_interval, repeat_interval, resolved notifications, deduplication, rate limits, backoff,
+// HTTP 429, a full outbox, and an outbox that survives a restart (also mid-delivery).
+#include "alerts/dispatcher.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "alerts/payloads.h"
+#include "testing/fake_clock.h"
+
+namespace voxgate::alerts {
+namespace {
+
+using nlohmann::json;
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+
+class FakeTransport : public Transport {
+ public:
+  struct Call {
+    HttpRequest request;
+    std::function<void(HttpResponse)> done;
+  };
+  void Send(HttpRequest request, std::function<void(HttpResponse)> done) override {
+    std::lock_guard lock(mu_);
+    calls_.push_back({std::move(request), std::move(done)});
+    sent_.push_back(calls_.back().request);
+  }
+  size_t pending() {
+    std::lock_guard lock(mu_);
+    return calls_.size();
+  }
+  // Answers the oldest request on the wire; returns it.
+  HttpRequest Reply(int status, std::string body = "", std::string retry_after = "") {
+    Call call;
+    {
+      std::lock_guard lock(mu_);
+      EXPECT_FALSE(calls_.empty());
+      if (calls_.empty()) return {};
+      call = std::move(calls_.front());
+      calls_.erase(calls_.begin());
+    }
+    call.done({status, std::move(body), std::move(retry_after), status == 0 ? "connection refused" : ""});
+    return call.request;
+  }
+  // The process died: requests on the wire never get an answer.
+  void Forget() {
+    std::lock_guard lock(mu_);
+    calls_.clear();
+    sent_.clear();
+  }
+  std::vector<HttpRequest> sent() {
+    std::lock_guard lock(mu_);
+    return sent_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Call> calls_;
+  std::vector<HttpRequest> sent_;  // every request ever sent
+};
+
+constexpr int64_t kWallAnchor = 1'800'000'000'000;
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("voxgate-alerts-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    options_.destinations = {Destination{"hook", DestinationType::kWebhook, "http://hook.test/secret", 100, 100, milliseconds(1000), ""}};
+    Route route;
+    route.group_by = {"alertname"};
+    route.group_wait = seconds(30);
+    route.group_interval = minutes(5);
+    route.repeat_interval = hours(4);
+    options_.routes = {route};
+    options_.seed = 42;
+    options_.wall_anchor_ms = kWallAnchor;
+  }
+  void TearDown() override {
+    dispatcher_.reset();
+    outbox_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Open() {
+    dispatcher_.reset();
+    outbox_.reset();
+    // A restart keeps wall time going: the new dispatcher's anchor is the fake clock's now.
+    options_.wall_anchor_ms = kWallAnchor + std::chrono::duration_cast<milliseconds>(clock_.Now() - start_).count();
+    auto outbox = Outbox::Open((dir_ / "alerts.db").string());
+    ASSERT_TRUE(outbox.ok()) << outbox.status();
+    outbox_ = std::move(*outbox);
+    dispatcher_ = std::make_unique<Dispatcher>(options_, *outbox_, transport_, clock_);
+  }
+
+  Alert Firing(const std::string& name, const std::string& instance, const std::string& severity = "warning") {
+    Alert a;
+    a.labels = {{"alertname", name}, {"instance", instance}, {"severity", severity}};
+    a.annotations = {{"summary", name + " on " + instance}};
+    a.starts_at_ms = dispatcher_->NowMs();
+    a.source = "alertmanager";
+    return a;
+  }
+  Alert Resolved(Alert a) {
+    a.ends_at_ms = dispatcher_->NowMs();
+    return a;
+  }
+
+  void Submit(std::vector<Alert> alerts) {
+    auto r = dispatcher_->Submit(alerts);
+    ASSERT_TRUE(r.ok()) << r.status();
+  }
+
+  // Moves simulated time forward in steps, running what is due, answering 200 to everything.
+  void Advance(core::Duration d, int status = 200) {
+    const auto end = clock_.Now() + d;
+    while (true) {
+      const auto next = dispatcher_->RunDue();
+      while (transport_.pending() > 0) {
+        transport_.Reply(status);
+        dispatcher_->RunDue();
+      }
+      if (next > end || clock_.Now() >= end) break;
+      clock_.Advance(std::max<core::Duration>(next - clock_.Now(), milliseconds(1)));
+    }
+    if (clock_.Now() < end) clock_.Advance(end - clock_.Now());
+    dispatcher_->RunDue();
+    while (transport_.pending() > 0 && status != 0) {
+      transport_.Reply(status);
+      dispatcher_->RunDue();
+    }
+  }
+
+  std::vector<json> Bodies() {
+    std::vector<json> out;
+    for (const auto& r : transport_.sent()) out.push_back(json::parse(r.body));
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  DispatcherOptions options_;
+  testing::FakeClock clock_;
+  const core::TimePoint start_ = clock_.Now();
+  FakeTransport transport_;
+  std::unique_ptr<Outbox> outbox_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+TEST_F(DispatcherTest, NewGroupWaitsGroupWaitThenOneNotificationForAllItsAlerts) {
+  Open();
+  Submit({Firing("EngineDown", "a")});
+  Advance(seconds(10));
+  Submit({Firing("EngineDown", "b"), Firing("QueueFull", "a")});
+  Advance(seconds(19));
+  EXPECT_TRUE(transport_.sent().empty()) << "group_wait (30 s) has not passed";
+  Advance(seconds(2));
+  ASSERT_EQ(transport_.sent().size(), 1u) << "EngineDown's group; QueueFull's started 10 s later";
+  json n = Bodies()[0];
+  EXPECT_EQ(n["status"], "firing");
+  EXPECT_EQ(n["group_labels"], json({{"alertname", "EngineDown"}}));
+  EXPECT_EQ(n["alerts"].size(), 2u);
+  Advance(seconds(10));
+  ASSERT_EQ(transport_.sent().size(), 2u);
+  EXPECT_EQ(Bodies()[1]["group_labels"], json({{"alertname", "QueueFull"}}));
+}
+
+TEST_F(DispatcherTest, ChangesWaitForGroupIntervalAndUnchangedGroupsRepeat) {
+  Open();
+  Submit({Firing("EngineDown", "a")});
+  Advance(seconds(31));
+  ASSERT_EQ(transport_.sent().size(), 1u);
+  Advance(seconds(10));
+  Submit({Firing("EngineDown", "b")});
+  Advance(minutes(4));
+  EXPECT_EQ(transport_.sent().size(), 1u) << "a change waits for group_interval after the last notification";
+  Advance(minutes(1));
+  ASSERT_EQ(transport_.sent().size(), 2u);
+  EXPECT_EQ(Bodies()[1]["alerts"].size(), 2u);
+  // Unchanged and still firing: nothing until repeat_interval (4 h) after the last notification.
+  Advance(hours(3) + minutes(50));
+  EXPECT_EQ(transport_.sent().size(), 2u);
+  Advance(minutes(20));
+  ASSERT_EQ(transport_.sent().size(), 3u);
+  EXPECT_EQ(Bodies()[2]["alerts"].size(), 2u);
+}
+
+TEST_F(DispatcherTest, ResolvedAlertsAreNotifiedOnceThenTheGroupEnds) {
+  Open();
+  const Alert a = Firing("EngineDown", "a"), b = Firing("EngineDown", "b");
+  Submit({a, b});
+  Advance(seconds(31));
+  ASSERT_EQ(transport_.sent().size(), 1u);
+  Submit({Resolved(a)});
+  Advance(minutes(5));
+  ASSERT_EQ(transport_.sent().size(), 2u) << "some resolved: a notification at the next group_interval";
+  json n = Bodies()[1];
+  EXPECT_EQ(n["status"], "firing");
+  ASSERT_EQ(n["alerts"].size(), 2u);
+  EXPECT_EQ(n["alerts"][1]["status"], "resolved");
+  EXPECT_EQ(n["alerts"][1]["labels"]["instance"], "a");
+  Submit({Resolved(b)});
+  Advance(minutes(5));
+  ASSERT_EQ(transport_.sent().size(), 3u);
+  EXPECT_EQ(Bodies()[2]["status"], "resolved");
+  EXPECT_EQ(dispatcher_->Status()["groups"], 0) << "a group with nothing firing ends";
+  Advance(hours(5));
+  EXPECT_EQ(transport_.sent().size(), 3u);
+}
+
+TEST_F(DispatcherTest, AnAlertThatResolvesWithinGroupWaitIsNeverNotified) {
+  Open();
+  const Alert a = Firing("Blip", "a");
+  Submit({a});
+  Advance(seconds(5));
+  Submit({Resolved(a)});
+  Advance(minutes(10));
+  EXPECT_TRUE(transport_.sent().empty());
+}
+
+TEST_F(DispatcherTest, DuplicatesAndRedeliveredOldInputsAreDeduplicated) {
+  Open();
+  const Alert a = Firing("EngineDown", "a");
+  auto first = dispatcher_->Submit({a});
+  auto again = dispatcher_->Submit({a});  // Alertmanager retried after a lost 200
+  ASSERT_TRUE(first.ok() && again.ok());
+  EXPECT_EQ(first->accepted, 1u);
+  EXPECT_EQ(again->deduplicated, 1u);
+  Advance(seconds(31));
+  ASSERT_EQ(transport_.sent().size(), 1u);
+  EXPECT_EQ(Bodies()[0]["alerts"].size(), 1u);
+  const Alert resolved = Resolved(a);
+  Submit({resolved});
+  Advance(minutes(5));
+  ASSERT_EQ(transport_.sent().size(), 2u);
+  // The firing input arrives again, late: it is older than the resolution the relay notified.
+  auto stale = dispatcher_->Submit({a});
+  ASSERT_TRUE(stale.ok());
+  EXPECT_EQ(stale->deduplicated, 1u);
+  Submit({resolved});
+  Advance(hours(1));
+  EXPECT_EQ(transport_.sent().size(), 2u);
+  // It fires again for real (a later start): a new notification.
+  Advance(seconds(1));
+  Submit({Firing("EngineDown", "a")});
+  Advance(seconds(31));
+  EXPECT_EQ(transport_.sent().size(), 3u);
+}
+
+TEST_F(DispatcherTest, OneShotEventsExpireWithoutAResolvedNotification) {
+  Open();
+  Alert e = Firing("VoxgateLog", "a", "error");
+  e.one_shot = true;
+  e.ends_at_ms = e.starts_at_ms + 60000;
+  Submit({e});
+  Submit({e});
+  Advance(seconds(31));
+  ASSERT_EQ(transport_.sent().size(), 1u);
+  Advance(hours(5));
+  EXPECT_EQ(transport_.sent().size(), 1u);
+  EXPECT_EQ(dispatcher_->Status()["alerts"], 0);
+}
+
+TEST_F(DispatcherTest, RoutesPickDestinationsAndTimings) {
+  options_.destinations.push_back({"pager", DestinationType::kWebhook, "http://pager.test/", 100, 100, milliseconds(1000), ""});
+  Route critical;
+  critical.match = {{"severity", "critical"}};
+  critical.destinations = {"pager"};
+  critical.group_wait = seconds(0);
+  critical.continue_matching = true;
+  options_.routes.insert(options_.routes.begin(), critical);
+  options_.routes[1].destinations = {"hook"};
+  Open();
+  Submit({Firing("Down", "a", "critical"), Firing("Slow", "a")});
+  Advance(milliseconds(1));
+  ASSERT_EQ(transport_.sent().size(), 1u);
+  EXPECT_EQ(transport_.sent()[0].url, "http://pager.test/") << "group_wait 0 on the critical route";
+  Advance(seconds(31));
+  ASSERT_EQ(transport_.sent().size(), 3u) << "continue: the critical alert also takes the next route";
+  for (size_t i = 1; i < 3; ++i) EXPECT_EQ(transport_.sent()[i].url, "http://hook.test/secret");
+}
+
+TEST_F(DispatcherTest, TheGenericWebhookCarriesAnIdempotencyKey) {
+  Open();
+  Submit({Firing("EngineDown", "a")});
+  Advance(seconds(31));
+  ASSERT_EQ(transport_.sent().size(), 1u);
+  const HttpRequest r = transport_.sent()[0];
+  std::string key;
+  for (const auto& [k, v] : r.headers) {
+    if (k == "Idempotency-Key") key = v;
+  }
+  EXPECT_EQ(key.size(), 32u);
+  EXPECT_EQ(json::parse(r.body)["id"], key);
+}
+
+TEST_F(DispatcherTest, RateLimitPerDestinationIsATokenBucket) {
+  options_.destinations[0].rate_per_second = 1.0 / 60;  // 1 a minute
+  options_.destinations[0].burst = 2;
+  options_.routes[0].group_wait = seconds(0);
+  Open();
+  Submit({Firing("A", "x"), Firing("B", "x"), Firing("C", "x"), Firing("D", "x")});
+  Advance(seconds(1));
+  EXPECT_EQ(transport_.sent().size(), 2u) << "the burst";
+  Advance(seconds(50));
+  EXPECT_EQ(transport_.sent().size(), 2u);
+  Advance(seconds(10));
+  EXPECT_EQ(transport_.sent().size(), 3u) << "one more token after a minute";
+  Advance(seconds(60));
+  EXPECT_EQ(transport_.sent().size(), 4u) << "nothing dropped";
+}
+
+TEST_F(DispatcherTest, FailuresRetryWithExponentialBackoffAndJitter) {
+  options_.routes[0].group_wait = seconds(0);
+  options_.initial_backoff = seconds(2);
+  options_.max_backoff = seconds(16);
+  Open();
+  Submit({Firing("A", "x")});
+  dispatcher_->RunDue();
+  std::vector<core::TimePoint> attempts;
+  for (int i = 0; i < 6; ++i) {
+    // Run until the next attempt is on the wire, then fail it.
+    for (int guard = 0; transport_.pending() == 0 && guard < 100000; ++guard) {
+      clock_.Advance(milliseconds(10));
+      dispatcher_->RunDue();
+    }
+    ASSERT_EQ(transport_.pending(), 1u);
+    attempts.push_back(clock_.Now());
+    transport_.Reply(i % 2 == 0 ? 503 : 0);
+  }
+  // Gaps: backoff 2, 4, 8, 16, 16 s, each jittered to [half, full].
+  const double expected[] = {2, 4, 8, 16, 16};
+  for (size_t i = 1; i < attempts.size(); ++i) {
+    const double gap = std::chrono::duration<double>(attempts[i] - attempts[i - 1]).count();
+    EXPECT_GE(gap, expected[i - 1] / 2 - 0.02) << "attempt " << i;
+    EXPECT_LE(gap, expected[i - 1] + 0.02) << "attempt " << i;
+  }
+  for (int guard = 0; transport_.pending() == 0 && guard < 100000; ++guard) {
+    clock_.Advance(milliseconds(10));
+    dispatcher_->RunDue();
+  }
+  transport_.Reply(200);
+  EXPECT_EQ(dispatcher_->Status()["undelivered"], 0);
+  EXPECT_EQ(transport_.sent().size(), 7u);
+}
+
+TEST_F(DispatcherTest, Http429PausesTheDestinationForRetryAfterAndDropsNothing) {
+  options_.routes[0].group_wait = seconds(0);
+  Open();
+  Submit({Firing("A", "x"), Firing("B", "x")});
+  dispatcher_->RunDue();
+  ASSERT_EQ(transport_.pending(), 1u);
+  // Discord's answer: seconds in the body (finer) and the header.
+  transport_.Reply(429, R"({"message": "You are being rate limited.", "retry_after": 3.5, "global": false})", "4");
+  for (int i = 0; i < 34; ++i) {
+    clock_.Advance(milliseconds(100));
+    dispatcher_->RunDue();
+  }
+  EXPECT_EQ(transport_.pending(), 0u) << "paused for 3.5 s: neither notification goes out";
+  clock_.Advance(milliseconds(150));
+  dispatcher_->RunDue();
+  ASSERT_EQ(transport_.pending(), 1u);
+  transport_.Reply(200);
+  dispatcher_->RunDue();
+  ASSERT_EQ(transport_.pending(), 1u);
+  transport_.Reply(200);
+  EXPECT_EQ(transport_.sent().size(), 3u);
+  EXPECT_EQ(dispatcher_->Status()["undelivered"], 0);
+  EXPECT_EQ(dispatcher_->Status()["failed"], 0);
+}
+
+TEST(RetryAfterTest, BodyAndHeader) {
+  EXPECT_EQ(RetryAfterMs({429, R"({"retry_after": 1.25})", "", ""}), 1250);
+  EXPECT_EQ(RetryAfterMs({429, "", "7", ""}), 7000);  // Slack: the header only
+  EXPECT_EQ(RetryAfterMs({429, R"({"retry_after": 1500})", "2", ""}), 2000) << "an old API's milliseconds: trust the header";
+  EXPECT_EQ(RetryAfterMs({429, "", "", ""}), 5000);
+  EXPECT_EQ(RetryAfterMs({429, "", "999999", ""}), 3600 * 1000) << "at most an hour";
+}
+
+TEST_F(DispatcherTest, A4xxOtherThan429IsPermanent) {
+  options_.routes[0].group_wait = seconds(0);
+  Open();
+  Submit({Firing("A", "x")});
+  dispatcher_->RunDue();
+  transport_.Reply(404, R"({"message": "Unknown Webhook", "code": 10015})");
+  Advance(hours(1));
+  EXPECT_EQ(transport_.sent().size(), 1u);
+  EXPECT_EQ(dispatcher_->Status()["failed"], 1);
+}
+
+TEST_F(DispatcherTest, AFullOutboxRefusesInputs) {
+  options_.max_alerts = 2;
+  Open();
+  Submit({Firing("A", "x"), Firing("A", "y")});
+  auto full = dispatcher_->Submit({Firing("A", "z")});
+  ASSERT_FALSE(full.ok());
+  EXPECT_TRUE(absl::IsResourceExhausted(full.status()));
+  EXPECT_THAT(std::string(full.status().message()), HasSubstr("outbox is full"));
+  // Nothing of a refused input is kept (all or nothing).
+  EXPECT_EQ(dispatcher_->Status()["alerts"], 2);
+}
+
+TEST_F(DispatcherTest, StateSurvivesARestart) {
+  Open();
+  Submit({Firing("EngineDown", "a")});
+  Advance(seconds(10));
+  Open();  // a restart: groups and alerts come back from SQLite
+  Advance(seconds(19));
+  EXPECT_TRUE(transport_.sent().empty());
+  Advance(seconds(2));
+  ASSERT_EQ(transport_.sent().size(), 1u);
+  Open();
+  Advance(hours(1));
+  EXPECT_EQ(transport_.sent().size(), 1u) << "a delivered notification is not sent again after a restart";
+}
+
+TEST_F(DispatcherTest, ACrashMidDeliveryResendsWithTheSameId) {
+  options_.routes[0].group_wait = seconds(0);
+  Open();
+  Submit({Firing("A", "x")});
+  dispatcher_->RunDue();
+  ASSERT_EQ(transport_.pending(), 1u);
+  const std::string id = json::parse(transport_.sent()[0].body)["id"];
+  // The process dies with the request on the wire: no answer ever comes.
+  Open();
+  transport_.Forget();
+  ASSERT_EQ(outbox_->recovered_in_flight().size(), 1u);
+  EXPECT_EQ(outbox_->recovered_in_flight()[0].id, id);
+  dispatcher_->RunDue();
+  ASSERT_EQ(transport_.pending(), 1u);
+  EXPECT_EQ(json::parse(transport_.sent()[0].body)["id"], id) << "the receiver can drop the copy by its Idempotency-Key";
+  transport_.Reply(200);
+  Open();
+  dispatcher_->RunDue();
+  EXPECT_EQ(transport_.pending(), 0u);
+}
+
+TEST_F(DispatcherTest, DiscordAndSlackBodiesAreRenderedFromTheStoredNotification) {
+  options_.destinations = {{"discord", DestinationType::kDiscord, "https://discord.test/api/webhooks/1/tok", 100, 100, milliseconds(1000), "relay"},
+                           {"slack", DestinationType::kSlack, "https://hooks.slack.test/services/T/B/X", 100, 100, milliseconds(1000), ""}};
+  options_.routes[0].group_wait = seconds(0);
+  Open();
+  Submit({Firing("A", "x", "critical")});
+  Advance(milliseconds(10));
+  ASSERT_EQ(transport_.sent().size(), 2u);
+  EXPECT_EQ(transport_.sent()[0].url, "https://discord.test/api/webhooks/1/tok?wait=true");
+  json discord = json::parse(transport_.sent()[0].body);
+  EXPECT_EQ(discord["username"], "relay");
+  EXPECT_EQ(discord["embeds"][0]["color"], DiscordColour("critical", false));
+  json slack = json::parse(transport_.sent()[1].body);
+  EXPECT_EQ(slack["blocks"][0]["text"]["text"], "[FIRING:1] A");
+}
+
+}  // namespace
+}  // namespace voxgate::alerts
