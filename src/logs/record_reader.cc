@@ -60,7 +60,6 @@ absl::StatusOr<size_t> StringSource::Read(char* buffer, size_t size) {
 RecordReader::RecordReader(ByteSource& source, size_t max_record, size_t chunk)
     : source_(source),
       max_record_(max_record),
-      chunk_(chunk),
       // Room for a whole record of the maximum size plus a chunk after it: a record that fits
       // is always whole in the buffer, and a read is never smaller than a chunk.
       buffer_(new char[max_record + chunk + 1]),

@@ -77,7 +77,6 @@ class RecordReader {
 
   ByteSource& source_;
   size_t max_record_;
-  size_t chunk_;
   std::unique_ptr<char[]> buffer_;  // not zero-filled: only what was read is ever looked at
   size_t capacity_;
   size_t head_ = 0;  // start of the bytes still needed

@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { writeFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { LoggingProcess, BIN, tempDir, sleep, withTimeout } from './harness.mjs';
 
@@ -278,6 +280,50 @@ test('kill -9 mid-delivery: after a restart every notification arrives exactly o
     receiver.close();
     assertNoSecretInLogs(relay, ['SECRET-crash-hook', TOKEN]);
     if (restarted) assertNoSecretInLogs(restarted, ['SECRET-crash-hook', TOKEN]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// Real webhooks are HTTPS: the relay checks the certificate against the trust store (here a
+// self-signed one made for the test, trusted through SSL_CERT_FILE) and the host name.
+test('HTTPS webhooks: a trusted certificate is delivered to, an untrusted one is not', async () => {
+  const dir = tempDir('voxgate-alerts-tls-');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+  const received = [];
+  const server = https.createServer({ key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) }, (req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => { received.push({ url: req.url, body: JSON.parse(body) }); res.writeHead(200).end('{}'); });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `https://localhost:${server.address().port}/hook/SECRET-tls-path`;
+  const config = relayConfig(dir, { groupWait: 0.2, destinations: '    - {name: hook, type: webhook, url_env: IT_TLS_URL}' });
+  const fire = (relay, alertname) => post(relay, '/v1/alerts/alertmanager', alertmanager([{ labels: { alertname, severity: 'warning' } }]));
+  let relay;
+  try {
+    relay = await startRelay(dir, config, { IT_RELAY_TOKEN: TOKEN, IT_TLS_URL: url, SSL_CERT_FILE: path.join(dir, 'cert.pem') });
+    assert.equal((await fire(relay, 'TrustedTls')).status, 200);
+    await withTimeout((async () => { while (!received.some((r) => r.body.group_labels.alertname === 'TrustedTls')) await sleep(20); })(),
+      10000, 'delivery over HTTPS');
+    await relay.stop();
+    rmSync(path.join(dir, 'alerts.db'), { force: true });
+
+    delete process.env.SSL_CERT_FILE;  // the system store does not know the test's certificate
+    relay = await startRelay(dir, config, { IT_RELAY_TOKEN: TOKEN, IT_TLS_URL: url });
+    assert.equal((await fire(relay, 'UntrustedTls')).status, 200);
+    const refused = await withTimeout((async () => {
+      let line;
+      while (!(line = relay.logs.find((l) => l.message === 'alert notification not delivered; retrying'))) await sleep(20);
+      return line;
+    })(), 10000, 'a refused delivery');
+    assert.match(refused.error, /certificate/i);
+    assert.ok(!received.some((r) => r.body.group_labels.alertname === 'UntrustedTls'), 'nothing reached the untrusted receiver');
+  } finally {
+    delete process.env.SSL_CERT_FILE;
+    if (relay) await relay.stop();
+    server.close();
+    if (relay) assertNoSecretInLogs(relay, ['SECRET-tls-path', TOKEN]);
     rmSync(dir, { recursive: true, force: true });
   }
 });
