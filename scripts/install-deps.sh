@@ -15,7 +15,7 @@ packages=(
   libsndfile1-dev libsoxr-dev libflac-dev libopusenc-dev libpocketsphinx-dev pocketsphinx-en-us apertium apertium-eng-spa
   libespeak-ng-dev espeak-ng-data
   # tests: real recorded speech, speech generated at test time, real clients, promtool
-  pocketsphinx-testdata espeak-ng sox curl prometheus time
+  pocketsphinx-testdata espeak-ng sox curl prometheus time openssl
 )
 
 missing=()
