@@ -5,22 +5,16 @@
 // each waiting for its partial, then the end) make the per-stream logging as heavy as it gets.
 // Reported: streams per second and server CPU per stream, and INFO's difference to off.
 // Run by scripts/run-benchmarks.sh:   node bench/logging_overhead.mjs [STREAMS] [PER_STREAM] [CHUNKS] [ROUNDS]
-import { readFileSync, rmSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { BIN, LoggingProcess, Server, tempDir } from '../tests/integration/harness.mjs';
+import { Server } from '../tests/integration/harness.mjs';
+import { CHUNK_SAMPLES, WebSocket, cpuSeconds, startInstantEngine } from './instant.mjs';
 
-const { default: WebSocket } = await import(new URL('../tests/integration/node_modules/ws/wrapper.mjs', import.meta.url));
 const concurrency = Number(process.argv[2] ?? 8);
 const perWorker = Number(process.argv[3] ?? 50);
 const chunks = Number(process.argv[4] ?? 10);
 const rounds = Number(process.argv[5] ?? 6);
-const CHUNK_SAMPLES = 320;  // 20 ms at 16 kHz
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString());
 
-const dir = tempDir('voxgate-log-bench-');
-const engine = new LoggingProcess();
-const engineAddress = (await engine.spawn([`${BIN}/voxgate-bench-instant-engine`, '--listen', '127.0.0.1:0', '--capacity', '1024'],
-  'engine serving')).listen;
+const engine = await startInstantEngine();
+const engineAddress = engine.address;
 const config = `
 limits: {idle_timeout_seconds: 120}
 pools:
@@ -28,12 +22,6 @@ pools:
     languages: [en-US]
     engines: [{address: "${engineAddress}"}]
 `;
-
-function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;  // utime + stime
-}
 
 // One short stream: `chunks` round trips, then the end and the close.
 function stream(url) {
@@ -70,11 +58,11 @@ try {
   for (const shape of shapes) await load(shape.url);  // warm up
   for (let r = 0; r < rounds; r++) {
     for (const shape of r % 2 ? [...shapes].reverse() : shapes) {
-      const cpu = cpuSeconds(shape.server.proc.pid);
+      const cpu = cpuSeconds([shape.server.proc.pid]);
       const start = performance.now();
       await load(shape.url);
       shape.seconds += (performance.now() - start) / 1000;
-      shape.cpu += cpuSeconds(shape.server.proc.pid) - cpu;
+      shape.cpu += cpuSeconds([shape.server.proc.pid]) - cpu;
       shape.streams += concurrency * perWorker;
     }
   }
@@ -82,7 +70,6 @@ try {
   const lines = servers.info.logs.filter((e) => e.message === 'stream').length;
   const silent = servers.off.logs.filter((e) => e.message === 'stream').length;
   for (const p of [servers.info, servers.off, engine]) await p.stop();
-  rmSync(dir, { recursive: true, force: true });
   console.log(`access lines written: info ${lines}, off ${silent}`);
 }
 

@@ -7,21 +7,17 @@
 // tier processes (not the engine, which is the same in both shapes).
 // Run by scripts/run-benchmarks.sh:   node bench/per_hop_overhead.mjs [STREAMS] [CHUNKS] [ROUNDS]
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { BIN, LoggingProcess, Server, tempDir, waitReady } from '../tests/integration/harness.mjs';
+import { CHUNK_SAMPLES, WebSocket, cpuSeconds, startInstantEngine } from './instant.mjs';
 
-const { default: WebSocket } = await import(new URL('../tests/integration/node_modules/ws/wrapper.mjs', import.meta.url));
 const streams = Number(process.argv[2] ?? 8);
 const chunks = Number(process.argv[3] ?? 250);
 const rounds = Number(process.argv[4] ?? 3);
-const CHUNK_SAMPLES = 320;  // 20 ms at 16 kHz
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString());
 
 const dir = tempDir('voxgate-hop-bench-');
-const engine = new LoggingProcess();
-const engineAddress = (await engine.spawn([`${BIN}/voxgate-bench-instant-engine`, '--listen', '127.0.0.1:0', '--capacity', '1024'],
-  'engine serving')).listen;
+const engine = await startInstantEngine();
+const engineAddress = engine.address;
 
 function config(name, upstream) {
   const file = path.join(dir, `${name}.yaml`);
@@ -53,16 +49,6 @@ const shapes = [
   { name: 'all-in-one', url: `${allInOne.wsUrl}/v1/recognize`, pids: [allInOne.proc.pid], rtts: [], cpu: 0, chunks: 0 },
   { name: 'split', url: `ws://${endpoint.listen}/v1/recognize`, pids: [endpoint, router, pool].map((p) => p.proc.pid), rtts: [], cpu: 0, chunks: 0 },
 ];
-
-function cpuSeconds(pids) {
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);  // utime, stime
-  }
-  return ticks / TICKS_PER_SECOND;
-}
 
 // One stream: `chunks` round trips; returns each chunk's latency in ms.
 function pingPong(url) {
