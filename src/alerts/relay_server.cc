@@ -20,9 +20,9 @@
 #include "alerts/dispatcher.h"
 #include "alerts/http_transport.h"
 #include "alerts/inputs.h"
-#include "core/host_port.h"
 #include "core/metrics.h"
 #include "core/process.h"
+#include "net/tcp_listen.h"
 
 namespace voxgate::alerts {
 
@@ -84,21 +84,6 @@ std::string Base64Decode(std::string_view in) {
   for (size_t i = in.size(); i > 0 && in[i - 1] == '='; --i) size--;  // EVP_DecodeBlock counts padding
   out.resize(std::min(size, out.size()));
   return out;
-}
-
-absl::StatusOr<tcp::endpoint> ParseEndpoint(const std::string& address) {
-  const auto hp = core::ParseHostPort(address);
-  boost::system::error_code ec;
-  const auto ip = asio::ip::make_address(hp ? hp->host : "", ec);
-  if (!hp || ec) return absl::InvalidArgumentError("address \"" + address + "\" is not host:port");
-  return tcp::endpoint(ip, static_cast<unsigned short>(hp->port));
-}
-
-std::string EndpointString(const tcp::acceptor& a) {
-  boost::system::error_code ec;
-  auto ep = a.local_endpoint(ec);
-  if (ec || !a.is_open()) return "";
-  return core::FormatHostPort(ep.address().to_string(), ep.port());
 }
 
 Response MakeResponse(unsigned status, std::string body, const char* type = "application/json") {
@@ -445,20 +430,9 @@ absl::StatusOr<std::unique_ptr<RelayServer>> RelayServer::Start(RelayServerOptio
   impl->outbox = std::move(*outbox);
   impl->dispatcher = std::make_unique<Dispatcher>(std::move(d), *impl->outbox, impl->transport, core::SystemClock());
 
-  auto bind = [](tcp::acceptor& acceptor, const std::string& address) -> absl::Status {
-    auto ep = ParseEndpoint(address);
-    if (!ep.ok()) return ep.status();
-    boost::system::error_code ec;
-    acceptor.open(ep->protocol(), ec);
-    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor.bind(*ep, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return absl::UnavailableError("cannot listen on " + address + ": " + ec.message());
-    return absl::OkStatus();
-  };
-  if (auto s = bind(impl->input_acceptor, c.listen); !s.ok()) return s;
+  if (auto s = net::Listen(impl->input_acceptor, c.listen); !s.ok()) return s;
   if (!options.admin.empty()) {
-    if (auto s = bind(impl->admin_acceptor, options.admin); !s.ok()) return s;
+    if (auto s = net::Listen(impl->admin_acceptor, options.admin); !s.ok()) return s;
     asio::co_spawn(impl->ioc, impl->Listen(impl->admin_acceptor, true), asio::detached);
   }
   asio::co_spawn(impl->ioc, impl->Listen(impl->input_acceptor, false), asio::detached);
@@ -505,8 +479,8 @@ void RelayServer::Stop() {
   core::Metrics().AddCallbackGauge("voxgate_alert_active_alerts", "Alerts the relay holds (firing, or resolved and not yet notified).", [] { return 0.0; });
 }
 
-std::string RelayServer::listen_address() const { return EndpointString(impl_->input_acceptor); }
-std::string RelayServer::admin_address() const { return EndpointString(impl_->admin_acceptor); }
+std::string RelayServer::listen_address() const { return net::LocalAddress(impl_->input_acceptor); }
+std::string RelayServer::admin_address() const { return net::LocalAddress(impl_->admin_acceptor); }
 
 std::function<void(const json&)> RelayServer::LogSink() {
   return [inbox = impl_->inbox](const json& line) {

@@ -14,7 +14,6 @@
 #include "audio/encoder.h"
 #include "audio/pcm.h"
 #include "audio/resampler.h"
-#include "core/host_port.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "gateway/errors.h"
@@ -26,6 +25,7 @@
 #include "gateway/protocols/openai/speech_request.h"
 #include "gateway/protocols/openai/transcription_format.h"
 #include "gateway/protocols/translate/translate_api.h"
+#include "net/tcp_listen.h"
 #include "speech/language.h"
 
 namespace voxgate::gateway {
@@ -725,14 +725,6 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-absl::StatusOr<tcp::endpoint> ParseEndpoint(const std::string& address) {
-  const auto hp = core::ParseHostPort(address);
-  boost::system::error_code ec;
-  const auto ip = asio::ip::make_address(hp ? hp->host : "", ec);
-  if (!hp || ec) return absl::InvalidArgumentError("address \"" + address + "\" is not host:port");
-  return tcp::endpoint(ip, static_cast<unsigned short>(hp->port));
-}
-
 asio::awaitable<void> Listen(Context& ctx, tcp::acceptor& acceptor, Listener listener) {
   while (true) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), kAwait);
@@ -766,25 +758,14 @@ Gateway::Gateway(GatewayOptions options, speech::SpeechServicePtr service)
 Gateway::~Gateway() { Stop(); }
 
 absl::Status Gateway::Start() {
-  auto bind = [](tcp::acceptor& acceptor, const std::string& address) -> absl::Status {
-    auto ep = ParseEndpoint(address);
-    if (!ep.ok()) return ep.status();
-    boost::system::error_code ec;
-    acceptor.open(ep->protocol(), ec);
-    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor.bind(*ep, ec);
-    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return absl::UnavailableError("cannot listen on " + address + ": " + ec.message());
-    return absl::OkStatus();
-  };
   const bool public_api = !impl_->ctx.options.listen.empty();
   if (public_api) {
-    if (auto s = bind(impl_->public_acceptor, impl_->ctx.options.listen); !s.ok()) return s;
+    if (auto s = net::Listen(impl_->public_acceptor, impl_->ctx.options.listen); !s.ok()) return s;
   }
-  if (auto s = bind(impl_->admin_acceptor, impl_->ctx.options.admin); !s.ok()) return s;
+  if (auto s = net::Listen(impl_->admin_acceptor, impl_->ctx.options.admin); !s.ok()) return s;
   const bool vosk = public_api && !impl_->ctx.options.vosk_listen.empty();
   if (vosk) {
-    if (auto s = bind(impl_->vosk_acceptor, impl_->ctx.options.vosk_listen); !s.ok()) return s;
+    if (auto s = net::Listen(impl_->vosk_acceptor, impl_->ctx.options.vosk_listen); !s.ok()) return s;
     asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->vosk_acceptor, Listener::kVosk), asio::detached);
   }
   if (public_api) asio::co_spawn(impl_->ioc, Listen(impl_->ctx, impl_->public_acceptor, Listener::kPublic), asio::detached);
@@ -797,16 +778,9 @@ absl::Status Gateway::Start() {
   return absl::OkStatus();
 }
 
-static std::string EndpointString(const tcp::acceptor& a) {
-  boost::system::error_code ec;
-  auto ep = a.local_endpoint(ec);
-  if (ec) return "";
-  return core::FormatHostPort(ep.address().to_string(), ep.port());
-}
-
-std::string Gateway::listen_address() const { return EndpointString(impl_->public_acceptor); }
-std::string Gateway::admin_address() const { return EndpointString(impl_->admin_acceptor); }
-std::string Gateway::vosk_address() const { return EndpointString(impl_->vosk_acceptor); }
+std::string Gateway::listen_address() const { return net::LocalAddress(impl_->public_acceptor); }
+std::string Gateway::admin_address() const { return net::LocalAddress(impl_->admin_acceptor); }
+std::string Gateway::vosk_address() const { return net::LocalAddress(impl_->vosk_acceptor); }
 
 void Gateway::StartDrain() { impl_->ctx.draining = true; }
 

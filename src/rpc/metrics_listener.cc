@@ -9,9 +9,9 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 
-#include "core/host_port.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "net/tcp_listen.h"
 
 namespace voxgate::rpc {
 namespace {
@@ -55,12 +55,17 @@ http::response<http::string_body> Answer(const http::request<http::string_body>&
 
 class MetricsListener::Impl {
  public:
-  Impl(tcp::endpoint endpoint, std::function<bool()> ready) : acceptor_(io_, endpoint), ready_(std::move(ready)) {
-    const auto bound = acceptor_.local_endpoint();
-    address_ = core::FormatHostPort(bound.address().to_string(), bound.port());
+  explicit Impl(std::function<bool()> ready) : acceptor_(io_), ready_(std::move(ready)) {}
+
+  absl::Status Start(const std::string& address) {
+    if (absl::Status s = net::Listen(acceptor_, address); !s.ok()) return s;
+    address_ = net::LocalAddress(acceptor_);
     thread_ = std::thread([this] { Run(); });
+    return absl::OkStatus();
   }
+
   ~Impl() {
+    if (!thread_.joinable()) return;
     stopping_ = true;
     // A blocking accept wakes for a connection; make one.
     boost::system::error_code ec;
@@ -99,16 +104,9 @@ class MetricsListener::Impl {
 };
 
 absl::StatusOr<std::unique_ptr<MetricsListener>> MetricsListener::Start(const std::string& address, std::function<bool()> ready) {
-  const auto hp = core::ParseHostPort(address);
-  boost::system::error_code ec;
-  const auto ip = asio::ip::make_address(hp ? hp->host : "", ec);
-  if (!hp || ec) return absl::InvalidArgumentError("admin address \"" + address + "\" is not host:port");
-  try {
-    return std::unique_ptr<MetricsListener>(
-        new MetricsListener(std::make_unique<Impl>(tcp::endpoint(ip, static_cast<unsigned short>(hp->port)), std::move(ready))));
-  } catch (const boost::system::system_error& e) {
-    return absl::UnavailableError("cannot listen on " + address + ": " + e.code().message());
-  }
+  auto impl = std::make_unique<Impl>(std::move(ready));
+  if (absl::Status s = impl->Start(address); !s.ok()) return s;
+  return std::unique_ptr<MetricsListener>(new MetricsListener(std::move(impl)));
 }
 
 MetricsListener::MetricsListener(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
