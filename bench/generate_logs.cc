@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "testing/cloud_log_entry.h"
+
 namespace {
 
 // xoshiro256** seeded by splitmix64: the same stream on every platform (std:: distributions
@@ -105,22 +107,7 @@ nlohmann::json ToLogEntry(nlohmann::json line, Random& rng) {
                           {"logName", "projects/voxgate-prod/logs/stdout"},
                           {"receiveTimestamp", line["time"]},
                           {"resource", {{"type", "k8s_container"}, {"labels", {{"cluster_name", "prod-1"}, {"namespace_name", "voxgate"}}}}}};
-  const auto move = [&](const char* from, const char* to) {
-    if (line.contains(from)) {
-      entry[to] = std::move(line[from]);
-      line.erase(from);
-    }
-  };
-  move("severity", "severity");
-  move("time", "timestamp");
-  move("httpRequest", "httpRequest");
-  move("logging.googleapis.com/labels", "labels");
-  move("logging.googleapis.com/trace", "trace");
-  move("logging.googleapis.com/spanId", "spanId");
-  move("logging.googleapis.com/trace_sampled", "traceSampled");
-  move("logging.googleapis.com/sourceLocation", "sourceLocation");
-  entry["jsonPayload"] = std::move(line);
-  return entry;
+  return voxgate::testing::ToCloudLogEntry(std::move(line), std::move(entry));
 }
 
 }  // namespace

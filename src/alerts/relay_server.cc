@@ -306,12 +306,7 @@ Response RelayServer::Impl::HandleAdmin(const Request& req) {
 asio::awaitable<void> RelayServer::Impl::Session(tcp::socket socket, bool admin) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  std::string remote;
-  {
-    boost::system::error_code ec;
-    auto ep = stream.socket().remote_endpoint(ec);
-    if (!ec) remote = ep.address().to_string();
-  }
+  const std::string remote = net::RemoteIp(stream.socket());
   const size_t max_body = options.config.max_body_bytes;
   while (true) {
     http::request_parser<http::string_body> parser;

@@ -593,12 +593,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
   const bool admin = listener == Listener::kAdmin;
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  std::string remote;
-  {
-    boost::system::error_code ec;
-    auto ep = stream.socket().remote_endpoint(ec);
-    if (!ec) remote = ep.address().to_string();
-  }
+  const std::string remote = net::RemoteIp(stream.socket());
   const auto& limits = ctx.options.limits;
   while (true) {
     http::request_parser<http::string_body> parser;

@@ -30,4 +30,10 @@ std::string LocalAddress(const tcp::acceptor& acceptor) {
   return core::FormatHostPort(endpoint.address().to_string(), endpoint.port());
 }
 
+std::string RemoteIp(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  const auto endpoint = socket.remote_endpoint(ec);
+  return ec ? "" : endpoint.address().to_string();
+}
+
 }  // namespace voxgate::net

@@ -15,5 +15,7 @@ namespace voxgate::net {
 absl::Status Listen(boost::asio::ip::tcp::acceptor& acceptor, const std::string& address);
 // The host:port `acceptor` is bound to, with the port it got; "" when it is not open.
 std::string LocalAddress(const boost::asio::ip::tcp::acceptor& acceptor);
+// The peer's IP address, for access lines; "" when the socket is already gone.
+std::string RemoteIp(const boost::asio::ip::tcp::socket& socket);
 
 }  // namespace voxgate::net

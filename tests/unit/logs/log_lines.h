@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "logs/report_format.h"
+#include "testing/cloud_log_entry.h"
 
 namespace voxgate::logs::testing {
 
@@ -93,27 +94,11 @@ inline std::string EventLine(int64_t time_us, const std::string& severity, const
 
 // What Cloud Logging stores for one voxgate line: special fields moved out of jsonPayload.
 inline nlohmann::json ToLogEntry(const nlohmann::json& line, int n) {
-  nlohmann::json payload = line;
   nlohmann::json entry = {{"insertId", "id" + std::to_string(n)},
                           {"logName", "projects/voxgate-test/logs/stdout"},
                           {"receiveTimestamp", line["time"]},
                           {"resource", {{"type", "k8s_container"}, {"labels", {{"cluster_name", "c1"}}}}}};
-  const auto move = [&](const std::string& from, const std::string& to) {
-    if (payload.contains(from)) {
-      entry[to] = payload[from];
-      payload.erase(from);
-    }
-  };
-  move("severity", "severity");
-  move("time", "timestamp");
-  move("httpRequest", "httpRequest");
-  move("logging.googleapis.com/labels", "labels");
-  move("logging.googleapis.com/trace", "trace");
-  move("logging.googleapis.com/spanId", "spanId");
-  move("logging.googleapis.com/trace_sampled", "traceSampled");
-  move("logging.googleapis.com/sourceLocation", "sourceLocation");
-  entry["jsonPayload"] = payload;
-  return entry;
+  return voxgate::testing::ToCloudLogEntry(line, std::move(entry));
 }
 
 inline std::string JsonLines(const std::vector<std::string>& lines) {
