@@ -6,7 +6,7 @@
 // Reported: streams per second and server CPU per stream, and INFO's difference to off.
 // Run by scripts/run-benchmarks.sh:   node bench/logging_overhead.mjs [STREAMS] [PER_STREAM] [CHUNKS] [ROUNDS]
 import { Server } from '../tests/integration/harness.mjs';
-import { CHUNK_SAMPLES, WebSocket, cpuSeconds, startInstantEngine } from './instant.mjs';
+import { cpuSeconds, pingPong, startInstantEngine } from './instant.mjs';
 
 const concurrency = Number(process.argv[2] ?? 8);
 const perWorker = Number(process.argv[3] ?? 50);
@@ -23,30 +23,9 @@ pools:
     engines: [{address: "${engineAddress}"}]
 `;
 
-// One short stream: `chunks` round trips, then the end and the close.
-function stream(url) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    const chunk = Buffer.alloc(CHUNK_SAMPLES * 2);
-    let sent = 0;
-    const send = () => { sent++; ws.send(chunk); };
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'config', language: 'en-US' })));
-    ws.on('message', (data) => {
-      const m = JSON.parse(data.toString());
-      if (m.type === 'ready') return send();
-      if (m.type === 'error') return reject(new Error(m.message));
-      if (m.type !== 'partial' || parseInt(m.text, 10) < sent * CHUNK_SAMPLES) return;
-      if (sent < chunks) return send();
-      ws.send(JSON.stringify({ type: 'end' }));
-    });
-    ws.on('close', (code, reason) => (code === 1000 ? resolve() : reject(new Error(`closed ${code} ${reason}`))));
-    ws.on('error', reject);
-  });
-}
-
 async function load(url) {
   await Promise.all(Array.from({ length: concurrency }, async () => {
-    for (let i = 0; i < perWorker; i++) await stream(url);
+    for (let i = 0; i < perWorker; i++) await pingPong(url, chunks);
   }));
 }
 

@@ -9,7 +9,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BIN, LoggingProcess, Server, tempDir, waitReady } from '../tests/integration/harness.mjs';
-import { CHUNK_SAMPLES, WebSocket, cpuSeconds, startInstantEngine } from './instant.mjs';
+import { cpuSeconds, pingPong, startInstantEngine } from './instant.mjs';
 
 const streams = Number(process.argv[2] ?? 8);
 const chunks = Number(process.argv[3] ?? 250);
@@ -50,40 +50,13 @@ const shapes = [
   { name: 'split', url: `ws://${endpoint.listen}/v1/recognize`, pids: [endpoint, router, pool].map((p) => p.proc.pid), rtts: [], cpu: 0, chunks: 0 },
 ];
 
-// One stream: `chunks` round trips; returns each chunk's latency in ms.
-function pingPong(url) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    const rtts = [];
-    const chunk = Buffer.alloc(CHUNK_SAMPLES * 2);
-    let sent = 0, sentAt = 0;
-    const send = () => {
-      sent++;
-      sentAt = performance.now();
-      ws.send(chunk);
-    };
-    ws.on('open', () => ws.send(JSON.stringify({ type: 'config', language: 'en-US' })));
-    ws.on('message', (data) => {
-      const m = JSON.parse(data.toString());
-      if (m.type === 'ready') return send();
-      if (m.type === 'error') return reject(new Error(m.message));
-      if (m.type !== 'partial' || parseInt(m.text, 10) < sent * CHUNK_SAMPLES) return;
-      rtts.push(performance.now() - sentAt);
-      if (sent < chunks) return send();
-      ws.send(JSON.stringify({ type: 'end' }));
-    });
-    ws.on('close', (code, reason) => (rtts.length === chunks ? resolve(rtts) : reject(new Error(`closed ${code} ${reason}`))));
-    ws.on('error', reject);
-  });
-}
-
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 try {
-  for (const shape of shapes) await pingPong(shape.url);  // warm up connections and threads
+  for (const shape of shapes) await pingPong(shape.url, chunks);  // warm up connections and threads
   for (let r = 0; r < rounds; r++) {
     for (const shape of r % 2 ? [...shapes].reverse() : shapes) {
       const before = cpuSeconds(shape.pids);
-      const results = await Promise.all(Array.from({ length: streams }, () => pingPong(shape.url)));
+      const results = await Promise.all(Array.from({ length: streams }, () => pingPong(shape.url, chunks)));
       shape.cpu += cpuSeconds(shape.pids) - before;
       shape.chunks += streams * chunks;
       for (const rtts of results) shape.rtts.push(...rtts);
