@@ -194,13 +194,15 @@ void Pool::ExportEngineStatesLocked(core::TimePoint now) {
   constexpr EngineState kStates[] = {EngineState::kStarting, EngineState::kHealthy, EngineState::kUnhealthy, EngineState::kEjected,
                                      EngineState::kStandby,  EngineState::kDraining, EngineState::kRemoved};
   for (const auto& e : engines_) {
-    const EngineState state = StateLocked(*e, now);
-    for (EngineState s : kStates) {
-      core::Metrics()
-          .GetGauge("voxgate_pool_engine_state", "Each engine's state: 1 for the state it is in.",
-                    {{"pool", options_.name}, {"engine", e->address}, {"state", std::string(EngineStateName(s))}})
-          .Set(s == state ? 1 : 0);
+    if (e->state_gauges.empty()) {  // looked up once: the registry's lookup is a scan
+      for (EngineState s : kStates) {
+        e->state_gauges.push_back(&core::Metrics().GetGauge(
+            "voxgate_pool_engine_state", "Each engine's state: 1 for the state it is in.",
+            {{"pool", options_.name}, {"engine", e->address}, {"state", std::string(EngineStateName(s))}}));
+      }
     }
+    const EngineState state = StateLocked(*e, now);
+    for (size_t i = 0; i < std::size(kStates); ++i) e->state_gauges[i]->Set(kStates[i] == state ? 1 : 0);
   }
 }
 

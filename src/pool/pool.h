@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "pool/engine_health.h"
 #include "pool/pooled_stream.h"
 #include "pool/retry_budget.h"
@@ -119,6 +120,7 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
     bool standby = false;
     core::TimePoint ramp_start{};  // slow start; {}: full share
     core::TimePoint idle_since{};
+    std::vector<core::Gauge*> state_gauges;  // voxgate_pool_engine_state, one per EngineState
   };
 
   void HealthLoop();
