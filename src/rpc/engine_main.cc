@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/process.h"
 #include "gpu/cuda_check.h"
 #include "gpu/telemetry.h"
@@ -23,11 +24,32 @@ std::string ModelVersion(speech::SpeechService& engine) {
   return caps->version.empty() ? model : model + "@" + caps->version;
 }
 
+// Work in the engine and its capacity on /metrics: what a HorizontalPodAutoscaler scales engine
+// pods on (active streams per pod). Read at scrape time; weak, so the registry never keeps a
+// stopped engine alive.
+void ExportLoadGauges(const speech::SpeechServicePtr& engine) {
+  std::weak_ptr<speech::SpeechService> weak = engine;
+  auto read = [weak](int speech::Capabilities::* field) {
+    return [weak, field] {
+      auto service = weak.lock();
+      if (!service) return 0.0;
+      auto caps = service->Describe();
+      return caps.ok() ? static_cast<double>((*caps).*field) : 0.0;
+    };
+  };
+  core::Metrics().AddCallbackGauge("voxgate_engine_active_streams",
+                                   "Streams and requests in the engine now (running or waiting for a slot).",
+                                   read(&speech::Capabilities::active_streams));
+  core::Metrics().AddCallbackGauge("voxgate_engine_capacity", "Streams or requests the engine takes at once.",
+                                   read(&speech::Capabilities::capacity));
+}
+
 }  // namespace
 
 int ServeEngineUntilStopped(speech::SpeechServicePtr engine, EngineMainOptions options) {
   const std::string model_version = ModelVersion(*engine);
   if (!model_version.empty()) core::AddLogLabel("model_version", model_version);
+  ExportLoadGauges(engine);
   auto server = EngineServer::Start(engine, options.listen, model_version);
   if (!server.ok()) {
     core::LogError("cannot listen", {{"error", std::string(server.status().message())}, {"listen", options.listen}});

@@ -84,7 +84,10 @@ test('an engine serves /metrics, /healthz and /readyz on its --admin listener', 
   const metrics = await fetch(`${admin}/metrics`);
   assert.equal(metrics.status, 200);
   assert.match(metrics.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
-  assert.match(await metrics.text(), /^voxgate_log_lines_dropped_total 0$/m);
+  const text = await metrics.text();
+  assert.match(text, /^voxgate_log_lines_dropped_total 0$/m);
+  assert.match(text, /^voxgate_engine_capacity 2$/m, 'the --capacity the engine was started with');
+  assert.match(text, /^voxgate_engine_active_streams 0$/m);
   assert.equal((await fetch(`${admin}/nothing`)).status, 404);
   assert.equal((await fetch(`${admin}/metrics`, { method: 'POST', body: 'x' })).status, 405);
 });
@@ -153,6 +156,8 @@ test('a request without a traceparent starts a trace, and the engine logs under 
 test('SIGTERM of the endpoint: the open stream finishes, new connections are refused, exit 0', async () => {
   const { finals, closed, finish } = await halfSentStream(WebSocket, `ws://${tiers.endpoint.listen}/v1/recognize`, librivoxClips()[0].file);
   await sleep(200);
+  const engineMetrics = await (await fetch(`${tiers.engine.adminUrl}/metrics`)).text();
+  assert.match(engineMetrics, /^voxgate_engine_active_streams 1$/m, 'the open stream, as an autoscaler sees it');
   tiers.endpoint.proc.kill('SIGTERM');
   await sleep(300);
   const refused = await fetch(`http://${tiers.endpoint.listen}/v1/audio/transcriptions`, { method: 'POST', body: new FormData() });
