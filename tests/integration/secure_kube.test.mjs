@@ -1,0 +1,605 @@
+// secure-kube end to end with the real kubectl: two kubeconfig contexts point at two fake
+// Kubernetes API servers on loopback (node HTTP servers that record every request and answer
+// minimal valid API JSON), so every test can check which server, which namespace and which
+// request a command reached, and that a refused command reached none. Confirmation prompts are
+// answered through a pseudo-terminal (util-linux `script`); "no terminal" runs are detached (no
+// controlling terminal). HOME, the environments file and the audit log live in a temp dir.
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { spawn, execFileSync } from 'node:child_process';
+import { writeFileSync, readFileSync, mkdirSync, copyFileSync, statSync, chmodSync, existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { BIN, tempDir, sleep, withTimeout, childPids } from './harness.mjs';
+
+const SK = path.join(BIN, 'secure-kube');
+const RUN_TIMEOUT_MS = 30000;
+
+function findKubectl() {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = path.join(dir || '.', 'kubectl');
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+// A Kubernetes API server just real enough for kubectl: discovery, pods and configmaps in any
+// namespace (list, get, watch, create, dry-run create, patch, delete), exec upgrades refused.
+class FakeApiServer {
+  constructor(name) {
+    this.name = name;
+    this.requests = [];
+    this.objects = new Map();
+    this.open = new Set();
+  }
+
+  async start() {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    // kubectl exec asks for a WebSocket, then SPDY: recorded, then refused.
+    this.server.on('upgrade', (req, socket) => {
+      this.record(req, '');
+      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+    });
+    await new Promise((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = this.server.address().port;
+  }
+
+  async stop() {
+    for (const res of this.open) res.destroy();
+    this.server.closeAllConnections();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  record(req, body) {
+    const url = new URL(req.url, 'http://fake');
+    const entry = { method: req.method, path: url.pathname, query: url.searchParams, body, closed: false, at: Date.now() };
+    this.requests.push(entry);
+    return entry;
+  }
+
+  // The requests that touched objects (not discovery), as "METHOD path[?dryRun]".
+  resourceRequests() {
+    return this.requests
+      .filter((r) => r.path.startsWith('/api/v1/namespaces/'))
+      .map((r) => `${r.method} ${r.path}${r.query.get('dryRun') ? ' dryRun' : ''}${r.query.get('watch') ? ' watch' : ''}`);
+  }
+
+  pod(ns, name) {
+    this.objects.set(`${ns}/pods/${name}`, {
+      kind: 'Pod', apiVersion: 'v1',
+      metadata: { name, namespace: ns, uid: `uid-${name}`, resourceVersion: '5', creationTimestamp: '2025-01-01T00:00:00Z' },
+      spec: { containers: [{ name: 'main', image: 'busybox' }] },
+      status: { phase: 'Running' },
+    });
+  }
+
+  handle(req, res) {
+    let body = '';
+    req.on('data', (chunk) => { body += chunk; });
+    req.on('end', () => {
+      const entry = this.record(req, body);
+      const send = (code, object) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(object));
+      const notFound = (resource, name) => send(404, {
+        kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `${resource} "${name}" not found`,
+        reason: 'NotFound', details: { name, kind: resource }, code: 404,
+      });
+      const p = entry.path;
+      if (p === '/version') return send(200, { major: '1', minor: '32', gitVersion: 'v1.32.0', platform: 'linux/amd64' });
+      if (p === '/api') {
+        return send(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${this.port}` }] });
+      }
+      if (p === '/apis') return send(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [] });
+      if (p === '/api/v1') {
+        const verbs = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+        return send(200, {
+          kind: 'APIResourceList', groupVersion: 'v1', resources: [
+            { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs, shortNames: ['po'] },
+            { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
+            { name: 'configmaps', singularName: 'configmap', namespaced: true, kind: 'ConfigMap', verbs, shortNames: ['cm'] },
+          ],
+        });
+      }
+      // kubectl looks the namespace up after a 404, to say which of the two is missing.
+      const namespace = p.match(/^\/api\/v1\/namespaces\/([^/]+)$/);
+      if (namespace && req.method === 'GET') {
+        return send(200, { kind: 'Namespace', apiVersion: 'v1', metadata: { name: namespace[1] }, status: { phase: 'Active' } });
+      }
+      const m = p.match(/^\/api\/v1\/(?:namespaces\/([^/]+)\/)?(pods|configmaps)(?:\/([^/]+))?$/);
+      if (!m) return send(404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'the server could not find the requested resource', reason: 'NotFound', code: 404 });
+      const [, ns, resource, name] = m;
+      const key = (n) => `${ns}/${resource}/${n}`;
+      if (req.method === 'GET' && !name) {
+        if (entry.query.get('watch') === 'true') {  // a watch: held open until the client goes
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.flushHeaders();
+          this.open.add(res);
+          res.on('close', () => { entry.closed = true; this.open.delete(res); });
+          return;
+        }
+        const items = [...this.objects].filter(([k]) => (ns ? k.startsWith(`${ns}/${resource}/`) : k.includes(`/${resource}/`))).map(([, v]) => v);
+        return send(200, { kind: resource === 'pods' ? 'PodList' : 'ConfigMapList', apiVersion: 'v1', metadata: { resourceVersion: '10' }, items });
+      }
+      const existing = name ? this.objects.get(key(name)) : undefined;
+      if (req.method === 'GET') return existing ? send(200, existing) : notFound(resource, name);
+      if (req.method === 'DELETE') {
+        if (!existing) return notFound(resource, name);
+        this.objects.delete(key(name));
+        return send(200, existing);
+      }
+      if (req.method === 'POST') {
+        const object = JSON.parse(body);
+        object.metadata = { ...object.metadata, namespace: ns, uid: `uid-${object.metadata.name}`, resourceVersion: '11', creationTimestamp: '2025-01-01T00:00:00Z' };
+        if (entry.query.get('dryRun') !== 'All') this.objects.set(key(object.metadata.name), object);
+        return send(201, object);
+      }
+      if (req.method === 'PATCH') return existing ? send(200, existing) : notFound(resource, name);
+      return send(405, { kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 405 });
+    });
+  }
+}
+
+let dir, home, envFile, auditFile, kubeconfig, pluginDir, a, b;
+
+function baseEnv(extra = {}) {
+  return {
+    PATH: `${pluginDir}:${process.env.PATH}`,
+    HOME: home,
+    SHELL: '/bin/sh',
+    LANG: 'C',
+    SECURE_KUBE_ENVIRONMENTS: envFile,
+    SECURE_KUBE_AUDIT_LOG: auditFile,
+    ...extra,
+  };
+}
+
+// Runs secure-kube without a controlling terminal (detached: its own session).
+function run(args, { env = {}, onSpawn } = {}) {
+  const proc = spawn(SK, args, { env: baseEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  proc.stdout.on('data', (c) => { stdout += c; });
+  proc.stderr.on('data', (c) => { stderr += c; });
+  const done = new Promise((resolve) => proc.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  onSpawn?.(proc);
+  return withTimeout(done, RUN_TIMEOUT_MS, `secure-kube ${args.join(' ')}`).finally(() => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  });
+}
+
+const quote = (arg) => `'${String(arg).replaceAll("'", "'\\''")}'`;
+
+// Runs secure-kube on a pseudo-terminal; once the confirmation prompt shows, types `answer`
+// (null: ends the input instead). stdout and stderr both arrive as the terminal's output.
+function runOnTerminal(args, answer, { env = {} } = {}) {
+  const proc = spawn('script', ['-qfec', [SK, ...args].map(quote).join(' '), '/dev/null'], {
+    env: baseEnv(env), detached: true, stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let answered = false;
+  const result = { answeredAt: null };
+  const onData = (chunk) => {
+    output += chunk;
+    if (!answered && output.includes("Type the environment's name")) {
+      answered = true;
+      result.answeredAt = Date.now();
+      if (answer === null) proc.stdin.end(); else proc.stdin.write(`${answer}\n`);
+    }
+  };
+  proc.stdout.on('data', onData);
+  proc.stderr.on('data', onData);
+  const done = new Promise((resolve) => proc.on('close', (code, signal) => resolve(Object.assign(result, { code, signal, output, prompted: answered }))));
+  return withTimeout(done, RUN_TIMEOUT_MS, `secure-kube (terminal) ${args.join(' ')}`).finally(() => {
+    if (proc.exitCode === null && proc.signalCode === null) process.kill(-proc.pid, 'SIGKILL');
+  });
+}
+
+function auditLines(file = auditFile) {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+// The audit lines written since `mark` (a count of lines).
+const auditSince = (mark) => auditLines().slice(mark);
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(predicate, what, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+before(async () => {
+  assert.ok(existsSync(SK), `${SK} is missing: build the secure-kube target (VOXGATE_BIN_DIR=${BIN})`);
+  assert.ok(findKubectl(), 'kubectl is not in PATH: this test runs the real kubectl (v1.32), which is preinstalled on '
+    + 'the build machines (not installed by scripts/install-deps.sh)');
+  dir = tempDir('secure-kube-it-');
+  home = path.join(dir, 'home');
+  mkdirSync(home);
+  pluginDir = path.join(dir, 'plugins');
+  mkdirSync(pluginDir);
+  // A kubectl plugin that prints the arguments it was given.
+  writeFileSync(path.join(pluginDir, 'kubectl-hello'), '#!/bin/sh\necho "hello-plugin $*"\n');
+  chmodSync(path.join(pluginDir, 'kubectl-hello'), 0o755);
+  a = new FakeApiServer('a');
+  b = new FakeApiServer('b');
+  await a.start();
+  await b.start();
+  kubeconfig = path.join(dir, 'kubeconfig.yaml');
+  writeFileSync(kubeconfig, `apiVersion: v1
+kind: Config
+clusters:
+- name: cluster-a
+  cluster: {server: "http://127.0.0.1:${a.port}"}
+- name: cluster-b
+  cluster: {server: "http://127.0.0.1:${b.port}"}
+users:
+- name: dev-user
+  user: {token: dev-token}
+contexts:
+- name: ctx-a
+  context: {cluster: cluster-a, user: dev-user}
+- name: ctx-b
+  context: {cluster: cluster-b, user: dev-user}
+current-context: ctx-a
+`);
+  envFile = path.join(dir, 'environments.yaml');
+  // kubeconfig relative to the environments file.
+  writeFileSync(envFile, `environments:
+  dev:
+    context: ctx-a
+    namespace: dev-ns
+    kubeconfig: kubeconfig.yaml
+    protection: none
+  stage:
+    context: ctx-b
+    namespace: stage-ns
+    kubeconfig: kubeconfig.yaml
+    protection: confirm
+  prod:
+    context: ctx-b
+    namespace: prod-ns
+    kubeconfig: kubeconfig.yaml
+    protection: locked
+  ghost:
+    context: no-such-context
+    namespace: dev-ns
+    kubeconfig: kubeconfig.yaml
+    protection: none
+`);
+  auditFile = path.join(dir, 'audit', 'audit.jsonl');
+  writeFileSync(path.join(dir, 'cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  level: debug\n');
+});
+
+after(async () => {
+  await a?.stop();
+  await b?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  a.requests = [];
+  b.requests = [];
+  a.objects.clear();
+  b.objects.clear();
+  a.pod('dev-ns', 'web-a');
+  b.pod('stage-ns', 'web-b');
+  b.pod('prod-ns', 'web-p');
+});
+
+test('each environment reaches its own server and namespace', async () => {
+  const dev = await run(['dev', 'get', 'pods']);
+  assert.equal(dev.code, 0, dev.stderr);
+  assert.match(dev.stdout, /^NAME\s+AGE\nweb-a\s/);
+  assert.deepEqual(a.resourceRequests(), ['GET /api/v1/namespaces/dev-ns/pods']);
+  assert.equal(b.requests.length, 0);
+  // Read-only: no confirmation on a confirm environment nor on a locked one (no terminal here).
+  const stage = await run(['stage', 'get', 'pods', '-o', 'name']);
+  assert.equal(stage.code, 0, stage.stderr);
+  assert.equal(stage.stdout, 'pod/web-b\n');
+  const prod = await run(['prod', '-n', 'prod-ns', 'get', 'pods', '-o', 'name']);
+  assert.equal(prod.code, 0, prod.stderr);
+  assert.equal(prod.stdout, 'pod/web-p\n');
+  assert.deepEqual(b.resourceRequests(), ['GET /api/v1/namespaces/stage-ns/pods', 'GET /api/v1/namespaces/prod-ns/pods']);
+  assert.equal(a.resourceRequests().length, 1);
+});
+
+test('stdout, stderr and the exit code are kubectl\'s own', async () => {
+  const direct = await new Promise((resolve) => {
+    const proc = spawn('kubectl', [`--kubeconfig=${kubeconfig}`, '--context=ctx-a', '--namespace=dev-ns', 'get', 'pod', 'missing'], { env: baseEnv() });
+    let stdout = '', stderr = '';
+    proc.stdout.on('data', (c) => { stdout += c; });
+    proc.stderr.on('data', (c) => { stderr += c; });
+    proc.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  const viaSk = await run(['dev', 'get', 'pod', 'missing']);
+  assert.equal(viaSk.code, 1);
+  assert.equal(viaSk.stdout, '');
+  assert.equal(viaSk.stderr, 'Error from server (NotFound): pods "missing" not found\n');
+  assert.deepEqual(viaSk, { ...direct, signal: null });
+  const json = await run(['dev', 'get', 'pods', '-o', 'json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual(JSON.parse(json.stdout).items.map((p) => p.metadata.name), ['web-a']);
+  const version = await run(['dev', 'version', '--client']);
+  assert.equal(version.code, 0, version.stderr);
+  assert.match(version.stdout, /^Client Version: v1\.\d+/);
+});
+
+test('a context missing from the kubeconfig fails loudly and reaches no server', async () => {
+  const r = await run(['ghost', 'get', 'pods']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /context "no-such-context" does not exist/);
+  assert.equal(a.requests.length + b.requests.length, 0);
+});
+
+test('flags that leave the environment are refused before kubectl runs', async () => {
+  const mark = auditLines().length;
+  for (const args of [
+    ['dev', 'get', 'pods', '--context', 'ctx-b'],
+    ['dev', '--context=ctx-b', 'get', 'pods'],
+    ['dev', 'get', 'pods', '--kubeconfig=/tmp/other'],
+    ['dev', 'get', 'pods', '-s', `http://127.0.0.1:${b.port}`],
+    ['dev', 'get', 'pods', '--as_group=system:masters'],
+    ['dev', '-n', 'other', 'get', 'pods'],
+    ['dev', 'get', 'pods', '-nother'],
+    ['dev', 'delete', 'pods', '--all', '-A'],
+  ]) {
+    const r = await run(args);
+    assert.equal(r.code, 77, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^secure-kube: /);
+  }
+  assert.equal(a.requests.length + b.requests.length, 0);
+  const refused = auditSince(mark);
+  assert.equal(refused.length, 8);
+  for (const line of refused) {
+    assert.equal(line.decision, 'refused');
+    assert.equal(line.exit_code, 77);
+    assert.ok(line.reason);
+  }
+  // The environment's own namespace is fine, and -A is fine for reading.
+  assert.equal((await run(['dev', '-n', 'dev-ns', 'get', 'pods'])).code, 0);
+  const all = await run(['dev', 'get', 'pods', '-A', '-o', 'name']);
+  assert.equal(all.code, 0, all.stderr);
+  assert.equal(all.stdout, 'pod/web-a\n');
+  assert.ok(a.requests.some((q) => q.path === '/api/v1/pods'));
+});
+
+test('the environment\'s flags go before "--": exec\'s remote command is untouched', async () => {
+  const r = await run(['dev', 'exec', 'web-a', '--', '/bin/echo', '--context=ctx-b', '-n', 'other']);
+  assert.notEqual(r.code, 0);  // the fake server refuses the stream
+  const execs = a.requests.filter((q) => q.path === '/api/v1/namespaces/dev-ns/pods/web-a/exec');
+  assert.ok(execs.length > 0, `no exec request: ${a.resourceRequests().join(', ')}`);
+  for (const q of execs) assert.deepEqual(q.query.getAll('command'), ['/bin/echo', '--context=ctx-b', '-n', 'other']);
+  assert.equal(b.requests.length, 0);
+});
+
+test('plugins run with the environment\'s flags after their name, and count as changes', async () => {
+  const r = await run(['dev', 'hello', 'world']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `hello-plugin --kubeconfig=${dir}/kubeconfig.yaml --context=ctx-a --namespace=dev-ns world\n`);
+  const staged = await run(['stage', 'hello']);
+  assert.equal(staged.code, 76, staged.stderr);
+  const unknown = await run(['dev', 'frobnicate']);
+  assert.equal(unknown.code, 64);
+  assert.match(unknown.stderr, /unknown kubectl command 'frobnicate'/);
+});
+
+test('confirm: the wrong name refuses and kubectl never runs', async () => {
+  const mark = auditLines().length;
+  const r = await runOnTerminal(['stage', 'delete', 'pod', 'web-b'], 'prod');
+  assert.ok(r.prompted, r.output);
+  assert.equal(r.code, 75, r.output);
+  assert.match(r.output, /PROTECTED ENVIRONMENT 'stage'/);
+  assert.match(r.output, /namespace: stage-ns/);
+  assert.match(r.output, /not confirmed/);
+  assert.equal(b.requests.length, 0);
+  const lines = auditSince(mark);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].decision, 'refused');
+  assert.equal(lines[0].exit_code, 75);
+  assert.equal(lines[0].verb, 'delete');
+  // The input ending (Ctrl-D) declines too.
+  const eof = await runOnTerminal(['stage', 'delete', 'pod', 'web-b'], null);
+  assert.equal(eof.code, 75, eof.output);
+  assert.equal(b.requests.length, 0);
+});
+
+test('confirm: the right name runs the change', async () => {
+  const mark = auditLines().length;
+  const r = await runOnTerminal(['stage', 'delete', 'pod', 'web-b'], 'stage');
+  assert.equal(r.code, 0, r.output);
+  assert.match(r.output, /pod "web-b" deleted/);
+  const deletes = b.requests.filter((q) => q.method === 'DELETE');
+  assert.deepEqual(deletes.map((q) => q.path), ['/api/v1/namespaces/stage-ns/pods/web-b']);
+  assert.ok(b.requests[0].at >= r.answeredAt, 'kubectl ran before the name was typed');
+  const [start, end] = auditSince(mark);
+  assert.equal(start.event, 'start');
+  assert.equal(start.confirmed_by, 'terminal');
+  assert.equal(end.event, 'end');
+  assert.equal(end.decision, 'confirmed');
+  assert.equal(end.exit_code, 0);
+  assert.equal(end.id, start.id);
+});
+
+test('confirm without a terminal needs --yes; locked refuses even with --yes', async () => {
+  const noTty = await run(['stage', 'delete', 'pod', 'web-b']);
+  assert.equal(noTty.code, 76);
+  assert.match(noTty.stderr, /no terminal to ask on; nothing was run \(pass --yes/);
+  assert.equal(b.requests.length, 0);
+  const misplaced = await run(['stage', 'delete', 'pod', 'web-b', '--yes']);
+  assert.equal(misplaced.code, 64);
+  assert.match(misplaced.stderr, /put it before the environment name/);
+  const yes = await run(['--yes', 'stage', 'delete', 'pod', 'web-b']);
+  assert.equal(yes.code, 0, yes.stderr);
+  assert.equal(yes.stdout, 'pod "web-b" deleted\n');
+  assert.deepEqual(b.requests.filter((q) => q.method === 'DELETE').map((q) => q.path), ['/api/v1/namespaces/stage-ns/pods/web-b']);
+  b.requests = [];
+  const locked = await run(['--yes', 'prod', 'delete', 'pod', 'web-p']);
+  assert.equal(locked.code, 77);
+  assert.match(locked.stderr, /'prod' is locked/);
+  const lockedTty = await runOnTerminal(['prod', 'delete', 'pod', 'web-p'], 'prod');
+  assert.equal(lockedTty.code, 77, lockedTty.output);
+  assert.equal(lockedTty.prompted, false);
+  assert.equal(b.requests.length, 0);
+  const lines = auditLines();
+  assert.equal(lines.at(-1).decision, 'refused');
+  assert.equal(lines.at(-1).environment, 'prod');
+  const yesEnd = lines.find((l) => l.event === 'end' && l.confirmed_by === '--yes');
+  assert.ok(yesEnd, 'no audit line confirmed by --yes');
+});
+
+test('apply shows kubectl diff first, asks, then applies; no changes: nothing applied', async () => {
+  const cm = path.join(dir, 'cm.yaml');
+  // --validate=false is apply's own flag (the fake server has no OpenAPI): left out of the diff.
+  const declined = await runOnTerminal(['stage', 'apply', '-f', cm, '--validate=false'], 'no');
+  assert.equal(declined.code, 75, declined.output);
+  const diffAt = declined.output.indexOf('+  level: debug');
+  assert.ok(diffAt >= 0, `no diff shown: ${declined.output}`);
+  assert.ok(diffAt < declined.output.indexOf("Type the environment's name"), 'the diff came after the prompt');
+  assert.deepEqual(b.resourceRequests().filter((r) => r.startsWith('POST')), ['POST /api/v1/namespaces/stage-ns/configmaps dryRun']);
+  assert.equal(b.objects.has('stage-ns/configmaps/settings'), false);
+
+  b.requests = [];
+  const applied = await runOnTerminal(['stage', 'apply', '-f', cm, '--validate=false'], 'stage');
+  assert.equal(applied.code, 0, applied.output);
+  assert.match(applied.output, /configmap\/settings created/);
+  const posts = b.requests.filter((q) => q.method === 'POST');
+  assert.deepEqual(posts.map((q) => q.query.get('dryRun')), ['All', null]);
+  assert.ok(posts[0].at < applied.answeredAt && posts[1].at >= applied.answeredAt, 'diff before the prompt, apply after');
+  assert.ok(b.objects.has('stage-ns/configmaps/settings'));
+
+  b.requests = [];
+  const mark = auditLines().length;
+  const again = await run(['--yes', 'stage', 'apply', '-f', cm, '--validate=false']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /kubectl diff reports no changes in 'stage'; nothing to apply/);
+  assert.deepEqual(b.requests.filter((q) => q.method !== 'GET'), []);
+  const [line] = auditSince(mark);
+  assert.equal(line.reason, 'no changes');
+  assert.equal(line.diff_exit_code, 0);
+});
+
+test('signals reach kubectl; a kubectl killed by a signal is 128+N', async () => {
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT']) {
+    a.requests = [];
+    let proc;
+    const result = run(['dev', 'get', 'pods', '--watch'], { onSpawn: (p) => { proc = p; } });
+    await until(() => a.requests.some((q) => q.query.get('watch') === 'true'), 'the watch request');
+    const [kubectl] = childPids(proc.pid);
+    assert.ok(kubectl, 'no kubectl child');
+    proc.kill(signal);
+    const r = await result;
+    // secure-kube survives to report kubectl's exit (kubectl handles these signals and exits 1).
+    assert.equal(r.signal, null, signal);
+    assert.notEqual(r.code, null, signal);
+    await until(() => !alive(kubectl), `kubectl to end after ${signal}`);
+    await until(() => a.requests.find((q) => q.query.get('watch') === 'true').closed, 'the watch to close');
+  }
+  // Ctrl-C on a terminal reaches kubectl through the process group (not forwarded twice), and
+  // secure-kube lives on to write the audit line with kubectl's exit code.
+  a.requests = [];
+  let mark = auditLines().length;
+  const term = spawn('script', ['-qfec', [SK, 'dev', 'get', 'pods', '--watch'].map(quote).join(' '), '/dev/null'], {
+    env: baseEnv(), detached: true, stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  term.stdout.resume();
+  term.stderr.resume();
+  const termExit = new Promise((resolve) => term.on('close', (code) => resolve(code)));
+  try {
+    await until(() => a.requests.some((q) => q.query.get('watch') === 'true'), 'the watch request (terminal)');
+    term.stdin.write('\x03');
+    await withTimeout(termExit, RUN_TIMEOUT_MS, 'secure-kube after Ctrl-C');
+  } finally {
+    if (term.exitCode === null && term.signalCode === null) process.kill(-term.pid, 'SIGKILL');
+  }
+  const [ctrlC] = auditSince(mark);
+  assert.equal(ctrlC?.event, 'end');
+  assert.ok(ctrlC.exit_code < 128, `kubectl exited ${ctrlC.exit_code}`);  // kubectl's own exit, not a death
+
+  a.requests = [];
+  mark = auditLines().length;
+  let proc;
+  const result = run(['dev', 'get', 'pods', '--watch'], { onSpawn: (p) => { proc = p; } });
+  await until(() => a.requests.some((q) => q.query.get('watch') === 'true'), 'the watch request');
+  const [kubectl] = childPids(proc.pid);
+  process.kill(kubectl, 'SIGKILL');
+  const r = await result;
+  assert.equal(r.code, 137);
+  const [line] = auditSince(mark);
+  assert.equal(line.exit_code, 137);
+});
+
+test('audit log: fields, mode 0600, and changes refused when it cannot be written', async () => {
+  const lines = auditLines();
+  assert.ok(lines.length > 10);
+  const user = execFileSync('id', ['-un']).toString().trim();
+  for (const line of lines) {
+    assert.match(line.time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    assert.equal(line.user, user);
+    assert.ok(Array.isArray(line.argv));
+    assert.ok(['start', 'end'].includes(line.event));
+    if (line.event === 'end') assert.equal(typeof line.exit_code, 'number');
+  }
+  const read = lines.find((l) => l.verb === 'get' && l.environment === 'dev');
+  assert.equal(read.decision, 'allowed');
+  assert.equal(read.changing, false);
+  assert.deepEqual(read.kubectl.slice(1, 4), [`--kubeconfig=${dir}/kubeconfig.yaml`, '--context=ctx-a', '--namespace=dev-ns']);
+  assert.equal(statSync(auditFile).mode & 0o777, 0o600);
+
+  const broken = { SECURE_KUBE_AUDIT_LOG: path.join(dir, 'cm.yaml', 'audit.jsonl') };  // under a file
+  const change = await run(['dev', 'delete', 'pod', 'web-a'], { env: broken });
+  assert.equal(change.code, 74);
+  assert.match(change.stderr, /fail closed/);
+  assert.equal(a.requests.length, 0);
+  const reading = await run(['dev', 'get', 'pods', '-o', 'name'], { env: broken });
+  assert.equal(reading.code, 0);
+  assert.equal(reading.stdout, 'pod/web-a\n');
+  assert.match(reading.stderr, /warning: .*read-only command run unaudited/);
+});
+
+test('default files under HOME, envs, prompt, bad files and a missing kubectl', async () => {
+  mkdirSync(path.join(home, '.config', 'secure-kube'), { recursive: true });
+  copyFileSync(envFile, path.join(home, '.config', 'secure-kube', 'environments.yaml'));
+  copyFileSync(kubeconfig, path.join(home, '.config', 'secure-kube', 'kubeconfig.yaml'));
+  const defaults = { SECURE_KUBE_ENVIRONMENTS: '', SECURE_KUBE_AUDIT_LOG: '' };
+  const r = await run(['dev', 'get', 'pods', '-o', 'name'], { env: defaults });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'pod/web-a\n');
+  const defaultLog = path.join(home, '.local', 'state', 'secure-kube', 'audit.jsonl');
+  assert.equal(statSync(defaultLog).mode & 0o777, 0o600);
+  assert.equal(auditLines(defaultLog).length, 1);
+
+  const envs = await run(['envs']);
+  assert.equal(envs.code, 0, envs.stderr);
+  assert.match(envs.stdout, /^NAME\s+PROTECTION\s+CONTEXT\s+NAMESPACE\s+KUBECONFIG\n/);
+  assert.match(envs.stdout, /\nstage\s+confirm\s+ctx-b\s+stage-ns\s/);
+  assert.match(envs.stdout, /\nprod\s+locked\s+ctx-b\s+prod-ns\s/);
+  assert.equal((await run(['prompt', 'dev'])).stdout, '\x01\x1b[32m\x02dev\x01\x1b[0m\x02');
+  assert.equal((await run(['prompt', '--shell', 'plain', 'prod'])).stdout, '\x1b[1;31mprod\x1b[0m');
+  assert.equal((await run(['prompt', '--shell=zsh'], { env: { SECURE_KUBE_ENV: 'stage' } })).stdout, '%F{red}stage%f');
+  assert.equal((await run(['prompt'])).stdout, '');
+
+  const bad = path.join(dir, 'bad.yaml');
+  writeFileSync(bad, 'environments:\n  prod:\n    context: c\n    namespace: n\n    protection: strict\n');
+  const invalid = await run(['--environments', bad, 'prod', 'get', 'pods']);
+  assert.equal(invalid.code, 78);
+  assert.match(invalid.stderr, /bad\.yaml:5: environment 'prod': unknown protection 'strict'/);
+  const unknown = await run(['nope', 'get', 'pods']);
+  assert.equal(unknown.code, 64);
+  assert.match(unknown.stderr, /unknown environment 'nope'.*defines dev, stage, prod, ghost/);
+
+  a.requests = [];
+  const missing = await run(['--kubectl', '/nonexistent/kubectl', 'dev', 'get', 'pods']);
+  assert.equal(missing.code, 127);
+  assert.match(missing.stderr, /cannot run \/nonexistent\/kubectl/);
+  assert.equal(a.requests.length, 0);
+  assert.match((await run(['--help'])).stdout, /secure-kube \[options\] ENV KUBECTL-ARGS/);
+});
