@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build run test asan fuzz bench clean
+.PHONY: all deps configure build run test asan fuzz bench images clean
 
 all: build
 
@@ -41,6 +41,11 @@ fuzz: deps
 
 bench: build
 	scripts/run-benchmarks.sh $(BUILD)
+
+# Container images from the Debian mirror, no registry (docs/CONTAINERS.md): IMAGES= a subset.
+IMAGES ?=
+images: build
+	scripts/build-images.sh $(BUILD) $(IMAGES)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -16,6 +16,10 @@ packages=(
   libespeak-ng-dev espeak-ng-data
   # tests: real recorded speech, speech generated at test time, real clients, promtool
   pocketsphinx-testdata espeak-ng sox curl prometheus time openssl
+  # container images (make images, tests/containers): rootful podman on runc, mmdebstrap
+  podman runc mmdebstrap
+  # tests: lint of the Kubernetes manifests (kubectl itself is not a Debian package)
+  yamllint
 )
 
 missing=()
