@@ -160,13 +160,12 @@ absl::StatusOr<speech::Capabilities> Router::Describe() {
 }
 
 bool Router::IsServing() {
-  if (routes_.empty()) return false;
   for (const Route& r : routes_) {
     for (const auto& t : r.targets) {
-      if (!t.pool.service->IsServing()) return false;
+      if (t.pool.service->IsServing()) return true;
     }
   }
-  return true;
+  return false;
 }
 
 }  // namespace voxgate::router

@@ -50,7 +50,9 @@ class Router : public speech::SpeechService {
   void Translate(speech::TranslationRequest request, speech::TranslationCallback done) override;
   // Routed on the language ("tts" routes); a request that names only a voice takes the voice's.
   void Synthesize(speech::SynthesisRequest request, speech::SynthesisObserverPtr observer) override;
-  // True when every route has a serving pool.
+  // True when some route has a serving pool. Not every route: a deployment with one engine kind
+  // down (no TTS pods) still serves the rest, and its tiers stay in their load balancers; the
+  // requests for the dead route get UNAVAILABLE from the pool, which says why.
   bool IsServing() override;
 
  private:

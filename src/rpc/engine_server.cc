@@ -396,8 +396,8 @@ class EngineServer::Health : public grpc::health::v1::Health::CallbackService {
       reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service " + request->service()));
       return reactor;
     }
-    // Serving: switched on by the process, and the service can take streams (for a tier: an
-    // engine behind every route).
+    // Serving: switched on by the process, and the service can take streams (for a tier: a
+    // serving engine behind some route).
     response->set_status(serving_ && service_.IsServing() ? grpc::health::v1::HealthCheckResponse::SERVING
                                                           : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
     reactor->Finish(grpc::Status::OK);

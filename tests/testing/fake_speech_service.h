@@ -5,6 +5,7 @@
 // on the fake's own thread, as in a real engine, so observers are never called from Write.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -51,7 +52,8 @@ class FakeSpeechService : public speech::SpeechService {
     c.models.push_back({"fake-tts", "tts", {"en-US"}, {}, 16000, {{"fake-voice", "en-US", "female"}}});
     return c;
   }
-  bool IsServing() override { return true; }
+  bool IsServing() override { return serving_; }
+  void set_serving(bool serving) { serving_ = serving; }
   void Translate(speech::TranslationRequest request, speech::TranslationCallback done) override {
     absl::Status fail;
     {
@@ -237,6 +239,7 @@ class FakeSpeechService : public speech::SpeechService {
 
   int capacity_;
   const size_t max_buffered_;
+  std::atomic<bool> serving_{true};
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Work> work_;

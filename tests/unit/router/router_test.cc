@@ -151,6 +151,17 @@ TEST(Router, DescribeListsEachModelWithTheRoutesLanguages) {
   EXPECT_FALSE(Router({}).IsServing());
 }
 
+TEST(Router, ServesWhileAnyRouteHasAServingPool) {
+  auto asr = std::make_shared<FakeSpeechService>(2), tts = std::make_shared<FakeSpeechService>(2);
+  Router router({To("en-US", "asr", asr), To("en-US", "tts", tts)});
+  tts->set_serving(false);  // e.g. no ready TTS engine pod: speech recognition still works
+  EXPECT_TRUE(router.IsServing());
+  asr->set_serving(false);
+  EXPECT_FALSE(router.IsServing());
+  tts->set_serving(true);
+  EXPECT_TRUE(router.IsServing());
+}
+
 class ShadowTest : public ::testing::Test {
  protected:
   // A route that mirrors every stream from `primary_` to `shadow_`, under unique pool names so
