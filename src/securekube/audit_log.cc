@@ -45,23 +45,43 @@ std::string FormatRfc3339Utc(std::chrono::system_clock::time_point time) {
 absl::StatusOr<AuditLog> AuditLog::Open(const std::string& path) {
   if (path.empty()) return absl::InvalidArgumentError("the audit log path is empty");
   if (absl::Status status = MakeParents(path); !status.ok()) return status;
-  const int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-  if (fd < 0) return Errno("cannot open the audit log " + path, errno);
+  // O_NONBLOCK: a FIFO in the log's place must not hang secure-kube until someone reads it (it
+  // fails at once without a reader, and is refused below with one). O_NOFOLLOW: a symbolic link
+  // in its place could point the log anywhere.
+  const int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    const int error = errno;
+    if (error == ELOOP) return absl::UnavailableError("the audit log " + path + " is a symbolic link (refused)");
+    if (error == ENXIO) return absl::UnavailableError("the audit log " + path + " is not a regular file (a FIFO?)");
+    return Errno("cannot open the audit log " + path, error);
+  }
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
     return absl::UnavailableError("the audit log " + path + " is not a regular file");
   }
+  // Blocking again: a regular file's writes are complete or short, never EAGAIN, but nothing
+  // else in the process should see a surprising flag.
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    const int error = errno;
+    close(fd);
+    return Errno("cannot open the audit log " + path, error);
+  }
   return AuditLog(path, fd);
 }
 
-AuditLog::AuditLog(AuditLog&& other) noexcept : path_(std::move(other.path_)), fd_(other.fd_) { other.fd_ = -1; }
+AuditLog::AuditLog(AuditLog&& other) noexcept
+    : path_(std::move(other.path_)), fd_(other.fd_), line_open_(other.line_open_) {
+  other.fd_ = -1;
+}
 
 AuditLog& AuditLog::operator=(AuditLog&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) close(fd_);
     path_ = std::move(other.path_);
     fd_ = other.fd_;
+    line_open_ = other.line_open_;
     other.fd_ = -1;
   }
   return *this;
@@ -73,13 +93,24 @@ AuditLog::~AuditLog() {
 
 absl::Status AuditLog::Append(const nlohmann::json& entry) {
   // Arguments are whatever the user typed: invalid UTF-8 is replaced rather than thrown on.
-  const std::string line = entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  // After a cut line whose end could not be written, this line starts with the missing "\n".
+  const std::string line = std::string(line_open_ ? "\n" : "") +
+                           entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   ssize_t written;
   do {
     written = write(fd_, line.data(), line.size());
   } while (written < 0 && errno == EINTR);
   if (written < 0) return Errno("cannot write the audit log " + path_, errno);
+  line_open_ = false;
   if (static_cast<size_t>(written) != line.size()) {
+    // End the cut line, so that it alone is lost and the next one is whole.
+    if (written > 0) {
+      ssize_t ended;
+      do {
+        ended = write(fd_, "\n", 1);
+      } while (ended < 0 && errno == EINTR);
+      line_open_ = ended != 1;
+    }
     return absl::UnavailableError("cannot write the audit log " + path_ + ": short write (disk full?)");
   }
   return absl::OkStatus();

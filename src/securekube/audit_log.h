@@ -18,7 +18,9 @@ std::string FormatRfc3339Utc(std::chrono::system_clock::time_point time);
 class AuditLog {
  public:
   // Opens (creating the file and its folders) for appending. Fails when the log cannot be
-  // written: secure-kube then refuses changing commands.
+  // written: secure-kube then refuses changing commands. A symbolic link or anything but a
+  // regular file in its place is refused (opened with O_NOFOLLOW and O_NONBLOCK: a FIFO would
+  // otherwise block until someone read it).
   static absl::StatusOr<AuditLog> Open(const std::string& path);
 
   AuditLog(AuditLog&& other) noexcept;
@@ -27,7 +29,8 @@ class AuditLog {
   AuditLog& operator=(const AuditLog&) = delete;
   ~AuditLog();
 
-  // Writes `entry` as one line; a short write is an error (the line may be cut, not mixed).
+  // Writes `entry` as one line; a short write is an error. The cut line is ended with "\n" (or,
+  // when even that fails, the next line starts with one), so only that line is lost.
   absl::Status Append(const nlohmann::json& entry);
 
   const std::string& path() const { return path_; }
@@ -37,6 +40,7 @@ class AuditLog {
 
   std::string path_;
   int fd_ = -1;
+  bool line_open_ = false;  // the last write was cut and its "\n" could not be written
 };
 
 }  // namespace voxgate::securekube

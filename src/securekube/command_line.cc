@@ -69,14 +69,29 @@ const GlobalFlag* FindShort(char c) {
   return nullptr;
 }
 
-// Shorthands of kubectl's commands that take a value wherever they exist (-l selector, -o output,
-// -L label columns, -c container): in `-lapp=x` the rest is the value, not more flags. A letter
-// not listed here is read as a boolean, so a cluster like `-fn x` is taken to set the namespace:
-// a false refusal at worst, never a missed one.
-bool IsValueShorthand(char c) { return c == 'l' || c == 'o' || c == 'L' || c == 'c'; }
+// What a command's shorthand does with the rest of its word, from every `kubectl CMD --help` of
+// kubectl 1.32: a letter that takes a value takes the rest of the word (`-lapp=x`, `-fv`) or,
+// at its end, the next argument; a boolean lets the next letter go on.
+enum class Arity { kBool, kValue, kUnknown };
 
-// Flags that never take a value, so a "--" right after them really ends the flags.
-bool IsKnownBoolShorthand(char c) { return c == 'i' || c == 't' || c == 'q' || c == 'h' || c == 'A' || c == 'R'; }
+Arity CommandShorthand(std::string_view verb, char c) {
+  switch (c) {
+    case 'A': case 'R': case 'i': case 't': case 'q':
+      return Arity::kBool;  // -A -R -i/--stdin -t/--tty -q/--quiet, wherever they exist
+    case 'c': case 'e': case 'k': case 'l': case 'L': case 'o': case 'P': case 'r': case 'u':
+      return Arity::kValue;  // -c container(s), -e env, -k kustomize, -l selector, -L, -o, -P, -r, -u
+    case 'f':
+      return verb == "logs" ? Arity::kBool : Arity::kValue;  // logs --follow; elsewhere --filename
+    case 'p':
+      return verb == "logs" ? Arity::kBool : Arity::kValue;  // logs --previous; patch --patch, proxy --port
+    case 'w':
+      return verb == "proxy" ? Arity::kValue : Arity::kBool;  // proxy --www; get/events/rollout --watch
+    default:
+      return Arity::kUnknown;  // no command of kubectl has it: kubectl fails, or it is a plugin's
+  }
+}
+
+// Long flags that never take a value, so a "--" right after them really ends the flags.
 bool IsKnownBoolLong(std::string_view name) {
   if (const GlobalFlag* flag = FindLong(name)) return !flag->takes_value;
   return name == "stdin" || name == "tty" || name == "quiet" || name == "rm" || name == "attach" ||
@@ -187,6 +202,7 @@ class Scanner {
   std::optional<size_t> subcommand_index() const { return subcommand_index_; }
   bool all_namespaces() const { return all_namespaces_; }
   bool flag_before_verb() const { return flag_before_verb_; }
+  bool raw() const { return raw_; }
 
  private:
   absl::Status Long(size_t& i) {
@@ -207,6 +223,7 @@ class Scanner {
     if (flag == nullptr) {
       if (!verb_index_) return BeforeVerb(arg);
       after_verb_flag_ = true;
+      if (name == "raw") raw_ = true;
       previous_may_take_value_ = !inline_value && !IsKnownBoolLong(name);
       return absl::OkStatus();
     }
@@ -223,12 +240,19 @@ class Scanner {
     const std::string& arg = args_[i];
     previous_may_take_value_ = false;
     if (!verb_index_) flag_before_verb_ = true;
+    const std::string_view verb = verb_index_ ? std::string_view(args_[*verb_index_]) : std::string_view();
+    // A letter before whose arity is unknown: it may have taken the rest of the word as its
+    // value, or be a boolean. Both readings are checked: the later letters are still looked at,
+    // and none of them may take the next argument out of sight (it is scanned as well).
+    bool uncertain = false;
     for (size_t j = 1; j < arg.size(); ++j) {
       const char c = arg[j];
+      // pflag: `-X=...` gives X the rest of the word, whatever X is.
+      const bool equals = j + 1 < arg.size() && arg[j + 1] == '=';
       if (c == 'A') {
         if (!verb_index_) return BeforeVerb(arg);
         after_verb_flag_ = true;
-        if (j + 1 < arg.size() && arg[j + 1] == '=') {
+        if (equals) {
           if (BoolValue(arg.substr(j + 2))) all_namespaces_ = true;
           return absl::OkStatus();
         }
@@ -239,20 +263,37 @@ class Scanner {
       if (flag != nullptr && flag->takes_value) {
         std::optional<std::string> value;
         if (j + 1 < arg.size()) {
-          value = arg.substr(arg[j + 1] == '=' ? j + 2 : j + 1);
+          value = arg.substr(equals ? j + 2 : j + 1);
         } else if (i + 1 < args_.size()) {
-          value = args_[++i];
+          value = args_[i + 1];
+          if (uncertain) {
+            previous_may_take_value_ = true;  // the next word is scanned: "--" there may be a value
+          } else {
+            ++i;
+          }
         }
         return Check(*flag, arg, value);
       }
-      if (flag != nullptr) continue;  // -h
+      if (flag != nullptr) {  // -h
+        if (equals) return absl::OkStatus();
+        continue;
+      }
       if (!verb_index_) return BeforeVerb(arg);
       after_verb_flag_ = true;
-      if (IsValueShorthand(c)) {
-        previous_may_take_value_ = j + 1 == arg.size();
-        return absl::OkStatus();
+      if (equals) return absl::OkStatus();  // the rest is this letter's value
+      switch (CommandShorthand(verb, c)) {
+        case Arity::kValue:
+          // Its value (the rest of the word, or the next argument) is the command's: the next
+          // argument is still scanned as if it were one of its own, so nothing hides in it.
+          previous_may_take_value_ = j + 1 == arg.size();
+          return absl::OkStatus();
+        case Arity::kBool:
+          break;
+        case Arity::kUnknown:
+          uncertain = true;
+          previous_may_take_value_ = j + 1 == arg.size();
+          break;
       }
-      if (!IsKnownBoolShorthand(c)) previous_may_take_value_ = j + 1 == arg.size();
     }
     return absl::OkStatus();
   }
@@ -289,8 +330,8 @@ class Scanner {
           return absl::PermissionDeniedError(
               Shown(arg) + " would use namespace " + Shown(*value) + ", but the environment '" + env_.name +
               "' is namespace '" + env_.kube_namespace +
-              "'. Define another environment for another namespace. (A flag with a value in the same word, "
-              "like -fn, is read as kubectl reads it: give each flag's value as its own argument.)");
+              "'. Define another environment for another namespace. (In a cluster of shorthands like -xn, a "
+              "letter secure-kube does not know is read both ways: give each flag's value as its own argument.)");
         }
         return absl::OkStatus();
     }
@@ -313,11 +354,14 @@ class Scanner {
   bool all_namespaces_ = false;
   bool flag_before_verb_ = false;
   bool previous_may_take_value_ = false;
+  bool raw_ = false;  // --raw URI: a request to any path, namespace or not
 };
 
 // The plain `apply`'s arguments as `kubectl diff` takes them: global flags and the flags the two
 // share; apply's own flags (and their values: apply takes no other words) are left out.
-std::vector<std::string> DiffArguments(const std::vector<std::string>& args, size_t verb_index, bool& from_stdin) {
+// The -f values go to `filenames`.
+std::vector<std::string> DiffArguments(const std::vector<std::string>& args, size_t verb_index,
+                                       std::vector<std::string>& filenames) {
   auto shared_value = [](const std::string& name) {
     return name == "filename" || name == "kustomize" || name == "selector" || name == "prune-allowlist" ||
            name == "field-manager";
@@ -340,9 +384,10 @@ std::vector<std::string> DiffArguments(const std::vector<std::string>& args, siz
       const bool takes_value = shared_value(name) || (global != nullptr && global->takes_value);
       if (takes_value || shared_bool(name) || global != nullptr) {
         out.push_back(arg);
-        if (takes_value && eq == std::string::npos && has_next) out.push_back(args[++i]);
-        if (name == "filename" && (eq == std::string::npos ? out.back() == "-" : body.substr(eq + 1) == "-")) {
-          from_stdin = true;
+        const bool separate = takes_value && eq == std::string::npos && has_next;
+        if (separate) out.push_back(args[++i]);
+        if (name == "filename" && (separate || eq != std::string::npos)) {
+          filenames.push_back(separate ? out.back() : body.substr(eq + 1));
         }
       } else if (eq == std::string::npos && has_next && !IsFlag(args[i + 1])) {
         ++i;  // apply's own flag's value
@@ -359,8 +404,11 @@ std::vector<std::string> DiffArguments(const std::vector<std::string>& args, siz
         if (c == 'f' || c == 'k' || c == 'l' || c == 'n' || c == 'v') {
           value_next = j + 1 == arg.size();
           if (c == 'f') {
-            const std::string inline_value = arg.substr(j + 1 < arg.size() && arg[j + 1] == '=' ? j + 2 : j + 1);
-            if (inline_value == "-" || (value_next && has_next && args[i + 1] == "-")) from_stdin = true;
+            if (!value_next) {
+              filenames.push_back(arg.substr(arg[j + 1] == '=' ? j + 2 : j + 1));
+            } else if (has_next) {
+              filenames.push_back(args[i + 1]);
+            }
           }
           break;
         }
@@ -433,8 +481,18 @@ absl::StatusOr<KubectlPlan> PlanKubectl(const Environment& env, const std::vecto
     plan.args.assign(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(found));
     plan.args.insert(plan.args.end(), env_flags.begin(), env_flags.end());
     plan.args.insert(plan.args.end(), args.begin() + static_cast<std::ptrdiff_t>(found), args.end());
-    plan.verb = "plugin " + PluginExecutable(args, found).substr(8);
+    plan.plugin = PluginExecutable(args, found).substr(8);
+    plan.verb = "plugin " + plan.plugin;
     plan.changing = true;  // nothing is known about what a plugin does
+    // A plugin gets the environment's flags (and KUBECONFIG), but nothing makes it use them: on
+    // a protected environment only the plugins the environment names may run.
+    if (env.protection != Protection::kNone &&
+        std::find(env.allow_plugins.begin(), env.allow_plugins.end(), plan.plugin) == env.allow_plugins.end()) {
+      return absl::PermissionDeniedError("plugin '" + plan.plugin + "' is not allowed in the " +
+                                         std::string(ProtectionName(env.protection)) + " environment '" + env.name +
+                                         "': a plugin may ignore --context and --namespace. List it in the "
+                                         "environment's allow_plugins to run it there.");
+    }
   } else {
     plan.args = env_flags;
     plan.args.insert(plan.args.end(), args.begin(), args.end());
@@ -460,8 +518,10 @@ absl::StatusOr<KubectlPlan> PlanKubectl(const Environment& env, const std::vecto
       }
       if (verb->name == "apply" && !apply_subcommand) {
         std::vector<std::string> diff = env_flags;
-        const std::vector<std::string> rest = DiffArguments(args, *verb_index, plan.manifests_from_stdin);
+        const std::vector<std::string> rest = DiffArguments(args, *verb_index, plan.manifest_files);
         diff.insert(diff.end(), rest.begin(), rest.end());
+        plan.manifests_from_stdin =
+            std::any_of(plan.manifest_files.begin(), plan.manifest_files.end(), IsStdinFilename);
         plan.diff_args = std::move(diff);
       }
     }
@@ -471,7 +531,51 @@ absl::StatusOr<KubectlPlan> PlanKubectl(const Environment& env, const std::vecto
                                        "' would change things outside the environment's namespace '" +
                                        env.kube_namespace + "'; secure-kube allows -A only for reading");
   }
+  if (plan.changing && plan.plugin.empty() && scanner.raw()) {
+    // --raw sends the request to the path given, whatever --namespace says.
+    return absl::PermissionDeniedError("--raw with '" + plan.verb + "' would send a change to any API path, " +
+                                       "outside the environment's namespace '" + env.kube_namespace +
+                                       "'; secure-kube allows --raw only for reading (get --raw)");
+  }
   return plan;
+}
+
+bool IsStdinFilename(const std::string& name) {
+  if (name == "-" || name == "/dev/stdin") return true;
+  for (const char* prefix : {"/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/"}) {
+    if (name.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> MaskedForLog(const std::vector<std::string>& args) {
+  constexpr std::string_view kMask = "***";
+  auto secret = [](const std::string& name) {
+    return name == "token" || name == "password" || name == "docker-password" || name == "from-literal";
+  };
+  // --from-literal=KEY=VALUE keeps KEY: it says which key was set, not to what.
+  auto masked_value = [&](const std::string& name, const std::string& value) {
+    const size_t eq = value.find('=');
+    if (name == "from-literal" && eq != std::string::npos) return value.substr(0, eq + 1) + std::string(kMask);
+    return std::string(kMask);
+  };
+  std::vector<std::string> out = args;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") break;
+    if (arg.size() <= 2 || arg[0] != '-' || arg[1] != '-') continue;
+    const std::string body = arg.substr(2);
+    const size_t eq = body.find('=');
+    const std::string name = NormalizeName(body.substr(0, eq));
+    if (!secret(name)) continue;
+    if (eq != std::string::npos) {
+      out[i] = "--" + body.substr(0, eq + 1) + masked_value(name, body.substr(eq + 1));
+    } else if (i + 1 < out.size()) {
+      ++i;
+      out[i] = masked_value(name, args[i]);
+    }
+  }
+  return out;
 }
 
 }  // namespace voxgate::securekube

@@ -1,6 +1,7 @@
 #include "securekube/confirm.h"
 
 #include <fcntl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +10,15 @@ namespace voxgate::securekube {
 namespace {
 
 constexpr size_t kMaxAnswer = 256;
+
+std::string Trimmed(const std::string& text) {
+  const char* blanks = " \t\r\n";
+  const size_t first = text.find_first_not_of(blanks);
+  if (first == std::string::npos) return "";
+  return text.substr(first, text.find_last_not_of(blanks) - first + 1);
+}
+
+}  // namespace
 
 bool WriteAll(int fd, const std::string& text) {
   size_t done = 0;
@@ -20,15 +30,6 @@ bool WriteAll(int fd, const std::string& text) {
   }
   return true;
 }
-
-std::string Trimmed(const std::string& text) {
-  const char* blanks = " \t\r\n";
-  const size_t first = text.find_first_not_of(blanks);
-  if (first == std::string::npos) return "";
-  return text.substr(first, text.find_last_not_of(blanks) - first + 1);
-}
-
-}  // namespace
 
 Confirmation AskForName(int in_fd, int out_fd, const std::string& prompt, const std::string& expected) {
   if (!WriteAll(out_fd, prompt)) return Confirmation::kDeclined;
@@ -45,15 +46,11 @@ Confirmation AskForName(int in_fd, int out_fd, const std::string& prompt, const 
     if (c == '\n') break;
     answer += c;
   }
+  // Lines typed ahead (a pasted block, an impatient Enter) are dropped, not left for kubectl.
+  if (isatty(in_fd)) tcflush(in_fd, TCIFLUSH);
   return Trimmed(answer) == expected ? Confirmation::kConfirmed : Confirmation::kDeclined;
 }
 
-Confirmation AskOnTerminal(const std::string& prompt, const std::string& expected) {
-  const int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) return Confirmation::kNoTerminal;
-  const Confirmation result = AskForName(fd, fd, prompt, expected);
-  close(fd);
-  return result;
-}
+int OpenTerminal() { return open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC); }
 
 }  // namespace voxgate::securekube

@@ -62,9 +62,12 @@ std::string FolderOf(const std::string& path) {
   return path.substr(0, slash + 1);
 }
 
-std::string ResolveKubeconfig(const std::string& value, const std::string& source, const std::string& home) {
-  if (value == "~") return home;
-  if (value.rfind("~/", 0) == 0) return home + value.substr(1);
+absl::StatusOr<std::string> ResolveKubeconfig(const std::string& value, const std::string& source,
+                                              const std::string& home) {
+  if (value == "~" || value.rfind("~/", 0) == 0) {
+    if (home.empty()) return absl::FailedPreconditionError("the home folder is unknown (HOME is not set)");
+    return home + value.substr(1);
+  }
   if (!value.empty() && value[0] == '/') return value;
   return FolderOf(source) + value;
 }
@@ -96,10 +99,27 @@ absl::StatusOr<Environment> ParseEnvironment(const std::string& source, const st
     if (!seen.insert(key).second) {
       return Error(source, kv.first, "environment " + Quoted(name) + ": " + Quoted(key) + " is given twice");
     }
-    if (key != "context" && key != "namespace" && key != "kubeconfig" && key != "protection") {
+    if (key != "context" && key != "namespace" && key != "kubeconfig" && key != "protection" &&
+        key != "allow_plugins") {
       return Error(source, kv.first,
                    "environment " + Quoted(name) + ": unknown key " + Quoted(key) +
-                       " (expected context, namespace, kubeconfig, protection)");
+                       " (expected context, namespace, kubeconfig, protection, allow_plugins)");
+    }
+    if (key == "allow_plugins") {
+      if (!kv.second.IsSequence()) {
+        return Error(source, kv.second, "environment " + Quoted(name) + ": allow_plugins must be a list of plugin names");
+      }
+      for (const YAML::Node& item : kv.second) {
+        absl::StatusOr<std::string> plugin = ReadString(source, name, "allow_plugins", item);
+        if (!plugin.ok()) return plugin.status();
+        if (plugin->find('/') != std::string::npos || plugin->rfind("kubectl-", 0) == 0) {
+          return Error(source, item,
+                       "environment " + Quoted(name) + ": allow_plugins entry " + Quoted(*plugin) +
+                           " must be a plugin's name (NAME for kubectl-NAME in PATH)");
+        }
+        env.allow_plugins.push_back(*plugin);
+      }
+      continue;
     }
     absl::StatusOr<std::string> value = ReadString(source, name, key, kv.second);
     if (!value.ok()) return value.status();
@@ -114,7 +134,10 @@ absl::StatusOr<Environment> ParseEnvironment(const std::string& source, const st
       }
       env.kube_namespace = *value;
     } else if (key == "kubeconfig") {
-      env.kubeconfig = ResolveKubeconfig(*value, source, home);
+      absl::StatusOr<std::string> path = ResolveKubeconfig(*value, source, home);
+      if (!path.ok()) return Error(source, kv.second, "environment " + Quoted(name) + ": kubeconfig " + Quoted(*value) +
+                                                         ": " + std::string(path.status().message()));
+      env.kubeconfig = *path;
     } else {
       const std::optional<Protection> protection = ParseProtection(*value);
       if (!protection) {
@@ -214,6 +237,14 @@ absl::StatusOr<Environments> ParseEnvironments(const std::string& text, const st
     // yaml-cpp can run out of memory or depth on hostile input; that is still a bad file.
     return absl::InvalidArgumentError(source + ": cannot be read as YAML: " + e.what());
   }
+}
+
+absl::StatusOr<std::string> ChooseHome(const char* home_env, const char* passwd_dir) {
+  if (home_env != nullptr && home_env[0] != '\0') return std::string(home_env);
+  if (passwd_dir != nullptr && passwd_dir[0] != '\0') return std::string(passwd_dir);
+  return absl::FailedPreconditionError(
+      "cannot find your home folder: HOME is not set and the user database has no entry for this user; set HOME, "
+      "or name the files with --environments and --audit-log");
 }
 
 absl::StatusOr<Environments> LoadEnvironmentsFile(const std::string& path, const std::string& home) {

@@ -8,6 +8,7 @@
 //       namespace: voxgate
 //       kubeconfig: ~/.kube/prod.yaml   # optional; relative paths are from this file's folder
 //       protection: locked              # none | confirm | locked (default: confirm)
+//       allow_plugins: [ctx]              # kubectl plugins allowed on a protected environment
 #pragma once
 
 #include <optional>
@@ -34,6 +35,10 @@ struct Environment {
   std::string kube_namespace;
   std::string kubeconfig;  // empty: kubectl's own choice ($KUBECONFIG, ~/.kube/config)
   Protection protection = Protection::kConfirm;
+  // Plugins (`kubectl-NAME`: NAME) that may run on a confirm environment (with confirmation). A
+  // plugin is handed the environment's flags and KUBECONFIG but may ignore them, so on a
+  // protected environment the others are refused.
+  std::vector<std::string> allow_plugins;
 };
 
 struct Environments {
@@ -50,6 +55,10 @@ bool IsReservedEnvironmentName(std::string_view name);
 // kubeconfig paths; `home` expands a leading "~/".
 absl::StatusOr<Environments> ParseEnvironments(const std::string& text, const std::string& source,
                                                const std::string& home);
+
+// The home folder: $HOME when set, else the user database's entry (`passwd_dir`, null when
+// there is none). FailedPrecondition when neither is known: secure-kube does not guess "/".
+absl::StatusOr<std::string> ChooseHome(const char* home_env, const char* passwd_dir);
 
 // Reads and parses a file (at most 1 MiB).
 absl::StatusOr<Environments> LoadEnvironmentsFile(const std::string& path, const std::string& home);

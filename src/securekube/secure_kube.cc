@@ -1,14 +1,16 @@
 #include "securekube/secure_kube.h"
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <random>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -39,7 +41,8 @@ Usage:
   secure-kube --help | --version
 
 Runs `kubectl [--kubeconfig=K] --context=C --namespace=N KUBECTL-ARGS...`. Flags that pick
-another context, cluster, server, user or namespace are refused. On a `confirm` environment a
+another context, cluster, server, user or namespace are refused (cluster-scoped objects are in
+no namespace: only RBAC limits them). On a `confirm` environment a
 command that changes anything asks for the environment's name on the terminal; `apply` shows
 `kubectl diff` first. A `locked` environment refuses changes. Every command is audited.
 
@@ -52,9 +55,10 @@ Options (before ENV; everything after ENV is kubectl's):
   -y, --yes             confirm changes on `confirm` environments without asking
   -h, --help            this help
 
-Exit codes: kubectl's own; 128+N when a signal N killed kubectl; 64 usage; 74 audit log not
-writable (changes refused); 75 not confirmed; 76 no terminal to confirm on; 77 refused;
-78 environments file invalid; 127 kubectl not found. See docs/SECURE-KUBE.md.
+Exit codes: kubectl's own (when a signal killed kubectl, secure-kube ends by the same signal);
+64 usage; 74 audit log not writable (changes refused); 75 not confirmed; 76 no terminal to
+confirm on; 77 refused; 78 environments file invalid; 127 kubectl not found.
+See docs/SECURE-KUBE.md.
 )";
 
 struct Options {
@@ -69,12 +73,10 @@ std::string Env(const char* name) {
   return value != nullptr ? value : "";
 }
 
-std::string Home() {
-  std::string home = Env("HOME");
-  if (home.empty()) {
-    if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_dir != nullptr) home = pw->pw_dir;
-  }
-  return home;
+absl::StatusOr<std::string> Home() {
+  if (const char* home = std::getenv("HOME"); home != nullptr && home[0] != '\0') return std::string(home);
+  const passwd* pw = getpwuid(getuid());
+  return ChooseHome(nullptr, pw != nullptr ? pw->pw_dir : nullptr);
 }
 
 std::string UserName() {
@@ -89,14 +91,19 @@ std::string HostName() {
   return name;
 }
 
+// 128 random bits as 32 hex digits.
 std::string NewId() {
   std::random_device random;
-  std::ostringstream id;
-  id << std::hex << random() << random();
-  return id.str();
+  char id[33];
+  std::snprintf(id, sizeof id, "%08x%08x%08x%08x", static_cast<unsigned>(random()), static_cast<unsigned>(random()),
+                static_cast<unsigned>(random()), static_cast<unsigned>(random()));
+  return id;
 }
 
-// An argument list as one could paste it into a shell.
+bool IsControl(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// An argument list as one could paste it into a shell. Control characters (a terminal escape
+// sequence in an argument would rewrite the banner) are shown as $'\xNN'.
 std::string ShellQuoted(const std::vector<std::string>& args) {
   std::string out;
   for (const std::string& arg : args) {
@@ -105,6 +112,23 @@ std::string ShellQuoted(const std::vector<std::string>& args) {
                                                              "0123456789-_./=:,@%+") == std::string::npos;
     if (plain) {
       out += arg;
+      continue;
+    }
+    if (std::any_of(arg.begin(), arg.end(), IsControl)) {
+      out += "$'";
+      for (char c : arg) {
+        if (IsControl(c)) {
+          char hex[5];
+          std::snprintf(hex, sizeof hex, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out += hex;
+        } else if (c == '\\' || c == '\'') {
+          out += '\\';
+          out += c;
+        } else {
+          out += c;
+        }
+      }
+      out += '\'';
       continue;
     }
     out += '\'';
@@ -158,16 +182,20 @@ std::optional<int> ParseOptions(const std::vector<std::string>& argv, size_t& ne
   return std::nullopt;
 }
 
-std::string EnvironmentsPath(const Options& options) {
+absl::StatusOr<std::string> EnvironmentsPath(const Options& options) {
   if (!options.environments.empty()) return options.environments;
   if (std::string path = Env("SECURE_KUBE_ENVIRONMENTS"); !path.empty()) return path;
-  return Home() + "/.config/secure-kube/environments.yaml";
+  absl::StatusOr<std::string> home = Home();
+  if (!home.ok()) return home.status();
+  return *home + "/.config/secure-kube/environments.yaml";
 }
 
-std::string AuditLogPath(const Options& options) {
+absl::StatusOr<std::string> AuditLogPath(const Options& options) {
   if (!options.audit_log.empty()) return options.audit_log;
   if (std::string path = Env("SECURE_KUBE_AUDIT_LOG"); !path.empty()) return path;
-  return Home() + "/.local/state/secure-kube/audit.jsonl";
+  absl::StatusOr<std::string> home = Home();
+  if (!home.ok()) return home.status();
+  return *home + "/.local/state/secure-kube/audit.jsonl";
 }
 
 std::string KubectlPath(const Options& options) {
@@ -177,7 +205,18 @@ std::string KubectlPath(const Options& options) {
 }
 
 absl::StatusOr<Environments> LoadEnvironments(const Options& options) {
-  return LoadEnvironmentsFile(EnvironmentsPath(options), Home());
+  absl::StatusOr<std::string> path = EnvironmentsPath(options);
+  if (!path.ok()) return path.status();
+  return LoadEnvironmentsFile(*path, Home().value_or(""));  // "~/" in the file then fails clearly
+}
+
+// Whether an -f value is something kubectl diff would consume (a FIFO, a character device, a
+// socket) rather than a file or folder it can read again. URLs are fetched, not consumed.
+bool ConsumedByReading(const std::string& name) {
+  if (name.find("://") != std::string::npos) return false;
+  struct stat st {};
+  if (stat(name.c_str(), &st) != 0) return false;  // missing: diff and apply both say so
+  return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
 }
 
 int ListEnvironments(const Options& options) {
@@ -237,12 +276,19 @@ class Invocation {
  public:
   Invocation(const Options& options, std::string env_name, std::vector<std::string> args)
       : options_(options), env_name_(std::move(env_name)), args_(std::move(args)), kubectl_(KubectlPath(options)) {
+    // argv is logged in plain text, but with the values of --from-literal, --token and the like
+    // masked (MaskedForLog).
     base_ = {{"id", NewId()},          {"user", UserName()},        {"uid", getuid()},
-             {"host", HostName()},     {"environment", env_name_}, {"argv", args_}};
+             {"host", HostName()},     {"environment", env_name_}, {"argv", MaskedForLog(args_)}};
+  }
+
+  ~Invocation() {
+    if (tty_ >= 0) close(tty_);
   }
 
   int Run() {
-    absl::StatusOr<AuditLog> audit = AuditLog::Open(AuditLogPath(options_));
+    absl::StatusOr<std::string> audit_path = AuditLogPath(options_);
+    absl::StatusOr<AuditLog> audit = audit_path.ok() ? AuditLog::Open(*audit_path) : audit_path.status();
     if (audit.ok()) {
       audit_.emplace(*std::move(audit));
     } else {
@@ -261,11 +307,26 @@ class Invocation {
     base_["context"] = env->context;
     base_["namespace"] = env->kube_namespace;
     base_["protection"] = ProtectionName(env->protection);
+    // Every child (kubectl, the plugins it runs, kubectl diff) gets the environment's kubeconfig
+    // in KUBECONFIG too, for a plugin that ignores --kubeconfig. Without one, KUBECONFIG stays
+    // as the user has it, and the log says which kubeconfig that was.
+    if (!env->kubeconfig.empty()) {
+      run_options_.environment.emplace_back("KUBECONFIG", env->kubeconfig);
+      base_["kubeconfig"] = env->kubeconfig;
+      base_["kubeconfig_from"] = "environment";
+    } else if (std::string inherited = Env("KUBECONFIG"); !inherited.empty()) {
+      base_["kubeconfig"] = inherited;
+      base_["kubeconfig_from"] = "KUBECONFIG";
+    } else {
+      absl::StatusOr<std::string> home = Home();
+      base_["kubeconfig"] = home.ok() ? *home + "/.kube/config" : "~/.kube/config";
+      base_["kubeconfig_from"] = "default";
+    }
     for (const std::string& arg : args_) {
       if (arg == "--") break;
-      if (arg == "--yes") {
-        return Refuse(kExitUsage, "--yes is secure-kube's option: put it before the environment name (secure-kube --yes " +
-                                      env_name_ + " ...)");
+      if (arg == "--yes" || arg == "-y") {
+        return Refuse(kExitUsage, arg + " is secure-kube's option: put it before the environment name (secure-kube " +
+                                      arg + " " + env_name_ + " ...)");
       }
     }
 
@@ -278,7 +339,8 @@ class Invocation {
     base_["verb"] = plan_.verb;
     base_["changing"] = plan_.changing;
     std::vector<std::string> kubectl_argv = {kubectl_};
-    kubectl_argv.insert(kubectl_argv.end(), plan_.args.begin(), plan_.args.end());
+    const std::vector<std::string> masked = MaskedForLog(plan_.args);
+    kubectl_argv.insert(kubectl_argv.end(), masked.begin(), masked.end());
     base_["kubectl"] = kubectl_argv;
 
     if (!plan_.changing) return Execute();
@@ -293,22 +355,26 @@ class Invocation {
                                       "file does)");
     }
     if (env->protection == Protection::kConfirm) {
+      if (!options_.yes) {
+        // Asked on the terminal: the banner and the diff go there too, next to the question.
+        tty_ = OpenTerminal();
+        if (tty_ < 0) {
+          return Refuse(kExitNoTerminal, "'" + env->name + "' needs confirmation and there is no terminal to ask on; " +
+                                             "nothing was run (pass --yes before the environment name to confirm)");
+        }
+      }
       Banner();
       if (plan_.diff_args) {
         if (std::optional<int> done = DiffFirst(); done) return *done;
       }
       if (options_.yes) {
         confirmed_by_ = "--yes";
-        std::cerr << "secure-kube: confirmed by --yes\n";
+        Say("confirmed by --yes");
       } else {
-        const Confirmation answer =
-            AskOnTerminal("Type the environment's name (" + env->name + ") to run this, anything else to cancel: ",
-                          env->name);
-        if (answer == Confirmation::kNoTerminal) {
-          return Refuse(kExitNoTerminal, "'" + env->name + "' needs confirmation and there is no terminal to ask on; " +
-                                             "nothing was run (pass --yes before the environment name to confirm)");
-        }
-        if (answer == Confirmation::kDeclined) {
+        const Confirmation answer = AskForName(
+            tty_, tty_, "Type the environment's name (" + env->name + ") to run this, anything else to cancel: ",
+            env->name);
+        if (answer != Confirmation::kConfirmed) {
           return Refuse(kExitNotConfirmed, "not confirmed (the name typed was not '" + env->name + "'); nothing was run");
         }
         confirmed_by_ = "terminal";
@@ -318,36 +384,64 @@ class Invocation {
   }
 
  private:
+  // Where the banner and the diff's messages go: the terminal being asked on, else stderr.
+  int OutputFd() const { return tty_ >= 0 ? tty_ : STDERR_FILENO; }
+
+  void Say(const std::string& message) {
+    std::cerr << std::flush;
+    WriteAll(OutputFd(), "secure-kube: " + message + "\n");
+  }
+
   void Banner() {
-    const bool colour = isatty(STDERR_FILENO) != 0;
+    std::cerr << std::flush;
+    const bool colour = isatty(OutputFd()) != 0;
     const std::string on = colour ? "\033[1;31m" : "", off = colour ? "\033[0m" : "";
-    std::cerr << on << "=== secure-kube: PROTECTED ENVIRONMENT '" << env_->name << "' ===" << off << "\n"
-              << "  context:   " << env_->context << "\n"
-              << "  namespace: " << env_->kube_namespace << "\n"
-              << "  command:   kubectl " << ShellQuoted(args_) << "\n"
-              << "  '" << plan_.verb << "' changes things in " << env_->name << ".\n";
+    std::string verb;
+    for (char c : plan_.verb) verb += IsControl(c) ? '?' : c;
+    WriteAll(OutputFd(), on + "=== secure-kube: PROTECTED ENVIRONMENT '" + env_->name + "' ===" + off + "\n" +
+                             "  context:   " + env_->context + "\n" +
+                             "  namespace: " + env_->kube_namespace +
+                             " (for namespaced objects; cluster-scoped ones, such as nodes, namespaces and CRDs, are "
+                             "in none)\n" +
+                             "  command:   kubectl " + ShellQuoted(args_) + "\n" + "  '" + verb +
+                             "' changes things in " + env_->name + ".\n");
   }
 
   // `apply` on a protected environment: what it would change, before asking. Returns an exit
   // code when nothing is left to do.
   std::optional<int> DiffFirst() {
     if (plan_.manifests_from_stdin) {
-      std::cerr << "secure-kube: no diff shown: the manifests come from stdin, which kubectl diff would consume\n";
+      Say("no diff shown: the manifests come from stdin, which kubectl diff would consume");
       return std::nullopt;
     }
-    std::cerr << "secure-kube: kubectl diff (what apply would change):\n" << std::flush;
-    absl::StatusOr<int> diff = RunAndWait(kubectl_, *plan_.diff_args);
+    for (const std::string& file : plan_.manifest_files) {
+      if (ConsumedByReading(file)) {
+        Say("no diff shown: " + ShellQuoted({file}) +
+            " is not a regular file (a pipe or a device), which kubectl diff would consume");
+        return std::nullopt;
+      }
+    }
+    Say("kubectl diff (what apply would change):");
+    RunOptions diff_options = run_options_;
+    diff_options.stdin_from_null = true;  // never a byte of the input meant for apply
+    diff_options.output_fd = tty_;
+    absl::StatusOr<ChildExit> diff = RunAndWait(kubectl_, *plan_.diff_args, diff_options);
     if (!diff.ok()) return KubectlFailed(diff.status());
-    base_["diff_exit_code"] = *diff;
-    if (*diff == 0) {
-      std::cerr << "secure-kube: kubectl diff reports no changes in '" << env_->name << "'; nothing to apply\n";
+    base_["diff_exit_code"] = diff->code;
+    if (diff->code == 0) {
+      Say("kubectl diff reports no changes in '" + env_->name + "'; nothing to apply");
       Finish("allowed", 0, "no changes");
       return 0;
     }
-    if (*diff >= 128) return Refuse(*diff, "kubectl diff was interrupted; nothing was applied");
-    if (*diff > 1) {
-      std::cerr << "secure-kube: kubectl diff failed (exit " << *diff
-                << "), so the changes cannot be shown; apply anyway only if you know them\n";
+    if (diff->signal != 0 || diff->code >= 128) {
+      signal_ = diff->signal;
+      const int code = Refuse(diff->code, "kubectl diff was interrupted; nothing was applied");
+      if (signal_ != 0) EndBySignal();
+      return code;
+    }
+    if (diff->code > 1) {
+      Say("kubectl diff failed (exit " + std::to_string(diff->code) +
+          "), so the changes cannot be shown; apply anyway only if you know them");
     }
     return std::nullopt;
   }
@@ -366,10 +460,20 @@ class Invocation {
     } else if (!audit_) {
       std::cerr << "secure-kube: warning: " << audit_error_ << " (read-only command run unaudited)\n";
     }
-    absl::StatusOr<int> code = RunAndWait(kubectl_, plan_.args);
-    if (!code.ok()) return KubectlFailed(code.status());
-    Finish(confirmed_by_.empty() ? "allowed" : "confirmed", *code, "");
-    return *code;
+    absl::StatusOr<ChildExit> child = RunAndWait(kubectl_, plan_.args, run_options_);
+    if (!child.ok()) return KubectlFailed(child.status());
+    signal_ = child->signal;
+    Finish(confirmed_by_.empty() ? "allowed" : "confirmed", child->code, "");
+    if (signal_ != 0) EndBySignal();
+    return child->code;
+  }
+
+  // kubectl died of a signal: so does secure-kube, once its audit line is written, so that a
+  // shell (or a supervisor) sees the same status it would have seen from kubectl.
+  [[noreturn]] void EndBySignal() {
+    std::cout << std::flush;
+    std::cerr << std::flush;
+    ExitBySignal(signal_);
   }
 
   int KubectlFailed(const absl::Status& status) {
@@ -400,6 +504,7 @@ class Invocation {
     end["decision"] = decision;
     if (!confirmed_by_.empty()) end["confirmed_by"] = confirmed_by_;
     end["exit_code"] = exit_code;
+    if (signal_ != 0) end["signal"] = signal_;
     if (!reason.empty()) end["reason"] = reason;
     if (absl::Status status = audit_->Append(end); !status.ok()) {
       std::cerr << "secure-kube: warning: " << status.message() << "\n";
@@ -412,10 +517,13 @@ class Invocation {
   const std::string kubectl_;
   const Environment* env_ = nullptr;
   KubectlPlan plan_;
+  RunOptions run_options_;
   nlohmann::json base_;
   std::optional<AuditLog> audit_;
   std::string audit_error_;
   std::string confirmed_by_;
+  int tty_ = -1;    // the terminal a confirmation is asked on
+  int signal_ = 0;  // the signal kubectl (or kubectl diff) died of
 };
 
 }  // namespace

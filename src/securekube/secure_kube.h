@@ -8,7 +8,8 @@
 
 namespace voxgate::securekube {
 
-// secure-kube's own exit codes. Anything else is kubectl's (128 + N: killed by signal N).
+// secure-kube's own exit codes. Anything else is kubectl's; when kubectl dies of a signal, secure-kube
+// ends by the same signal (128 + N in the audit log).
 inline constexpr int kExitUsage = 64;          // bad options, unknown environment or command
 inline constexpr int kExitAuditLog = 74;       // the audit log cannot be written: changes refused
 inline constexpr int kExitNotConfirmed = 75;   // the name typed was not the environment's

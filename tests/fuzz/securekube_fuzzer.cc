@@ -1,7 +1,9 @@
 // Fuzzes secure-kube's two parsers of what a user types: the environments file (YAML, errors
 // only as statuses) and the kubectl argument classifier (the input split at NUL bytes into
 // arguments). Invariants: a parsed file has unique, complete environments; a plan is the user's
-// arguments unchanged with the environment's flags inserted once, before any "--".
+// arguments unchanged with the environment's flags inserted once, before any "--"; a plugin only
+// on an environment that allows it; the audit log's masked arguments are as many, the same after "--".
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -35,6 +37,19 @@ void CheckPlan(const sk::Environment& env, const std::vector<std::string>& args)
   }
   if (plan->changing && plan->all_namespaces) __builtin_trap();
   if (plan->diff_args && plan->verb != "apply") __builtin_trap();
+  if (!plan->plugin.empty() && env.protection != sk::Protection::kNone &&
+      std::find(env.allow_plugins.begin(), env.allow_plugins.end(), plan->plugin) == env.allow_plugins.end()) {
+    __builtin_trap();
+  }
+}
+
+void CheckMasked(const std::vector<std::string>& args) {
+  const std::vector<std::string> masked = sk::MaskedForLog(args);
+  if (masked.size() != args.size()) __builtin_trap();
+  const auto dash_dash = std::find(args.begin(), args.end(), std::string("--"));
+  for (size_t i = static_cast<size_t>(dash_dash - args.begin()); i < args.size(); ++i) {
+    if (masked[i] != args[i]) __builtin_trap();
+  }
 }
 
 }  // namespace
@@ -69,6 +84,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   env.context = "ctx";
   env.kube_namespace = "app";
   env.kubeconfig = (size % 2) ? "/k" : "";
+  env.allow_plugins = {"foo"};
   CheckPlan(env, args);
+  env.allow_plugins.clear();
+  CheckPlan(env, args);
+  CheckMasked(args);
   return 0;
 }

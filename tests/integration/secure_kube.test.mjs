@@ -8,7 +8,7 @@ import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { spawn, execFileSync } from 'node:child_process';
-import { writeFileSync, readFileSync, mkdirSync, copyFileSync, statSync, chmodSync, existsSync, rmSync } from 'node:fs';
+import { writeFileSync, readFileSync, mkdirSync, copyFileSync, statSync, chmodSync, existsSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { BIN, tempDir, sleep, withTimeout, childPids } from './harness.mjs';
 
@@ -138,7 +138,7 @@ class FakeApiServer {
   }
 }
 
-let dir, home, envFile, auditFile, kubeconfig, pluginDir, a, b;
+let dir, home, envFile, auditFile, kubeconfig, pluginDir, fakeKubectl, a, b;
 
 function baseEnv(extra = {}) {
   return {
@@ -152,9 +152,11 @@ function baseEnv(extra = {}) {
   };
 }
 
-// Runs secure-kube without a controlling terminal (detached: its own session).
-function run(args, { env = {}, onSpawn } = {}) {
-  const proc = spawn(SK, args, { env: baseEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+// Runs secure-kube without a controlling terminal (detached: its own session); `input`, when
+// given, is its stdin (a pipe).
+function run(args, { env = {}, onSpawn, input } = {}) {
+  const proc = spawn(SK, args, { env: baseEnv(env), detached: true, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (input !== undefined) proc.stdin.end(input);
   let stdout = '', stderr = '';
   proc.stdout.on('data', (c) => { stdout += c; });
   proc.stderr.on('data', (c) => { stderr += c; });
@@ -169,8 +171,23 @@ const quote = (arg) => `'${String(arg).replaceAll("'", "'\\''")}'`;
 
 // Runs secure-kube on a pseudo-terminal; once the confirmation prompt shows, types `answer`
 // (null: ends the input instead). stdout and stderr both arrive as the terminal's output.
-function runOnTerminal(args, answer, { env = {} } = {}) {
-  const proc = spawn('script', ['-qfec', [SK, ...args].map(quote).join(' '), '/dev/null'], {
+// Runs `cat FILE | secure-kube ARGS` (a real pipe: /dev/stdin on node's socket cannot be opened).
+function runPiped(file, args) {
+  const proc = spawn('sh', ['-c', 'f=$1; shift; cat "$f" | "$@"', 'sh', file, SK, ...args], {
+    env: baseEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '', stderr = '';
+  proc.stdout.on('data', (c) => { stdout += c; });
+  proc.stderr.on('data', (c) => { stderr += c; });
+  const done = new Promise((resolve) => proc.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return withTimeout(done, RUN_TIMEOUT_MS, `cat | secure-kube ${args.join(' ')}`).finally(() => {
+    if (proc.exitCode === null && proc.signalCode === null) process.kill(-proc.pid, 'SIGKILL');
+  });
+}
+
+// `shellSuffix` is appended to the command line (e.g. a redirection).
+function runOnTerminal(args, answer, { env = {}, shellSuffix = '' } = {}) {
+  const proc = spawn('script', ['-qfec', [SK, ...args].map(quote).join(' ') + shellSuffix, '/dev/null'], {
     env: baseEnv(env), detached: true, stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
@@ -229,6 +246,19 @@ before(async () => {
   // A kubectl plugin that prints the arguments it was given.
   writeFileSync(path.join(pluginDir, 'kubectl-hello'), '#!/bin/sh\necho "hello-plugin $*"\n');
   chmodSync(path.join(pluginDir, 'kubectl-hello'), 0o755);
+  // One that ignores its flags and says which kubeconfig it would use.
+  writeFileSync(path.join(pluginDir, 'kubectl-whereami'), '#!/bin/sh\necho "KUBECONFIG=${KUBECONFIG:-unset}"\n');
+  chmodSync(path.join(pluginDir, 'kubectl-whereami'), 0o755);
+  mkdirSync(path.join(pluginDir, 'kubectl-folder'), { mode: 0o755 });  // a folder is no plugin
+  // A stand-in for kubectl that records its arguments, KUBECONFIG and what its stdin is;
+  // `diff` reports changes (exit 1).
+  fakeKubectl = path.join(dir, 'fake-kubectl');
+  writeFileSync(fakeKubectl, `#!/bin/sh
+echo "$* | KUBECONFIG=\${KUBECONFIG:-unset} | stdin=$(readlink /proc/self/fd/0)" >> "$FAKE_KUBECTL_LOG"
+case " $* " in *" diff "*) exit 1;; esac
+exit 0
+`);
+  chmodSync(fakeKubectl, 0o755);
   a = new FakeApiServer('a');
   b = new FakeApiServer('b');
   await a.start();
@@ -264,6 +294,7 @@ current-context: ctx-a
     namespace: stage-ns
     kubeconfig: kubeconfig.yaml
     protection: confirm
+    allow_plugins: [hello]
   prod:
     context: ctx-b
     namespace: prod-ns
@@ -351,6 +382,13 @@ test('flags that leave the environment are refused before kubectl runs', async (
     ['dev', '-n', 'other', 'get', 'pods'],
     ['dev', 'get', 'pods', '-nother'],
     ['dev', 'delete', 'pods', '--all', '-A'],
+    // kubectl reads -fv as -f v (a filename), so --context=ctx-b is a flag of its own.
+    ['dev', 'get', '-fv', '--context=ctx-b'],
+    ['dev', 'apply', '-kv', '--context=ctx-b'],
+    ['dev', 'patch', 'pod', 'web-a', '-pv', '--context=ctx-b'],
+    ['dev', 'get', '-f=dev', '--context=ctx-b'],
+    // --raw sends a change to any path, whatever --namespace says.
+    ['dev', 'delete', '--raw', '/api/v1/namespaces/other-ns/pods/web-x'],
   ]) {
     const r = await run(args);
     assert.equal(r.code, 77, `${args.join(' ')}: ${r.stderr}`);
@@ -358,7 +396,7 @@ test('flags that leave the environment are refused before kubectl runs', async (
   }
   assert.equal(a.requests.length + b.requests.length, 0);
   const refused = auditSince(mark);
-  assert.equal(refused.length, 8);
+  assert.equal(refused.length, 13);
   for (const line of refused) {
     assert.equal(line.decision, 'refused');
     assert.equal(line.exit_code, 77);
@@ -370,6 +408,18 @@ test('flags that leave the environment are refused before kubectl runs', async (
   assert.equal(all.code, 0, all.stderr);
   assert.equal(all.stdout, 'pod/web-a\n');
   assert.ok(a.requests.some((q) => q.path === '/api/v1/pods'));
+  // Reading with --raw is fine.
+  const raw = await run(['dev', 'get', '--raw', '/api/v1/namespaces/dev-ns/pods']);
+  assert.equal(raw.code, 0, raw.stderr);
+  assert.deepEqual(JSON.parse(raw.stdout).items.map((p) => p.metadata.name), ['web-a']);
+});
+
+test('a shorthand\'s value after "=" is a value: apply -f=FILE runs', async () => {
+  const r = await run(['dev', 'apply', `-f=${path.join(dir, 'cm.yaml')}`, '--validate=false']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'configmap/settings created\n');
+  assert.ok(a.objects.has('dev-ns/configmaps/settings'));
+  assert.equal(b.requests.length, 0);
 });
 
 test('the environment\'s flags go before "--": exec\'s remote command is untouched', async () => {
@@ -381,15 +431,65 @@ test('the environment\'s flags go before "--": exec\'s remote command is untouch
   assert.equal(b.requests.length, 0);
 });
 
-test('plugins run with the environment\'s flags after their name, and count as changes', async () => {
+test('plugins run with the environment\'s flags and KUBECONFIG; protected ones only when allowed', async () => {
   const r = await run(['dev', 'hello', 'world']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `hello-plugin --kubeconfig=${dir}/kubeconfig.yaml --context=ctx-a --namespace=dev-ns world\n`);
+  // A plugin that ignores its flags still gets the environment's kubeconfig, not the user's.
+  const where = await run(['dev', 'whereami'], { env: { KUBECONFIG: '/users/own/kubeconfig' } });
+  assert.equal(where.code, 0, where.stderr);
+  assert.equal(where.stdout, `KUBECONFIG=${dir}/kubeconfig.yaml\n`);
+  // stage allows hello (a change: it needs confirmation), not whereami.
   const staged = await run(['stage', 'hello']);
   assert.equal(staged.code, 76, staged.stderr);
+  const notAllowed = await run(['--yes', 'stage', 'whereami']);
+  assert.equal(notAllowed.code, 77);
+  assert.match(notAllowed.stderr, /plugin 'whereami' is not allowed .*allow_plugins/);
+  assert.equal(notAllowed.stdout, '');
   const unknown = await run(['dev', 'frobnicate']);
   assert.equal(unknown.code, 64);
   assert.match(unknown.stderr, /unknown kubectl command 'frobnicate'/);
+  const folder = await run(['dev', 'folder']);
+  assert.equal(folder.code, 64);
+  assert.match(folder.stderr, /unknown kubectl command 'folder'/);
+});
+
+test('every child gets KUBECONFIG; the diff before apply never reads stdin', async () => {
+  const log = path.join(dir, 'fake-kubectl.log');
+  rmSync(log, { force: true });
+  const env = { FAKE_KUBECTL_LOG: log, KUBECONFIG: '/users/own/kubeconfig' };
+  const r = await run(['--kubectl', fakeKubectl, '--yes', 'stage', 'apply', '-f', path.join(dir, 'cm.yaml')], { env, input: 'not for diff\n' });
+  assert.equal(r.code, 0, r.stderr);
+  const [diff, apply] = readFileSync(log, 'utf8').trim().split('\n');
+  assert.match(diff, / diff -f .*\| KUBECONFIG=.*\/kubeconfig\.yaml \| stdin=\/dev\/null$/);
+  assert.match(apply, / apply -f .*\| KUBECONFIG=.*\/kubeconfig\.yaml \| stdin=(pipe|socket):/);  // node's pipes are sockets
+  const [line] = auditLines().slice(-1);
+  assert.equal(line.kubeconfig, `${dir}/kubeconfig.yaml`);
+  assert.equal(line.kubeconfig_from, 'environment');
+});
+
+test('apply from a pipe (-f /dev/stdin, a FIFO) shows no diff and applies what was piped', async () => {
+  const piped = await runPiped(path.join(dir, 'cm.yaml'), ['--yes', 'stage', 'apply', '-f', '/dev/stdin', '--validate=false']);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.match(piped.stderr, /no diff shown: the manifests come from stdin/);
+  assert.equal(piped.stdout, 'configmap/settings created\n');
+  assert.deepEqual(b.resourceRequests().filter((q) => q.startsWith('POST')), ['POST /api/v1/namespaces/stage-ns/configmaps']);
+
+  b.objects.delete('stage-ns/configmaps/settings');
+  b.requests = [];
+  const fifo = path.join(dir, 'manifests.fifo');
+  rmSync(fifo, { force: true });
+  execFileSync('mkfifo', [fifo]);
+  const writer = spawn('sh', ['-c', `cat "${path.join(dir, 'cm.yaml')}" > "${fifo}"`], { stdio: 'ignore' });
+  try {
+    const r = await run(['--yes', 'stage', 'apply', '-f', fifo, '--validate=false']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /no diff shown: .*manifests\.fifo is not a regular file/);
+    assert.equal(r.stdout, 'configmap/settings created\n');
+  } finally {
+    writer.kill('SIGKILL');
+    rmSync(fifo, { force: true });
+  }
 });
 
 test('confirm: the wrong name refuses and kubectl never runs', async () => {
@@ -406,6 +506,15 @@ test('confirm: the wrong name refuses and kubectl never runs', async () => {
   assert.equal(lines[0].decision, 'refused');
   assert.equal(lines[0].exit_code, 75);
   assert.equal(lines[0].verb, 'delete');
+  // The banner and the question go to the terminal, so 2>/dev/null hides neither; control
+  // characters in the arguments are shown escaped, not sent to the terminal.
+  const hidden = await runOnTerminal(['stage', 'delete', 'pod', 'web\x1b[2J'], 'no', { shellSuffix: ' 2>/dev/null' });
+  assert.ok(hidden.prompted, hidden.output);
+  assert.match(hidden.output, /PROTECTED ENVIRONMENT 'stage'/);
+  assert.ok(hidden.output.includes("kubectl delete pod $'web\\x1b[2J'"), hidden.output);
+  assert.ok(!hidden.output.includes('\x1b[2J'), 'a raw escape sequence reached the terminal');
+  assert.doesNotMatch(hidden.output, /not confirmed/);  // that one is an error: stderr, hidden
+  assert.equal(hidden.code, 75);
   // The input ending (Ctrl-D) declines too.
   const eof = await runOnTerminal(['stage', 'delete', 'pod', 'web-b'], null);
   assert.equal(eof.code, 75, eof.output);
@@ -437,6 +546,9 @@ test('confirm without a terminal needs --yes; locked refuses even with --yes', a
   const misplaced = await run(['stage', 'delete', 'pod', 'web-b', '--yes']);
   assert.equal(misplaced.code, 64);
   assert.match(misplaced.stderr, /put it before the environment name/);
+  const misplacedShort = await run(['stage', 'delete', 'pod', 'web-b', '-y']);
+  assert.equal(misplacedShort.code, 64);
+  assert.match(misplacedShort.stderr, /-y is secure-kube's option: put it before the environment name \(secure-kube -y stage/);
   const yes = await run(['--yes', 'stage', 'delete', 'pod', 'web-b']);
   assert.equal(yes.code, 0, yes.stderr);
   assert.equal(yes.stdout, 'pod "web-b" deleted\n');
@@ -487,7 +599,7 @@ test('apply shows kubectl diff first, asks, then applies; no changes: nothing ap
   assert.equal(line.diff_exit_code, 0);
 });
 
-test('signals reach kubectl; a kubectl killed by a signal is 128+N', async () => {
+test('signals reach kubectl; secure-kube dies of the signal that killed kubectl', async () => {
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT']) {
     a.requests = [];
     let proc;
@@ -532,9 +644,24 @@ test('signals reach kubectl; a kubectl killed by a signal is 128+N', async () =>
   const [kubectl] = childPids(proc.pid);
   process.kill(kubectl, 'SIGKILL');
   const r = await result;
-  assert.equal(r.code, 137);
+  // Like kubectl itself, so a shell reports "Killed" (status 137) and a loop stops.
+  assert.equal(r.code, null);
+  assert.equal(r.signal, 'SIGKILL');
   const [line] = auditSince(mark);
   assert.equal(line.exit_code, 137);
+  assert.equal(line.signal, 9);
+
+  // timeout(1) signals its whole process group: kubectl gets it from there (secure-kube, in
+  // the same group, does not send it again) and ends.
+  a.requests = [];
+  const timed = spawn('timeout', ['-s', 'TERM', '2', SK, 'dev', 'get', 'pods', '--watch'], { env: baseEnv(), stdio: 'ignore' });
+  const timedExit = new Promise((resolve) => timed.on('close', (code) => resolve(code)));
+  try {
+    assert.equal(await withTimeout(timedExit, RUN_TIMEOUT_MS, 'timeout secure-kube'), 124);
+  } finally {
+    if (timed.exitCode === null && timed.signalCode === null) timed.kill('SIGKILL');
+  }
+  await until(() => a.requests.find((q) => q.query.get('watch') === 'true')?.closed, 'the watch to close after timeout');
 });
 
 test('audit log: fields, mode 0600, and changes refused when it cannot be written', async () => {
@@ -543,6 +670,7 @@ test('audit log: fields, mode 0600, and changes refused when it cannot be writte
   const user = execFileSync('id', ['-un']).toString().trim();
   for (const line of lines) {
     assert.match(line.time, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    assert.match(line.id, /^[0-9a-f]{32}$/);
     assert.equal(line.user, user);
     assert.ok(Array.isArray(line.argv));
     assert.ok(['start', 'end'].includes(line.event));
@@ -563,6 +691,35 @@ test('audit log: fields, mode 0600, and changes refused when it cannot be writte
   assert.equal(reading.code, 0);
   assert.equal(reading.stdout, 'pod/web-a\n');
   assert.match(reading.stderr, /warning: .*read-only command run unaudited/);
+
+  // A FIFO in the log's place must not hang secure-kube; a symbolic link is not followed.
+  const fifo = path.join(dir, 'audit.fifo');
+  rmSync(fifo, { force: true });
+  execFileSync('mkfifo', [fifo]);
+  const link = path.join(dir, 'audit-link.jsonl');
+  rmSync(link, { force: true });
+  symlinkSync(auditFile, link);
+  for (const log of [fifo, link]) {
+    const version = await run(['--audit-log', log, 'dev', 'version', '--client']);
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stderr, /warning: .*(not a regular file|symbolic link).*read-only command run unaudited/);
+    const change = await run(['--audit-log', log, 'dev', 'delete', 'pod', 'web-a']);
+    assert.equal(change.code, 74, change.stderr);
+  }
+  assert.equal(a.requests.filter((q) => q.method === 'DELETE').length, 0);
+
+  // Secrets typed on the command line are masked in the log; the kubeconfig used is recorded.
+  const mark = auditLines().length;
+  // (--dry-run=client: the fake server cannot read the protobuf kubectl creates configmaps with.)
+  const secret = await run(['dev', 'create', 'configmap', 'creds', '--from-literal=password=hunter2', '--dry-run=client', '-o', 'name']);
+  assert.equal(secret.code, 0, secret.stderr);
+  assert.equal(secret.stdout, 'configmap/creds\n');
+  assert.ok(!readFileSync(auditFile, 'utf8').includes('hunter2'), 'the secret value is in the audit log');
+  const [start] = auditSince(mark);
+  assert.deepEqual(start.argv, ['create', 'configmap', 'creds', '--from-literal=password=***', '--dry-run=client', '-o', 'name']);
+  assert.ok(start.kubectl.includes('--from-literal=password=***'));
+  const ghost = { ...auditLines().find((l) => l.environment === 'ghost') };
+  assert.equal(ghost.kubeconfig, `${dir}/kubeconfig.yaml`);
 });
 
 test('default files under HOME, envs, prompt, bad files and a missing kubectl', async () => {

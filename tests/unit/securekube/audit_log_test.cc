@@ -1,11 +1,15 @@
 #include "securekube/audit_log.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -34,6 +38,7 @@ TEST(AuditLogTest, FormatsRfc3339InUtcWithMilliseconds) {
 
 TEST(AuditLogTest, CreatesFileAndFoldersPrivateAndAppends) {
   const std::string path = TempPath("state/secure-kube/audit.jsonl");
+  std::remove(path.c_str());
   {
     absl::StatusOr<AuditLog> log = AuditLog::Open(path);
     ASSERT_TRUE(log.ok()) << log.status();
@@ -57,6 +62,7 @@ TEST(AuditLogTest, CreatesFileAndFoldersPrivateAndAppends) {
 
 TEST(AuditLogTest, ConcurrentWritersNeverInterleave) {
   const std::string path = TempPath("concurrent.jsonl");
+  std::remove(path.c_str());
   const std::string padding(3000, 'x');  // lines longer than a pipe's atomic size
   constexpr int kWriters = 4, kLines = 200;
   std::vector<pid_t> children;
@@ -91,6 +97,76 @@ TEST(AuditLogTest, UnwritablePathIsAnError) {
   EXPECT_FALSE(AuditLog::Open("").ok());
   // A folder is not a log.
   EXPECT_FALSE(AuditLog::Open(::testing::TempDir()).ok());
+}
+
+TEST(AuditLogTest, FifoIsRefusedWithoutBlocking) {
+  const std::string path = TempPath("fifo.jsonl");
+  ASSERT_TRUE(AuditLog::Open(TempPath("make-folder")).ok());  // creates the test's folder
+  std::remove(path.c_str());
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  // No reader: a blocking open would hang here (the test has a timeout); it must fail at once.
+  absl::StatusOr<AuditLog> log = AuditLog::Open(path);
+  ASSERT_FALSE(log.ok());
+  EXPECT_NE(std::string(log.status().message()).find("not a regular file"), std::string::npos) << log.status();
+  // With a reader it opens, and is still refused: a FIFO is no log.
+  const int reader = open(path.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  log = AuditLog::Open(path);
+  EXPECT_FALSE(log.ok());
+  close(reader);
+}
+
+TEST(AuditLogTest, SymbolicLinkIsRefused) {
+  const std::string target = TempPath("target.jsonl");
+  const std::string link = TempPath("link.jsonl");
+  ASSERT_TRUE(AuditLog::Open(target).ok());
+  std::remove(link.c_str());
+  ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
+  absl::StatusOr<AuditLog> log = AuditLog::Open(link);
+  ASSERT_FALSE(log.ok());
+  EXPECT_NE(std::string(log.status().message()).find("symbolic link"), std::string::npos) << log.status();
+  // A dangling one is not followed to create its target either.
+  const std::string dangling = TempPath("dangling.jsonl");
+  std::remove(dangling.c_str());
+  ASSERT_EQ(symlink(TempPath("nowhere.jsonl").c_str(), dangling.c_str()), 0);
+  EXPECT_FALSE(AuditLog::Open(dangling).ok());
+  struct stat st {};
+  EXPECT_NE(stat(TempPath("nowhere.jsonl").c_str(), &st), 0);
+}
+
+TEST(AuditLogTest, ShortWriteLosesOnlyItsOwnLine) {
+  // A file size limit cuts the second line short (as a full disk would); once there is room
+  // again, the next line must start on a line of its own.
+  const std::string path = TempPath("short.jsonl");
+  std::remove(path.c_str());
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of death
+    absl::StatusOr<AuditLog> log = AuditLog::Open(path);
+    if (!log.ok() || !log->Append({{"n", 1}}).ok()) _exit(1);
+    struct rlimit limit {};
+    getrlimit(RLIMIT_FSIZE, &limit);
+    const rlim_t saved = limit.rlim_cur;
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) _exit(2);
+    limit.rlim_cur = static_cast<rlim_t>(st.st_size) + 20;  // room for 20 bytes of the next line
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(3);
+    if (log->Append({{"n", 2}, {"pad", std::string(200, 'x')}}).ok()) _exit(4);  // cut
+    limit.rlim_cur = saved;
+    if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(5);
+    if (!log->Append({{"n", 3}}).ok()) _exit(6);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  const std::vector<std::string> lines = Lines(path);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["n"], 1);
+  EXPECT_EQ(lines[1].size(), 20u);  // the cut line, alone
+  EXPECT_EQ(nlohmann::json::parse(lines[2])["n"], 3);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ Environment Prod() {
   env.kube_namespace = "app";
   env.kubeconfig = "/k/prod.yaml";
   env.protection = Protection::kConfirm;
+  env.allow_plugins = {"foo", "foo-bar", "my_tool"};
   return env;
 }
 
@@ -103,7 +104,28 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"DashDashAsNamespaceValue", {"exec", "pod", "-n", "--", "sh", "--context=x"}, Expect::kRefused},
         // After an unknown flag "--" may be its value: what follows is still checked (fail safe).
         Case{"DashDashAfterUnknownFlag", {"exec", "pod", "--foo", "--", "sh", "--context=x"}, Expect::kRefused},
-        Case{"DashDashAfterUnknownShorthand", {"exec", "pod", "-p", "--", "--user=x"}, Expect::kRefused}),
+        Case{"DashDashAfterUnknownShorthand", {"exec", "pod", "-p", "--", "--user=x"}, Expect::kRefused},
+        // A command's shorthand that takes a value takes the rest of its word: kubectl reads
+        // `-fv` as -f v, so the next argument is a flag of its own and is checked.
+        Case{"FilenameClusterThenContext", {"get", "-fv", "--context=x"}, Expect::kRefused},
+        Case{"KustomizeClusterThenContext", {"apply", "-kv", "--context=x"}, Expect::kRefused},
+        Case{"PatchClusterThenContext", {"patch", "pod", "x", "-pv", "--context=x"}, Expect::kRefused},
+        Case{"EnvClusterThenContext", {"set", "env", "deploy/x", "-ev", "--context=x"}, Expect::kRefused},
+        Case{"ReplicasClusterThenContext", {"create", "deployment", "x", "-rv", "--context=x"}, Expect::kRefused},
+        Case{"UnixSocketClusterThenContext", {"proxy", "-uv", "--context=x"}, Expect::kRefused},
+        Case{"WwwClusterThenContext", {"proxy", "-wv", "--context=x"}, Expect::kRefused},
+        Case{"WwwPrefixClusterThenContext", {"proxy", "-Pv", "--context=x"}, Expect::kRefused},
+        // "X=" ends the word: the rest is X's value, whatever letters it holds.
+        Case{"FilenameEqualsThenContext", {"get", "-f=dev", "--context=x"}, Expect::kRefused},
+        Case{"BoolEqualsThenContext", {"logs", "-f=true", "--context=x", "pod"}, Expect::kRefused},
+        // A letter no command knows may take a value or not: either way the next argument is checked.
+        Case{"UnknownLetterThenVerbosity", {"get", "pods", "-xv", "--context=x"}, Expect::kRefused},
+        Case{"UnknownLetterThenNamespace", {"get", "pods", "-xn", "--context=x"}, Expect::kRefused},
+        Case{"UnknownLetterThenVerbosityDashDash", {"exec", "pod", "-xv", "--", "--user=x"}, Expect::kRefused},
+        // --raw goes to any path: refused with a change, whatever the namespace in it.
+        Case{"RawCreate", {"create", "--raw", "/api/v1/namespaces/other/pods", "-f", "p.json"}, Expect::kRefused},
+        Case{"RawReplace", {"replace", "--raw=/api/v1/namespaces/other/pods/x", "-f", "p.json"}, Expect::kRefused},
+        Case{"RawDelete", {"delete", "--raw", "/api/v1/namespaces/app/pods/x"}, Expect::kRefused}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 INSTANTIATE_TEST_SUITE_P(
@@ -133,7 +155,19 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"AllNamespacesFalse", {"delete", "pods", "--all", "--all-namespaces=false"}, Expect::kRuns, "delete", true},
         Case{"AllNamespacesToDelete", {"delete", "pods", "--all", "-A"}, Expect::kRefused},
         Case{"AllNamespacesLongToDelete", {"delete", "pods", "--all", "--all-namespaces"}, Expect::kRefused},
-        Case{"AllNamespacesUnderscore", {"delete", "pods", "--all", "--all_namespaces"}, Expect::kRefused}),
+        Case{"AllNamespacesUnderscore", {"delete", "pods", "--all", "--all_namespaces"}, Expect::kRefused},
+        // Values of command shorthands, in the word or as "X=", are not flags.
+        Case{"FilenameEquals", {"apply", "-f=x.yaml"}, Expect::kRuns, "apply", true},
+        Case{"FilenameEqualsPath", {"apply", "-f=manifests/app.yaml"}, Expect::kRuns, "apply", true},
+        Case{"FilenameInline", {"apply", "-fmanifests/app.yaml"}, Expect::kRuns, "apply", true},
+        Case{"FilenameEqualsForDelete", {"delete", "-f=service.yaml"}, Expect::kRuns, "delete", true},
+        Case{"KustomizeEquals", {"apply", "-k=overlays/dev", "-n=app"}, Expect::kRuns, "apply", true},
+        Case{"PatchInline", {"patch", "deploy", "x", "-p{\"spec\":{\"replicas\":2}}"}, Expect::kRuns, "patch", true},
+        Case{"LogsFollowThenContainer", {"logs", "-fc", "main", "pod"}, Expect::kRuns, "logs", false},
+        Case{"LogsPreviousFollow", {"logs", "-pf", "pod"}, Expect::kRuns, "logs", false},
+        Case{"GetWatchThenOutput", {"get", "pods", "-wo", "name"}, Expect::kRuns, "get", false},
+        Case{"ProxyWww", {"proxy", "-wstatic", "-P", "/s/"}, Expect::kRuns, "proxy", true},
+        Case{"RawGet", {"get", "--raw", "/api/v1/namespaces/other/pods"}, Expect::kRuns, "get", false}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 // The verb is found past global flags and their values.
@@ -284,11 +318,53 @@ TEST(PlanTest, ApplyOnlyFlagsAreLeftOutOfTheDiff) {
 
 TEST(PlanTest, ApplyFromStdinIsNoticed) {
   for (const Args& args : {Args{"apply", "-f", "-"}, Args{"apply", "--filename=-"}, Args{"apply", "--filename", "-"},
-                           Args{"apply", "-f-"}, Args{"apply", "-Rf", "-"}}) {
+                           Args{"apply", "-f-"}, Args{"apply", "-Rf", "-"}, Args{"apply", "-f", "/dev/stdin"},
+                           Args{"apply", "-f=/dev/stdin"}, Args{"apply", "-f", "/dev/fd/63"},
+                           Args{"apply", "--filename=/proc/self/fd/0"}, Args{"apply", "-f", "x.yaml", "-f", "-"}}) {
     absl::StatusOr<KubectlPlan> plan = Plan(args);
     ASSERT_TRUE(plan.ok()) << plan.status();
     EXPECT_TRUE(plan->manifests_from_stdin) << args.back();
   }
+}
+
+TEST(PlanTest, ApplyFilesAreListed) {
+  absl::StatusOr<KubectlPlan> plan =
+      Plan({"apply", "-f", "a.yaml", "--filename=b.yaml", "-f=c.yaml", "-Rfd", "--filename", "e", "-fsvc.yaml"});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_THAT(plan->manifest_files, ElementsAre("a.yaml", "b.yaml", "c.yaml", "d", "e", "svc.yaml"));
+  EXPECT_FALSE(plan->manifests_from_stdin);
+  EXPECT_FALSE(IsStdinFilename("/dev/stdin.yaml"));
+  EXPECT_FALSE(IsStdinFilename("./-"));
+}
+
+TEST(PlanTest, PluginsOnProtectedEnvironmentsOnlyWhenAllowed) {
+  Environment env = Prod();
+  env.allow_plugins = {"foo"};
+  auto plan = [&](const Args& args) {
+    return PlanKubectl(env, args, [](const std::string& name) { return name == "kubectl-foo" || name == "kubectl-bar"; });
+  };
+  EXPECT_TRUE(plan({"foo"}).ok());
+  absl::StatusOr<KubectlPlan> refused = plan({"bar"});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::IsPermissionDenied(refused.status()));
+  EXPECT_THAT(std::string(refused.status().message()), HasSubstr("allow_plugins"));
+  env.protection = Protection::kLocked;  // refused later as a change, allowed or not
+  EXPECT_TRUE(absl::IsPermissionDenied(plan({"bar"}).status()));
+  env.protection = Protection::kNone;  // nothing protected: any plugin runs
+  absl::StatusOr<KubectlPlan> unprotected = plan({"bar"});
+  ASSERT_TRUE(unprotected.ok()) << unprotected.status();
+  EXPECT_EQ(unprotected->plugin, "bar");
+  EXPECT_TRUE(unprotected->changing);
+}
+
+TEST(PlanTest, SecretsAreMaskedForTheLog) {
+  EXPECT_THAT(MaskedForLog({"create", "secret", "generic", "s", "--from-literal=password=hunter2", "--from-literal",
+                            "user=ann", "--token=abc", "--password", "pw", "--docker-password=dp", "--from-file=k",
+                            "--", "--token=remote"}),
+              ElementsAre("create", "secret", "generic", "s", "--from-literal=password=***", "--from-literal",
+                          "user=***", "--token=***", "--password", "***", "--docker-password=***", "--from-file=k",
+                          "--", "--token=remote"));
+  EXPECT_THAT(MaskedForLog({"get", "--token"}), ElementsAre("get", "--token"));
 }
 
 TEST(PlanTest, OnlyPlainApplyIsDiffed) {

@@ -1,5 +1,7 @@
 #include "securekube/confirm.h"
 
+#include <fcntl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -39,6 +41,28 @@ TEST(ConfirmTest, AnythingElseDeclines) {
   EXPECT_EQ(Ask(std::string(1000, 'p') + "\n", "prod").first, Confirmation::kDeclined);
   // Only the first line counts.
   EXPECT_EQ(Ask("no\nprod\n", "prod").first, Confirmation::kDeclined);
+}
+
+TEST(ConfirmTest, TypedAheadInputIsDiscardedOnATerminal) {
+  // A pseudo-terminal: what is typed after the answer must not be left for kubectl to read.
+  const int master = posix_openpt(O_RDWR | O_NOCTTY);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  const int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+  ASSERT_GE(slave, 0);
+  const std::string typed = "prod\nrm -rf /\n";
+  ASSERT_EQ(write(master, typed.data(), typed.size()), static_cast<ssize_t>(typed.size()));
+  tcdrain(master);
+  usleep(50000);  // let the line discipline take both lines in
+  EXPECT_EQ(AskForName(slave, slave, "Type prod: ", "prod"), Confirmation::kConfirmed);
+  const int flags = fcntl(slave, F_GETFL);
+  fcntl(slave, F_SETFL, flags | O_NONBLOCK);
+  char buffer[64];
+  EXPECT_LT(read(slave, buffer, sizeof buffer), 0);  // nothing left: EAGAIN
+  EXPECT_EQ(errno, EAGAIN);
+  close(slave);
+  close(master);
 }
 
 }  // namespace

@@ -127,5 +127,36 @@ TEST(EnvironmentsTest, ProtectionNamesRoundTrip) {
   EXPECT_EQ(ParseProtection("Locked"), std::nullopt);
 }
 
+TEST(EnvironmentsTest, AllowPluginsIsAListOfNames) {
+  absl::StatusOr<Environments> envs = ParseEnvironments(
+      "environments:\n  s:\n    context: c\n    namespace: n\n    allow_plugins: [ctx, view-secret]\n", "e.yaml", "/h");
+  ASSERT_TRUE(envs.ok()) << envs.status();
+  EXPECT_EQ(envs->list[0].allow_plugins, (std::vector<std::string>{"ctx", "view-secret"}));
+  for (const char* bad : {"allow_plugins: ctx", "allow_plugins: [kubectl-ctx]", "allow_plugins: [a/b]",
+                          "allow_plugins: [\"\"]", "allow_plugins: [[x]]"}) {
+    envs = ParseEnvironments(std::string("environments:\n  s:\n    context: c\n    namespace: n\n    ") + bad + "\n",
+                             "e.yaml", "/h");
+    ASSERT_FALSE(envs.ok()) << bad;
+    EXPECT_THAT(std::string(envs.status().message()), HasSubstr("e.yaml:5:")) << bad;
+    EXPECT_THAT(std::string(envs.status().message()), HasSubstr("allow_plugins")) << bad;
+  }
+}
+
+TEST(EnvironmentsTest, HomeIsNeverGuessed) {
+  EXPECT_EQ(ChooseHome("/home/ann", "/home/other").value(), "/home/ann");
+  EXPECT_EQ(ChooseHome(nullptr, "/home/pw").value(), "/home/pw");
+  EXPECT_EQ(ChooseHome("", "/home/pw").value(), "/home/pw");
+  absl::StatusOr<std::string> none = ChooseHome(nullptr, nullptr);
+  ASSERT_FALSE(none.ok());
+  EXPECT_THAT(std::string(none.status().message()), HasSubstr("HOME is not set"));
+  EXPECT_FALSE(ChooseHome("", "").ok());
+  // Without a home, "~/" in the file is an error, not "/.kube/...".
+  absl::StatusOr<Environments> envs = ParseEnvironments(
+      "environments:\n  p:\n    context: c\n    namespace: n\n    kubeconfig: ~/.kube/p.yaml\n", "e.yaml", "");
+  ASSERT_FALSE(envs.ok());
+  EXPECT_THAT(std::string(envs.status().message()), HasSubstr("e.yaml:5:"));
+  EXPECT_THAT(std::string(envs.status().message()), HasSubstr("home folder is unknown"));
+}
+
 }  // namespace
 }  // namespace voxgate::securekube
