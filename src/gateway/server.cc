@@ -459,7 +459,7 @@ Response Models(Context& ctx) {
 
 Response Readiness(Context& ctx) {
   if (ctx.draining) return JsonResponse(503, R"({"status":"draining"})");
-  if (!ctx.service->IsServing()) return JsonResponse(503, R"({"status":"not ready: no route has a serving engine"})");
+  if (!ctx.service->IsServing()) return JsonResponse(503, R"({"status":"not ready: engines still loading, or no route has a serving engine"})");
   return JsonResponse(200, R"({"status":"ready"})");
 }
 

@@ -160,12 +160,13 @@ absl::StatusOr<speech::Capabilities> Router::Describe() {
 }
 
 bool Router::IsServing() {
+  if (routes_.empty()) return false;
+  int served = 0;
   for (const Route& r : routes_) {
-    for (const auto& t : r.targets) {
-      if (t.pool.service->IsServing()) return true;
-    }
+    served += std::any_of(r.targets.begin(), r.targets.end(), [](const auto& t) { return t.pool.service->IsServing(); });
   }
-  return false;
+  if (served == static_cast<int>(routes_.size())) started_ = true;
+  return started_ && served > 0;
 }
 
 }  // namespace voxgate::router

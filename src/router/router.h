@@ -5,6 +5,7 @@
 // results are compared with the primary's but never reach the client.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -50,9 +51,10 @@ class Router : public speech::SpeechService {
   void Translate(speech::TranslationRequest request, speech::TranslationCallback done) override;
   // Routed on the language ("tts" routes); a request that names only a voice takes the voice's.
   void Synthesize(speech::SynthesisRequest request, speech::SynthesisObserverPtr observer) override;
-  // True when some route has a serving pool. Not every route: a deployment with one engine kind
-  // down (no TTS pods) still serves the rest, and its tiers stay in their load balancers; the
-  // requests for the dead route get UNAVAILABLE from the pool, which says why.
+  // Until every route has had a serving pool once: false (a starting process is ready only when
+  // everything it serves has loaded). From then on, true while some route has one: a deployment
+  // with one engine kind down (no TTS pods) still serves the rest and its tiers stay in their
+  // load balancers; requests for the dead route get UNAVAILABLE from the pool, which says why.
   bool IsServing() override;
 
  private:
@@ -60,6 +62,7 @@ class Router : public speech::SpeechService {
   bool ShouldShadow(const Route& route);
 
   std::vector<Route> routes_;
+  std::atomic<bool> started_{false};  // every route has had a serving pool
   std::mutex random_mu_;
   std::mt19937 random_;
 };

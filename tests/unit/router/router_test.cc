@@ -151,10 +151,14 @@ TEST(Router, DescribeListsEachModelWithTheRoutesLanguages) {
   EXPECT_FALSE(Router({}).IsServing());
 }
 
-TEST(Router, ServesWhileAnyRouteHasAServingPool) {
+TEST(Router, ServesOnceEveryRouteHasServedThenWhileAnyRouteHasAServingPool) {
   auto asr = std::make_shared<FakeSpeechService>(2), tts = std::make_shared<FakeSpeechService>(2);
   Router router({To("en-US", "asr", asr), To("en-US", "tts", tts)});
-  tts->set_serving(false);  // e.g. no ready TTS engine pod: speech recognition still works
+  asr->set_serving(false);  // still loading: not ready before everything it serves has loaded
+  EXPECT_FALSE(router.IsServing());
+  asr->set_serving(true);
+  EXPECT_TRUE(router.IsServing());
+  tts->set_serving(false);  // later no ready TTS engine pod: speech recognition still works
   EXPECT_TRUE(router.IsServing());
   asr->set_serving(false);
   EXPECT_FALSE(router.IsServing());
