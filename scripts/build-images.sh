@@ -13,8 +13,11 @@
 #        scripts/build-images.sh --ldd BUILD_DIR   (the packages of the binaries' libraries, to
 #        keep the lists up to date)
 # Environment: VOXGATE_IMAGE_CACHE (default ~/.cache/voxgate/images), VOXGATE_DEBIAN_MIRROR,
-# VOXGATE_DEBIAN_SECURITY_MIRROR, VOXGATE_IMAGE_TAG (default: git describe --always --dirty), VOXGATE_IMAGE_EXTRA_TAGS (default:
-# "latest dev"),
+# VOXGATE_DEBIAN_SECURITY_MIRROR, VOXGATE_IMAGE_TAG (default: git describe --always --dirty; for
+# an image you push, a clean commit's `git rev-parse --short HEAD`), VOXGATE_IMAGE_EXTRA_TAGS
+# (default: "latest dev"; empty: none), VOXGATE_IMAGE_KEEP (default 3: per image, only the newest
+# 3 builds tagged like git describe output stay tagged; older such tags are removed, and their
+# images with them unless another tag names them; 0: keep all),
 # VOXGATE_LICENSE (SPDX id of voxgate itself), VOXGATE_SOURCE_URL, VOXGATE_IMAGES_OFFLINE=1
 # (use the cached builder root without asking the mirror whether it changed), VOXGATE_KEEP_STAGE=1
 # (keep each image's file tree in the cache directory, to look at), VOXGATE_HOST_APT_CACHE (.debs
@@ -317,6 +320,25 @@ check_libraries() {
   info "the loader finds every library of the image's $n ELF files"
 }
 
+# prune_describe_tags IMAGE: every build tags a new git describe name (abc1234, abc1234-dirty,
+# v0.1.0-3-gabc1234), and they pile up. Keeps the newest $keep such tags of IMAGE (this build's
+# among them) and removes the older ones; other tags (latest, dev, test, 0.1.0, a release's v0.1.0)
+# are never touched. An image left without a tag goes with the dangling ones below.
+keep=${VOXGATE_IMAGE_KEEP:-3}
+[[ $keep =~ ^[0-9]+$ ]] || die "VOXGATE_IMAGE_KEEP must be a number, not '$keep'"
+describe_tag_re='^(v?[0-9]+(\.[0-9]+)*-[0-9]+-g)?[0-9a-f]{7,40}(-dirty)?$'
+prune_describe_tags() {
+  local image=$1 kept=0 created t
+  [ "$keep" -gt 0 ] || return 0
+  if [[ $tag =~ $describe_tag_re ]]; then kept=1; fi
+  while IFS='|' read -r created t; do
+    [ "$t" != "$tag" ] && [[ $t =~ $describe_tag_re ]] || continue
+    if [ "$kept" -lt "$keep" ]; then kept=$((kept + 1)); continue; fi
+    info "untagging $image:$t (built $created; only the newest $keep describe-tagged builds stay: VOXGATE_IMAGE_KEEP)"
+    "${PODMAN[@]}" untag "$image:$t" >/dev/null 2>&1 || true
+  done < <("${PODMAN[@]}" images --format '{{.CreatedAt}}|{{.Tag}}' --filter "reference=$image" | sort -r)
+}
+
 declare -A result_size result_state
 for name in "${selected[@]}"; do
   step "image voxgate-$name"
@@ -374,8 +396,8 @@ for name in "${selected[@]}"; do
     result_state[$name]="built in $((SECONDS - t0)) s"
   fi
   for t in $extra_tags; do [ "$t" = "$tag" ] || "${PODMAN[@]}" tag "$image:$tag" "$image:$t"; done
-  # Earlier builds of this image that no tag names any more (images of other commits keep
-  # their tags: `podman rmi` them to reclaim the space).
+  prune_describe_tags "$image"
+  # Earlier builds of this image that no tag names any more.
   for id in $("${PODMAN[@]}" images --quiet --filter dangling=true --filter "label=org.opencontainers.image.title=voxgate-$name"); do
     "${PODMAN[@]}" rmi "$id" >/dev/null 2>&1 || true
   done

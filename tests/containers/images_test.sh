@@ -9,7 +9,12 @@
 #   mt-tts: the gateway, apertium and espeak images; an endpoint container in front of both
 #     engine containers translates and synthesizes.
 # Usage: images_test.sh BUILD_DIR [asr|mt-tts]. Exits 77 (ctest: skipped) only where podman
-# cannot run containers at all.
+# cannot run containers at all, saying why (podman's own error included), and not even then
+# where containers are required: with CI set (CI=true, as CI services set it) or
+# VOXGATE_REQUIRE_CONTAINERS=1 it fails instead (VOXGATE_REQUIRE_CONTAINERS=0: skip even on CI).
+# The images are built with the tag `test` and no other tag (VOXGATE_IMAGE_TAG=test
+# VOXGATE_IMAGE_EXTRA_TAGS=), so a developer's latest, dev and describe-tagged images are never
+# replaced; the test image a run replaces is removed.
 set -euo pipefail
 build_dir=$(cd "${1:?usage: $0 BUILD_DIR [asr|mt-tts]}" && pwd)
 mode=${2:-asr}
@@ -19,7 +24,19 @@ source "$root/scripts/podman-flags.sh"
 clip=/usr/share/pocketsphinx/test/data/goforward.raw
 expected="go forward ten meters"
 
-skip() { echo "SKIP: $*"; exit 77; }
+# Containers are required (a skip would hide that the images were never tested): CI, or asked.
+required() {
+  [ "${VOXGATE_REQUIRE_CONTAINERS:-}" = 1 ] && return 0
+  [ "${VOXGATE_REQUIRE_CONTAINERS:-}" != 0 ] && [ -n "${CI:-}" ] && [ "${CI}" != false ] && [ "${CI}" != 0 ]
+}
+skip() {
+  if required; then
+    echo "FAIL: $* (containers are required here: CI='${CI:-}', VOXGATE_REQUIRE_CONTAINERS='${VOXGATE_REQUIRE_CONTAINERS:-}')" >&2
+    exit 1
+  fi
+  echo "SKIP: $*"
+  exit 77
+}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { printf '\n--- %s\n' "$*"; }
 
@@ -28,8 +45,14 @@ step() { printf '\n--- %s\n' "$*"; }
 for tool in podman runc mmdebstrap; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/install-deps.sh installs it)"
 done
-info=$("${PODMAN[@]}" info 2>&1) || skip "podman cannot run here: $(tail -n 3 <<<"$info")"
-ns=$(unshare --mount --pid --net --uts --ipc --fork true 2>&1) || skip "no namespaces for containers here: $ns"
+if ! info=$("${PODMAN[@]}" info 2>&1); then
+  printf '%s\n' "${PODMAN[*]} info failed:" "$info" >&2
+  skip "podman cannot run here: $(tail -n 3 <<<"$info" | tr '\n' ' ')"
+fi
+if ! ns=$(unshare --mount --pid --net --uts --ipc --fork true 2>&1); then
+  printf '%s\n' "unshare --mount --pid --net --uts --ipc --fork true failed:" "$ns" >&2
+  skip "no namespaces for containers here: $ns"
+fi
 for tool in curl sox soxi; do command -v "$tool" >/dev/null || fail "$tool is needed (scripts/install-deps.sh)"; done
 
 # ---- everything this test starts goes, whatever happens -------------------------------------
@@ -53,7 +76,9 @@ for c in $("${PODMAN[@]}" ps -a --filter label=io.voxgate.test=images_test --for
 done
 
 # ---- build ----------------------------------------------------------------------------------
-tag=$(git -C "$root" describe --always --dirty 2>/dev/null || echo test)
+# Never a developer's tags: only `test`, replaced by each run.
+tag="test"
+describe=$(git -C "$root" describe --always 2>/dev/null || true)
 revision=$(git -C "$root" rev-parse HEAD 2>/dev/null || echo unknown)
 gateway="localhost/voxgate-gateway:$tag"
 # "IMAGE TITLE BINARY..." for each image this mode uses.
@@ -69,10 +94,39 @@ case "$mode" in
             "localhost/voxgate-engine-espeak:$tag voxgate-engine-espeak /usr/bin/voxgate-engine-espeak") ;;
   *) fail "unknown mode '$mode' (asr, mt-tts)" ;;
 esac
-step "scripts/build-images.sh $build_dir ${names[*]} (tag $tag)"
+step "scripts/build-images.sh $build_dir ${names[*]} (tag $tag, no other tags)"
+declare -A before_ids
+for name in "${names[@]}"; do
+  before_ids[$name]=$("${PODMAN[@]}" image inspect --format '{{.Id}}' "localhost/voxgate-$name:$tag" 2>/dev/null || true)
+done
+# The other tags of these images (a developer's latest, dev, describe names), to compare after.
+other_tags() {
+  local name
+  for name in "${names[@]}"; do
+    "${PODMAN[@]}" images --format '{{.Repository}}:{{.Tag}} {{.Id}}' --filter "reference=localhost/voxgate-$name"
+  done | grep -v ":$tag " | sort || true
+}
+before_tags=$(other_tags)
 t0=$(date +%s.%N)
-VOXGATE_IMAGE_TAG=$tag "$root/scripts/build-images.sh" "$build_dir" "${names[@]}" || fail "scripts/build-images.sh failed"
+VOXGATE_IMAGE_TAG=$tag VOXGATE_IMAGE_EXTRA_TAGS="" VOXGATE_IMAGE_KEEP=0 "$root/scripts/build-images.sh" "$build_dir" "${names[@]}" ||
+  fail "scripts/build-images.sh failed"
 build_seconds=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+# The test image a rebuild replaced goes (unless something else still names it).
+for name in "${names[@]}"; do
+  old=${before_ids[$name]}
+  now=$("${PODMAN[@]}" image inspect --format '{{.Id}}' "localhost/voxgate-$name:$tag")
+  if [ -n "$old" ] && [ "$old" != "$now" ] && "${PODMAN[@]}" image exists "$old" &&
+      [ "$("${PODMAN[@]}" image inspect --format '{{len .RepoTags}}' "$old")" = 0 ]; then
+    echo "removing the replaced test image ${old:0:12} of voxgate-$name"
+    "${PODMAN[@]}" rmi "$old" >/dev/null 2>&1 || true
+  fi
+  ! "${PODMAN[@]}" image exists "$old" || [ "$old" = "$now" ] || [ "$("${PODMAN[@]}" image inspect --format '{{len .RepoTags}}' "$old")" != 0 ] ||
+    fail "the replaced test image ${old:0:12} of voxgate-$name is still there"
+done
+# Every other tag names the image it named before: the build tagged nothing but :$tag.
+after_tags=$(other_tags)
+[ "$before_tags" = "$after_tags" ] ||
+  fail "building the test images changed other tags:$(diff <(echo "$before_tags") <(echo "$after_tags") | grep '^[<>]' | tr '\n' ' ')"
 
 # ---- what the images say about themselves ---------------------------------------------------
 step "image metadata"
@@ -84,7 +138,7 @@ for entry in "${images[@]}"; do
   [ "$ep" = "[\"$entrypoint\"]" ] || fail "$image: entrypoint $ep, expected the exec form [\"$entrypoint\"]"
   [ "$label_title" = "$title" ] || fail "$image: title label '$label_title'"
   [ "$label_revision" = "$revision" ] || fail "$image: revision label '$label_revision', expected $revision"
-  [[ $label_version == *"$tag"* ]] || fail "$image: version label '$label_version' does not name $tag"
+  [[ $label_version == *"$describe"* ]] || fail "$image: version label '$label_version' does not name $describe (git describe)"
   [ -n "$label_licenses" ] || fail "$image: no licenses label"
   echo "$image: user $user, entrypoint $ep, version $label_version, licenses $label_licenses"
 done

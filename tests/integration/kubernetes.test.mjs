@@ -1,11 +1,14 @@
 // The Kubernetes manifests (deploy/kubernetes): every overlay renders with kubectl's kustomize,
-// every object validates against the Kubernetes schemas (npm kubernetes-models; the GKE
-// BackendConfig against a small schema here), yamllint passes on the sources and the rendered
-// output, and the invariants a deployment depends on hold in every overlay (probes, resources,
-// security, read-only models, Services that reach named ports, config addresses that reach the
-// rendered Services, HPAs, PDBs, probe timing equal to voxgate's own health checks, grace
-// periods that cover the drain). The checker is shown to catch broken manifests, and the
-// rendered command lines and configs are run with the real binaries.
+// every object validates against the Kubernetes schemas (npm kubernetes-models; Managed
+// Prometheus' PodMonitoring against a small schema here), yamllint passes on the sources and the
+// rendered output, and the invariants a deployment depends on hold in every overlay (probes on
+// the ports the processes listen on, resources from the measurements, ephemeral storage over
+// the emptyDirs, security, read-only models and a claimRef on the rendered claim, Services that
+// reach named ports, config addresses that reach the rendered Services on their pods' ports,
+// images that scripts/build-images.sh builds, HPAs that own their Deployments' replicas, PDBs,
+// probe timing equal to voxgate's own health checks, rollouts that wait for discovery, grace
+// periods that cover the drain, scraping for the HPAs' series). The checker is shown to catch
+// broken manifests, and the rendered command lines and configs are run with the real binaries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -23,6 +26,42 @@ const OVERLAYS = ['base', 'overlays/dev', 'overlays/prod', 'overlays/preview'];
 const HEALTH_DEFAULTS = { interval_seconds: 5, timeout_seconds: 1, healthy_threshold: 2, unhealthy_threshold: 1 };
 const DRAIN_DEFAULT_SECONDS = 30;  // drain_grace_seconds and --drain-grace-seconds
 const MODEL_FLAGS = ['--model-dir', '--data-path', '--modes-dir'];
+// How long the cluster DNS may answer from its cache (kube-dns' TTL on GKE): a new pod can be
+// invisible to the tier in front for this long after it turns ready.
+const DNS_CACHE_SECONDS = 30;
+// pocketsphinx under load (docs/BENCHMARKS.md, "Per-tier resource use"): 0.63-0.68 CPU seconds
+// per second of audio and stream, ~100 MiB per decoder.
+const RECOGNIZER_CORES_PER_STREAM = 0.65;
+const RECOGNIZER_BYTES_PER_STREAM = 100 * 2 ** 20;
+// Containers that run real-time decoding: no CPU limit, or one equal to the request.
+const REAL_TIME_BINARIES = new Set(['voxgate-engine-pocketsphinx']);
+// Termination: the grace period leaves this much after the preStop pause and the drain.
+const CLOSE_MARGIN_SECONDS = 10;
+
+// The images scripts/build-images.sh builds (its images_table): name -> binaries.
+function builtImages() {
+  const script = readFileSync(path.join(ROOT, 'scripts/build-images.sh'), 'utf8');
+  const table = script.slice(script.indexOf('images_table=('), script.indexOf('\n)', script.indexOf('images_table=(')));
+  const images = new Map();
+  for (const m of table.matchAll(/^\s*"([a-z0-9-]+)\|([^|]*)\|/gm)) images.set(`voxgate-${m[1]}`, m[2].split(/\s+/).filter(Boolean));
+  assert.ok(images.size >= 4, `images_table not found in scripts/build-images.sh (${images.size} rows)`);
+  return images;
+}
+const BUILT_IMAGES = builtImages();
+
+// Kubernetes quantities: cores for cpu, bytes for the rest.
+function quantity(q) {
+  if (q === undefined) return undefined;
+  const m = /^([0-9.]+)(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/.exec(String(q));
+  if (!m) return NaN;
+  const scale = { m: 1e-3, k: 1e3, Ki: 2 ** 10, M: 1e6, Mi: 2 ** 20, G: 1e9, Gi: 2 ** 30, T: 1e12, Ti: 2 ** 40 }[m[2]] ?? 1;
+  return Number(m[1]) * scale;
+}
+
+// The port of a host:port flag value (--listen=0.0.0.0:7003).
+const portOf = (address) => (address === undefined ? undefined : Number(address.slice(address.lastIndexOf(':') + 1)));
+// A container port by name or number -> its number.
+const containerPort = (c, port) => (c.ports ?? []).find((p) => p.name === port || p.containerPort === port)?.containerPort;
 
 function kustomize(dir, extra = []) {
   return execFileSync('kubectl', ['kustomize', ...extra, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -104,13 +143,43 @@ export function checkInvariants(objects) {
                 r.successThreshold !== HEALTH_DEFAULTS.healthy_threshold || r.failureThreshold !== HEALTH_DEFAULTS.unhealthy_threshold)) {
         bad(d, `${where} readinessProbe differs from voxgate's health checks (5 s, 1 s, 2, 1)`);
       }
+      // The ports the process listens on (--listen, --admin) are the declared container ports
+      // (grpc or http, admin), and the probes ask those listeners: gRPC health on --listen,
+      // /healthz and /readyz on --admin.
+      const listen = portOf(flagValue(c.args, '--listen'));
+      const admin = portOf(flagValue(c.args, '--admin'));
+      const served = containerPort(c, 'grpc') ?? containerPort(c, 'http');
+      if (listen !== served) bad(d, `${where} --listen port ${listen} is not its grpc/http containerPort ${served}`);
+      if (admin !== containerPort(c, 'admin')) bad(d, `${where} --admin port ${admin} is not its admin containerPort ${containerPort(c, 'admin')}`);
       for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) {
         const port = c[probe]?.httpGet?.port ?? c[probe]?.grpc?.port;
-        const known = (c.ports ?? []).some((p) => p.name === port || p.containerPort === port);
-        if (c[probe] && !known) bad(d, `${where} ${probe} targets port ${port}, which the container does not declare`);
+        const number = containerPort(c, port);
+        if (c[probe] && number === undefined) bad(d, `${where} ${probe} targets port ${port}, which the container does not declare`);
+        else if (c[probe]?.grpc && number !== listen) bad(d, `${where} ${probe} port ${number} (gRPC health) is not the --listen port ${listen}`);
+        else if (c[probe]?.httpGet && number !== admin) bad(d, `${where} ${probe} port ${number} (${c[probe].httpGet.path}) is not the --admin port ${admin}`);
       }
+      // Images: one that scripts/build-images.sh builds, holding the command's binary.
+      const imageName = c.image?.replace(/@.*$/, '').replace(/:[^/:]*$/, '').split('/').pop();
+      const binaries = BUILT_IMAGES.get(imageName);
+      if (!binaries) bad(d, `${where} image ${c.image} is not an image of scripts/build-images.sh (${[...BUILT_IMAGES.keys()].join(', ')})`);
+      else if (!binaries.includes(path.basename(c.command?.[0] ?? ''))) bad(d, `${where} command ${c.command?.[0]} is not a binary of image ${imageName}`);
+      // Resources: requests and limits, except a CPU limit on real-time decoding (a CFS quota
+      // throttles it); a recognizer's requests follow the measurement per stream.
+      const res = c.resources ?? {};
       for (const kind of ['requests', 'limits']) {
-        for (const res of ['cpu', 'memory']) if (!c.resources?.[kind]?.[res]) bad(d, `${where} has no ${kind}.${res}`);
+        for (const r of ['cpu', 'memory', 'ephemeral-storage']) {
+          if (kind === 'limits' && r === 'cpu' && REAL_TIME_BINARIES.has(path.basename(c.command?.[0] ?? ''))) continue;
+          if (!res[kind]?.[r]) bad(d, `${where} has no ${kind}.${r}`);
+        }
+      }
+      for (const r of ['cpu', 'memory', 'ephemeral-storage']) {
+        if (res.limits?.[r] && !(quantity(res.limits[r]) >= quantity(res.requests?.[r]))) bad(d, `${where} limits.${r} is below requests.${r}`);
+      }
+      if (REAL_TIME_BINARIES.has(path.basename(c.command?.[0] ?? ''))) {
+        if (res.limits?.cpu && quantity(res.limits.cpu) !== quantity(res.requests?.cpu)) bad(d, `${where} has a CPU limit other than its request (a quota throttles real-time decoding)`);
+        const capacity = Number(flagValue(c.args, '--capacity') ?? 1);
+        if (!(quantity(res.requests?.cpu) >= capacity * RECOGNIZER_CORES_PER_STREAM - 1e-9)) bad(d, `${where} requests.cpu ${res.requests?.cpu} is below --capacity ${capacity} x ${RECOGNIZER_CORES_PER_STREAM} cores (measured)`);
+        if (!(quantity(res.requests?.memory) >= capacity * RECOGNIZER_BYTES_PER_STREAM)) bad(d, `${where} requests.memory ${res.requests?.memory} is below --capacity ${capacity} x 100Mi (measured)`);
       }
       const sc = c.securityContext ?? {};
       if (sc.readOnlyRootFilesystem !== true) bad(d, `${where} root filesystem is not read-only`);
@@ -145,8 +214,15 @@ export function checkInvariants(objects) {
       const drain = Number(flagValue(c.args, '--drain-grace-seconds') ?? config?.drain_grace_seconds ??
                            (c.args?.[0] === 'alert-relay' ? 5 : DRAIN_DEFAULT_SECONDS));
       const grace = pod.terminationGracePeriodSeconds ?? 30;
-      if (!(grace > pause + drain)) bad(d, `terminationGracePeriodSeconds ${grace} is not more than preStop ${pause} s + drain ${drain} s`);
+      if (!(grace >= pause + drain + CLOSE_MARGIN_SECONDS)) bad(d, `terminationGracePeriodSeconds ${grace} is less than preStop ${pause} s + drain ${drain} s + ${CLOSE_MARGIN_SECONDS} s`);
     }
+    // Ephemeral storage: every emptyDir is bounded, and the pod's limits hold them all and logs.
+    const emptyDirs = (pod.volumes ?? []).filter((v) => v.emptyDir);
+    for (const v of emptyDirs) if (!v.emptyDir.sizeLimit) bad(d, `emptyDir ${v.name} has no sizeLimit`);
+    const scratch = emptyDirs.reduce((sum, v) => sum + (quantity(v.emptyDir.sizeLimit) || 0), 0);
+    const ephemeral = pod.containers.reduce((sum, c) => sum + (quantity(c.resources?.limits?.['ephemeral-storage']) || 0), 0);
+    if (!(ephemeral > scratch)) bad(d, `ephemeral-storage limits ${ephemeral} B do not exceed its emptyDirs' ${scratch} B (logs need room too)`);
+    for (const n of [d.metadata.name]) if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)) bad(d, 'name is not a DNS label of at most 63 characters');
     for (const v of pod.volumes ?? []) {
       if (v.configMap && !objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === v.configMap.name && ns(o) === ns(d))) {
         bad(d, `volume ${v.name} names ConfigMap ${v.configMap.name}, which is not rendered`);
@@ -162,13 +238,16 @@ export function checkInvariants(objects) {
       if (typeof p.targetPort !== 'string') bad(s, `port ${p.port} does not target a named container port`);
       else if (!pods.every((d) => d.spec.template.spec.containers.some((c) => (c.ports ?? []).some((cp) => cp.name === p.targetPort)))) {
         bad(s, `port ${p.port} targets ${p.targetPort}, which its pods do not declare`);
+      } else if (s.spec.clusterIP === 'None') {
+        // Headless: DNS gives pod IPs and clients dial the container's port, so the Service's
+        // port says the same (SRV records, `kubectl get svc`), never another number.
+        for (const d of pods) {
+          const target = d.spec.template.spec.containers.map((c) => containerPort(c, p.targetPort)).find((x) => x !== undefined);
+          if (target !== p.port) bad(s, `headless Service port ${p.port} is not its pods' ${p.targetPort} containerPort ${target}`);
+        }
       }
     }
-    const backendConfig = s.metadata.annotations?.['cloud.google.com/backend-config'];
-    if (backendConfig) {
-      const name = JSON.parse(backendConfig).default;
-      if (!objects.some((o) => o.kind === 'BackendConfig' && o.metadata.name === name && ns(o) === ns(s))) bad(s, `backend-config ${name} is not rendered`);
-    }
+    if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(s.metadata.name)) bad(s, 'name is not a DNS label of at most 63 characters');
   }
 
   // Every address in a voxgate config reaches a rendered Service in the pod's namespace, on one
@@ -189,9 +268,20 @@ export function checkInvariants(objects) {
             bad(d, `config pool ${p.name} names ${target}: no such Service in namespace ${ns(d)}`);
             continue;
           }
-          if (!(svc.spec.ports ?? []).some((sp) => sp.port === port)) bad(d, `config pool ${p.name} names ${target}: the Service has no port ${port}`);
           if (e.dns && (svc.spec.clusterIP !== 'None' || svc.spec.publishNotReadyAddresses)) bad(svc, 'named by dns: in a config but not headless with ready addresses only');
-          for (const behind of podsIn(svc).filter((x) => matches(svc.spec.selector, x.spec.template.metadata.labels))) {
+          const behindPods = podsIn(svc).filter((x) => matches(svc.spec.selector, x.spec.template.metadata.labels));
+          if (svc.spec.clusterIP !== 'None' && !(svc.spec.ports ?? []).some((sp) => sp.port === port)) bad(d, `config pool ${p.name} names ${target}: the Service has no port ${port}`);
+          for (const behind of behindPods) {
+            // dns: gives pod IPs: the config's port must be the one the pods listen on, the
+            // containerPort their Service targets (the tier's grpc port).
+            const targets = (svc.spec.ports ?? []).map((sp) => behind.spec.template.spec.containers.map((bc) => containerPort(bc, sp.targetPort)).find((x) => x !== undefined));
+            if (svc.spec.clusterIP === 'None' && !targets.includes(port)) bad(d, `config pool ${p.name} names ${target}: its pods listen on ${targets.join(', ')}`);
+            // A rollout takes down an old pod only once the tier in front can use the new one:
+            // the DNS cache, the next refresh, then healthy_threshold checks.
+            const discovery = DNS_CACHE_SECONDS + (e.refresh_seconds ?? 30) + health.healthy_threshold * health.interval_seconds;
+            if (e.dns && !((behind.spec.minReadySeconds ?? 0) >= discovery)) {
+              bad(behind, `minReadySeconds ${behind.spec.minReadySeconds ?? 0} is less than the ${discovery} s pool ${p.name} of ${d.metadata.name} may take to find a new pod (DNS ${DNS_CACHE_SECONDS} s + refresh ${e.refresh_seconds} s + ${health.healthy_threshold} x ${health.interval_seconds} s)`);
+            }
             for (const bc of behind.spec.template.spec.containers) {
               const r = bc.readinessProbe ?? {};
               if (r.periodSeconds !== health.interval_seconds || r.timeoutSeconds !== health.timeout_seconds ||
@@ -207,7 +297,9 @@ export function checkInvariants(objects) {
 
   for (const h of objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
     const t = h.spec.scaleTargetRef;
-    if (!deployments.some((d) => t.kind === 'Deployment' && d.metadata.name === t.name && ns(d) === ns(h))) bad(h, `scaleTargetRef ${t.kind}/${t.name} is not rendered`);
+    const target = deployments.find((d) => t.kind === 'Deployment' && d.metadata.name === t.name && ns(d) === ns(h));
+    if (!target) bad(h, `scaleTargetRef ${t.kind}/${t.name} is not rendered`);
+    else if (target.spec.replicas !== undefined) bad(target, `spec.replicas ${target.spec.replicas} is set, but HorizontalPodAutoscaler ${h.metadata.name} owns the count (kubectl apply would reset it)`);
     for (const m of h.spec.metrics ?? []) {
       if (m.type === 'Pods' && !adapterMetrics.has(m.pods.metric.name)) bad(h, `metric ${m.pods.metric.name} is not made by prometheus-adapter/values.yaml`);
     }
@@ -216,6 +308,28 @@ export function checkInvariants(objects) {
   for (const b of objects.filter((o) => o.kind === 'PodDisruptionBudget')) {
     if (!podsIn(b).some((d) => matches(b.spec.selector?.matchLabels, d.spec.template.metadata.labels))) bad(b, 'selects no pods');
     if (b.spec.unhealthyPodEvictionPolicy !== 'AlwaysAllow') bad(b, 'unhealthyPodEvictionPolicy is not AlwaysAllow');
+  }
+  // A PersistentVolume reserved for a claim names the claim as rendered, and the claim it.
+  for (const pv of objects.filter((o) => o.kind === 'PersistentVolume')) {
+    const ref = pv.spec.claimRef;
+    if (!ref) continue;
+    const claim = objects.find((o) => o.kind === 'PersistentVolumeClaim' && o.metadata.name === ref.name && ns(o) === ref.namespace);
+    if (!claim) bad(pv, `claimRef ${ref.namespace}/${ref.name} is not a rendered PersistentVolumeClaim`);
+    else if (claim.spec.volumeName !== pv.metadata.name) bad(pv, `claim ${ref.name} binds volumeName ${claim.spec.volumeName}, not this volume`);
+  }
+  // Managed Prometheus scrapes only what a PodMonitoring selects: in a namespace with one, every
+  // voxgate pod is scraped, on a port it declares.
+  for (const m of objects.filter((o) => o.kind === 'PodMonitoring')) {
+    const selected = podsIn(m).filter((d) => matches(m.spec.selector?.matchLabels, d.spec.template.metadata.labels));
+    if (!selected.length) bad(m, 'selects no pods');
+    for (const d of selected) {
+      for (const e of m.spec.endpoints ?? []) {
+        if (!d.spec.template.spec.containers.some((c) => containerPort(c, e.port) !== undefined)) bad(m, `scrapes port ${e.port}, which ${d.metadata.name} does not declare`);
+      }
+    }
+    for (const d of podsIn(m)) {
+      if (!objects.some((x) => x.kind === 'PodMonitoring' && ns(x) === ns(d) && matches(x.spec.selector?.matchLabels, d.spec.template.metadata.labels))) bad(d, 'no PodMonitoring scrapes its pods');
+    }
   }
   for (const s of objects.filter((o) => o.kind === 'Secret')) {
     if (s.data || s.stringData) bad(s, 'a Secret with data is rendered (secrets are created by hand, never committed)');
@@ -234,18 +348,35 @@ async function modelClass(apiVersion, kind) {
   return modelCache.get(id);
 }
 
-// GKE's BackendConfig (a CRD kubernetes-models does not know): the fields used here.
-function validateBackendConfig(o) {
+// Managed Prometheus' PodMonitoring (monitoring.googleapis.com/v1, a CRD kubernetes-models does
+// not know): the fields of its schema used here, with their types.
+const DURATION = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+const seconds = (d) => [...d.matchAll(/([0-9.]+)(ms|s|m|h)/g)].reduce((s, [, n, u]) => s + Number(n) * { ms: 1e-3, s: 1, m: 60, h: 3600 }[u], 0);
+function validatePodMonitoring(o) {
   const errors = [];
   const spec = o.spec ?? {};
-  const allowed = { healthCheck: 'object', timeoutSec: 'number', connectionDraining: 'object' };
+  const allowed = { selector: 'object', endpoints: 'object', targetLabels: 'object', limits: 'object' };
   for (const [k, v] of Object.entries(spec)) if (typeof v !== allowed[k]) errors.push(`spec.${k}: unknown or not a ${allowed[k] ?? 'known field'}`);
-  const hc = spec.healthCheck ?? {};
-  const hcFields = { type: 'string', requestPath: 'string', port: 'number', checkIntervalSec: 'number', timeoutSec: 'number', healthyThreshold: 'number', unhealthyThreshold: 'number' };
-  for (const [k, v] of Object.entries(hc)) if (typeof v !== hcFields[k]) errors.push(`spec.healthCheck.${k}: unknown or wrong type`);
-  if (hc.type && !['HTTP', 'HTTPS', 'HTTP2'].includes(hc.type)) errors.push('spec.healthCheck.type: not HTTP, HTTPS or HTTP2');
-  if (hc.requestPath && !hc.requestPath.startsWith('/')) errors.push('spec.healthCheck.requestPath: not a path');
-  for (const [k, v] of Object.entries(spec.connectionDraining ?? {})) if (k !== 'drainingTimeoutSec' || typeof v !== 'number') errors.push(`spec.connectionDraining.${k}: unknown`);
+  for (const [k, v] of Object.entries(spec.selector ?? {})) {
+    if (k !== 'matchLabels' && k !== 'matchExpressions') errors.push(`spec.selector.${k}: unknown`);
+    if (k === 'matchLabels' && !Object.values(v).every((x) => typeof x === 'string')) errors.push('spec.selector.matchLabels: not strings');
+  }
+  if (!spec.selector) errors.push('spec.selector: missing');
+  if (!Array.isArray(spec.endpoints) || !spec.endpoints.length) errors.push('spec.endpoints: not a non-empty list');
+  const endpointFields = { port: ['string', 'number'], path: ['string'], interval: ['string'], timeout: ['string'], scheme: ['string'], params: ['object'], metricRelabeling: ['object'] };
+  for (const [i, e] of (Array.isArray(spec.endpoints) ? spec.endpoints : []).entries()) {
+    for (const [k, v] of Object.entries(e)) if (!(endpointFields[k] ?? []).includes(typeof v)) errors.push(`spec.endpoints[${i}].${k}: unknown or wrong type`);
+    if (e.port === undefined) errors.push(`spec.endpoints[${i}].port: missing`);
+    if (e.path !== undefined && !String(e.path).startsWith('/')) errors.push(`spec.endpoints[${i}].path: not a path`);
+    for (const k of ['interval', 'timeout']) if (e[k] !== undefined && !DURATION.test(e[k])) errors.push(`spec.endpoints[${i}].${k}: not a duration`);
+    if (e.scheme !== undefined && !['http', 'https'].includes(e.scheme)) errors.push(`spec.endpoints[${i}].scheme: not http or https`);
+    if (e.interval && e.timeout && DURATION.test(e.interval) && DURATION.test(e.timeout) && seconds(e.timeout) > seconds(e.interval)) errors.push(`spec.endpoints[${i}].timeout: longer than interval`);
+  }
+  for (const [k, v] of Object.entries(spec.targetLabels ?? {})) {
+    if (k === 'metadata') {
+      if (!Array.isArray(v) || !v.every((x) => ['pod', 'container', 'node'].includes(x))) errors.push('spec.targetLabels.metadata: not a list of pod, container, node');
+    } else if (k !== 'fromPod') errors.push(`spec.targetLabels.${k}: unknown`);
+  }
   return errors;
 }
 
@@ -254,8 +385,8 @@ for (const overlay of OVERLAYS) {
     const { objects } = rendered[overlay];
     assert.ok(objects.length > 20, `only ${objects.length} objects`);
     for (const o of objects) {
-      if (o.apiVersion === 'cloud.google.com/v1' && o.kind === 'BackendConfig') {
-        assert.deepEqual(validateBackendConfig(o), [], key(o));
+      if (o.apiVersion === 'monitoring.googleapis.com/v1' && o.kind === 'PodMonitoring') {
+        assert.deepEqual(validatePodMonitoring(o), [], key(o));
         continue;
       }
       const Model = await modelClass(o.apiVersion, o.kind);
@@ -289,18 +420,39 @@ test('the schemas and the checker catch broken manifests', async () => {
     [/non-root/, (o) => { engine(o).securityContext.runAsUser = 0; }],
     [/mounts claim voxgate-models writable/, (o) => { engine(o).containers[0].volumeMounts.find((m) => m.name === 'models').readOnly = false; }],
     [/model path .* writable mount/, (o) => { engine(o).containers[0].volumeMounts.push({ name: 'tmp', mountPath: '/models/pocketsphinx' }); }],
-    [/terminationGracePeriodSeconds 60 is not more than/, (o) => { engine(o).terminationGracePeriodSeconds = 60; }],
+    [/terminationGracePeriodSeconds 70 is less than preStop 5 s \+ drain 60 s \+ 10 s/, (o) => { engine(o).terminationGracePeriodSeconds = 70; }],
     [/selector matches no pod template/, (o) => { find(o, 'Service', 'voxgate-pool').spec.selector['app.kubernetes.io/component'] = 'poool'; }],
     [/targets grpcc, which its pods do not declare/, (o) => { find(o, 'Service', 'voxgate-router').spec.ports[0].targetPort = 'grpcc'; }],
     [/names voxgate-pocketsphinx:7003: no such Service/, (o) => { find(o, 'Service', 'voxgate-pocketsphinx').metadata.name = 'voxgate-pocketsphinx-x'; }],
-    [/the Service has no port 7002/, (o) => { find(o, 'Service', 'voxgate-pool').spec.ports[0].port = 7009; }],
+    [/headless Service port 7009 is not its pods' grpc containerPort 7002/, (o) => { find(o, 'Service', 'voxgate-pool').spec.ports[0].port = 7009; }],
+    [/names voxgate-pocketsphinx:7003: its pods listen on 7013/, (o) => { const c = engine(o).containers[0]; c.ports[0].containerPort = 7013; c.args[0] = '--listen=0.0.0.0:7013'; c.readinessProbe.grpc.port = 7013; }],
+    [/--listen port 7013 is not its grpc\/http containerPort 7003/, (o) => { engine(o).containers[0].args[0] = '--listen=0.0.0.0:7013'; }],
+    [/--admin port 9091 is not its admin containerPort 9090/, (o) => { find(o, 'Deployment', 'voxgate-router').spec.template.spec.containers[0].args[3] = '--admin=0.0.0.0:9091'; }],
+    [/readinessProbe port 7004 \(gRPC health\) is not the --listen port 7003/, (o) => { const c = engine(o).containers[0]; c.ports.push({ name: 'other', containerPort: 7004 }); c.readinessProbe.grpc.port = 7004; }],
+    [/livenessProbe port 7003 \(\/healthz\) is not the --admin port 9090/, (o) => { engine(o).containers[0].livenessProbe.httpGet.port = 'grpc'; }],
+    [/spec.replicas 3 is set, but HorizontalPodAutoscaler voxgate-pocketsphinx owns the count/, (o) => { find(o, 'Deployment', 'voxgate-pocketsphinx').spec.replicas = 3; }],
+    [/Deployment\/voxgate\/voxgate-pocketsphinx: minReadySeconds 20 is less than the 50 s/, (o) => { find(o, 'Deployment', 'voxgate-pocketsphinx').spec.minReadySeconds = 20; }],
+    [/Deployment\/voxgate\/voxgate-router: minReadySeconds 0 is less than/, (o) => { delete find(o, 'Deployment', 'voxgate-router').spec.minReadySeconds; }],
+    [/has no limits.ephemeral-storage/, (o) => { delete find(o, 'Deployment', 'voxgate-pool').spec.template.spec.containers[0].resources.limits['ephemeral-storage']; }],
+    [/do not exceed its emptyDirs/, (o) => { engine(o).volumes.find((v) => v.name === 'tmp').emptyDir.sizeLimit = '1Gi'; }],
+    [/emptyDir tmp has no sizeLimit/, (o) => { delete engine(o).volumes.find((v) => v.name === 'tmp').emptyDir.sizeLimit; }],
+    [/has no limits.cpu/, (o) => { delete find(o, 'Deployment', 'voxgate-apertium').spec.template.spec.containers[0].resources.limits.cpu; }],
+    [/has a CPU limit other than its request/, (o) => { engine(o).containers[0].resources.limits.cpu = '2'; }],
+    [/requests.cpu 1 is below --capacity 4 x 0.65 cores/, (o) => { engine(o).containers[0].resources.requests.cpu = '1'; }],
+    [/requests.memory 256Mi is below --capacity 4 x 100Mi/, (o) => { engine(o).containers[0].resources.requests.memory = '256Mi'; }],
+    [/image .*voxgate-engine-pocketspinx:0.1.0 is not an image of scripts\/build-images.sh/, (o) => { engine(o).containers[0].image = engine(o).containers[0].image.replace('pocketsphinx', 'pocketspinx'); }],
+    [/command \/usr\/bin\/voxgate-engine-espeak is not a binary of image voxgate-engine-pocketsphinx/, (o) => { engine(o).containers[0].command = ['/usr/bin/voxgate-engine-espeak']; }],
+    [/claimRef voxgate-old\/voxgate-models is not a rendered PersistentVolumeClaim/, (o) => { find(o, 'PersistentVolume', 'voxgate-models').spec.claimRef.namespace = 'voxgate-old'; }],
+    [/claim voxgate-models binds volumeName other, not this volume/, (o) => { find(o, 'PersistentVolumeClaim', 'voxgate-models').spec.volumeName = 'other'; }],
+    [/PodMonitoring.*scrapes port metrics, which voxgate-endpoint does not declare/, (o) => { find(o, 'PodMonitoring', 'voxgate').spec.endpoints[0].port = 'metrics'; }],
+    [/voxgate-alert-relay: no PodMonitoring scrapes its pods/, (o) => { find(o, 'PodMonitoring', 'voxgate').spec.selector.matchLabels['app.kubernetes.io/part-of'] = 'voxgate'; find(o, 'Deployment', 'voxgate-alert-relay').spec.template.metadata.labels['app.kubernetes.io/part-of'] = 'x'; }],
+    [/Service\/voxgate\/voxgate-pocketsphinx-with-a-name-far-too-long-for-a-dns-label-of-63-chars: name is not a DNS label/, (o) => { find(o, 'Service', 'voxgate-pocketsphinx').metadata.name = 'voxgate-pocketsphinx-with-a-name-far-too-long-for-a-dns-label-of-63-chars'; }],
     [/not headless/, (o) => { delete find(o, 'Service', 'voxgate-espeak').spec.clusterIP; }],
     [/scaleTargetRef .* is not rendered/, (o) => { find(o, 'HorizontalPodAutoscaler', 'voxgate-espeak').spec.scaleTargetRef.name = 'voxgate-espeek'; }],
     [/not made by prometheus-adapter/, (o) => { find(o, 'HorizontalPodAutoscaler', 'voxgate-endpoint').spec.metrics[0].pods.metric.name = 'voxgate_requests'; }],
     [/unhealthyPodEvictionPolicy/, (o) => { find(o, 'PodDisruptionBudget', 'voxgate-router').spec.unhealthyPodEvictionPolicy = 'IfHealthyBudget'; }],
     [/PodDisruptionBudget.*selects no pods/, (o) => { find(o, 'PodDisruptionBudget', 'voxgate-router').spec.selector.matchLabels['app.kubernetes.io/component'] = 'x'; }],
     [/a Secret with data/, (o) => { o.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'k', namespace: 'voxgate' }, data: { k: 'eA==' } }); }],
-    [/backend-config .* not rendered/, (o) => { o.splice(o.findIndex((x) => x.kind === 'BackendConfig'), 1); }],
     [/names ConfigMap .* not rendered/, (o) => { find(o, 'ConfigMap', 'voxgate-pool-config').metadata.name = 'voxgate-pool-config-old'; }],
     [/no ScheduleAnyway topology spread over topology.kubernetes.io\/zone/, (o) => { engine(o).topologySpreadConstraints.shift(); }],
   ];
@@ -311,14 +463,25 @@ test('the schemas and the checker catch broken manifests', async () => {
     const problems = checkInvariants(objects);
     assert.ok(problems.some((p) => expected.test(p)), `${expected}: got ${JSON.stringify(problems)}`);
   }
-  // The schema check catches a wrong type; the BackendConfig check an unknown field.
+  // The schema check catches a wrong type; the PodMonitoring check an unknown field, a bad
+  // duration and a timeout longer than the interval.
   const deployment = structuredClone(find(fresh(), 'Deployment', 'voxgate-endpoint'));
   deployment.spec.template.spec.containers[0].ports[0].containerPort = 'http';
   const Deployment = await modelClass('apps/v1', 'Deployment');
   assert.throws(() => new Deployment(deployment).validate(), /containerPort/);
-  const backendConfig = structuredClone(find(fresh(), 'BackendConfig', 'voxgate-endpoint'));
-  backendConfig.spec.healthCheck.reqestPath = '/readyz';
-  assert.notDeepEqual(validateBackendConfig(backendConfig), []);
+  const podMonitoring = () => structuredClone(find(fresh(), 'PodMonitoring', 'voxgate'));
+  assert.deepEqual(validatePodMonitoring(podMonitoring()), []);
+  for (const [expected, mutate] of [
+    [/spec.endpoints\[0\].intervall: unknown/, (m) => { m.spec.endpoints[0].intervall = '15s'; }],
+    [/spec.endpoints\[0\].interval: not a duration/, (m) => { m.spec.endpoints[0].interval = 15; }],
+    [/timeout: longer than interval/, (m) => { m.spec.endpoints[0].timeout = '30s'; }],
+    [/spec.targetLabels.metadata/, (m) => { m.spec.targetLabels.metadata = ['namespace']; }],
+    [/spec.selector: missing/, (m) => { delete m.spec.selector; }],
+  ]) {
+    const m = podMonitoring();
+    mutate(m);
+    assert.ok(validatePodMonitoring(m).some((e) => expected.test(e)), `${expected}: got ${JSON.stringify(validatePodMonitoring(m))}`);
+  }
 });
 
 test('the configs quote Service addresses and nothing else, and renamed overlays follow the Services', () => {
@@ -342,7 +505,7 @@ test('the configs quote Service addresses and nothing else, and renamed overlays
   assert.equal(cm.data['pool.yaml'], source.replace(/"(voxgate-[a-z]+):/g, '"$1-preview:'));
 });
 
-test('a kustomization that wraps an overlay and renames again keeps the addresses with the transformer', () => {
+test('a kustomization that wraps an overlay and renames again keeps the addresses, the ports and the claimRef with the transformers', () => {
   const dir = tempDir('voxgate-k8s-');
   try {
     const outer = path.join(dir, 'outer');
@@ -359,26 +522,121 @@ test('a kustomization that wraps an overlay and renames again keeps the addresse
     // Without the transformer the configs would point at names that no longer exist.
     writeFileSync(path.join(outer, 'kustomization.yaml'), YAML.stringify({ resources: [rel('overlays/preview')], namePrefix: 'b-' }));
     assert.ok(checkInvariants(parseAll(kustomize(outer, ['--load-restrictor=LoadRestrictionsNone']))).some((p) => /no such Service/.test(p)));
+
+    // prod wrapped in another namespace and prefix: the models volume's claimRef follows the
+    // claim with the models-claim transformer (and does not without it: the claim would stay
+    // Pending).
+    const wrapProd = (transformers, extra = {}) => {
+      writeFileSync(path.join(outer, 'kustomization.yaml'), YAML.stringify({
+        resources: [rel('overlays/prod')], namePrefix: 'b-', namespace: 'voxgate-other', transformers: transformers.map((t) => rel(`transformers/${t}`)), ...extra,
+      }));
+      return parseAll(kustomize(outer, ['--load-restrictor=LoadRestrictionsNone']));
+    };
+    const prod = wrapProd(['service-addresses', 'models-claim']);
+    assert.deepEqual(checkInvariants(prod), []);
+    const pv = prod.find((o) => o.kind === 'PersistentVolume');
+    const pvc = prod.find((o) => o.kind === 'PersistentVolumeClaim' && o.spec.volumeName === pv.metadata.name);
+    assert.deepEqual(pv.spec.claimRef, { name: pvc.metadata.name, namespace: pvc.metadata.namespace });
+    assert.deepEqual(pv.spec.claimRef, { name: 'b-voxgate-models', namespace: 'voxgate-other' });
+    assert.ok(checkInvariants(wrapProd(['service-addresses'])).some((p) => /claimRef voxgate\/voxgate-models is not a rendered PersistentVolumeClaim/.test(p)));
+
+    // The configs take their ports from the pods (the headless Services give pod IPs): moving
+    // the pool's container port moves the routers' addresses with it; a Service port that
+    // differs from its pods' port is caught.
+    const patchPool = (ops) => ({ patches: [{ target: { kind: 'Deployment', name: 'voxgate-pool' }, patch: YAML.stringify(ops) }] });
+    const moved = wrapProd(['service-addresses', 'models-claim'], {
+      patches: [
+        ...patchPool([
+          { op: 'replace', path: '/spec/template/spec/containers/0/args/2', value: '--listen=0.0.0.0:7012' },
+          { op: 'replace', path: '/spec/template/spec/containers/0/ports/0/containerPort', value: 7012 },
+        ]).patches,
+        { target: { kind: 'Service', name: 'voxgate-pool' }, patch: YAML.stringify([{ op: 'replace', path: '/spec/ports/0/port', value: 7012 }]) },
+      ],
+    });
+    assert.deepEqual(checkInvariants(moved), []);
+    const routerConfig = moved.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('b-voxgate-router-config'));
+    assert.equal((routerConfig.data['router.yaml'].match(/dns: "b-voxgate-pool:7012"/g) ?? []).length, 3);
+    const servicePortOnly = wrapProd(['service-addresses', 'models-claim'], {
+      patches: [{ target: { kind: 'Service', name: 'voxgate-pool' }, patch: YAML.stringify([{ op: 'replace', path: '/spec/ports/0/port', value: 7012 }]) }],
+    });
+    assert.match(servicePortOnly.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('b-voxgate-router-config')).data['router.yaml'], /dns: "b-voxgate-pool:7002"/);
+    assert.ok(checkInvariants(servicePortOnly).some((p) => /headless Service port 7012 is not its pods' grpc containerPort 7002/.test(p)));
+    const containerPortOnly = wrapProd(['service-addresses', 'models-claim'], patchPool([{ op: 'replace', path: '/spec/template/spec/containers/0/ports/0/containerPort', value: 7012 }]));
+    assert.ok(checkInvariants(containerPortOnly).some((p) => /--listen port 7002 is not its grpc\/http containerPort 7012/.test(p)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('prod: internal load balancer, BackendConfig on /readyz, models on Filestore, alert relay secrets by reference', () => {
+test('overlays/preview/branch.sh renders a branch\'s environment with safe names, editing nothing tracked', () => {
+  const script = path.join(K8S, 'overlays/preview/branch.sh');
+  const tracked = readFileSync(path.join(K8S, 'overlays/preview/kustomization.yaml'), 'utf8');
+  const dir = tempDir('voxgate-k8s-preview-');
+  try {
+    const render = (branch, tag = 'abc1234') => {
+      const out = execFileSync(script, [branch, tag, dir], { encoding: 'utf8' }).trim();
+      assert.ok(out.startsWith(dir), out);
+      return parseAll(kustomize(out));
+    };
+    const namespaceOf = (objects) => objects.find((o) => o.kind === 'Namespace').metadata.name;
+    const long1 = render('Feature/ÜBER_long--Branch.Name!!with-a-very-long-tail-that-goes-on');
+    const long2 = render('Feature/ÜBER_long--Branch.Name!!with-a-very-long-tail-that-goes-elsewhere');
+    const short = render('main');
+    for (const objects of [long1, long2, short]) {
+      assert.deepEqual(checkInvariants(objects), []);
+      const namespace = namespaceOf(objects);
+      assert.match(namespace, /^voxgate-pr-[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+      assert.ok(namespace.length <= 63, namespace);
+      for (const o of objects) {
+        if (o.kind !== 'Namespace') assert.equal(o.metadata.namespace, namespace, key(o));
+        if (['Service', 'Deployment', 'Namespace'].includes(o.kind)) assert.match(o.metadata.name, /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, key(o));
+      }
+      for (const d of objects.filter((o) => o.kind === 'Deployment')) assert.match(d.spec.template.spec.containers[0].image, /\/voxgate-[a-z-]+:abc1234$/);
+    }
+    assert.equal(namespaceOf(short), 'voxgate-pr-main');
+    assert.ok(short.some((o) => o.kind === 'Service' && o.metadata.name === 'voxgate-pocketsphinx-preview-main'));
+    assert.notEqual(namespaceOf(long1), namespaceOf(long2), 'two long branch names with one prefix share a namespace');
+    assert.throws(() => execFileSync(script, ['main', 'bad tag!', dir], { stdio: 'pipe' }), /not an image tag/);
+    assert.equal(readFileSync(path.join(K8S, 'overlays/preview/kustomization.yaml'), 'utf8'), tracked);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('prod: internal load balancer left on readiness, PodMonitoring for the HPAs, models on Filestore, alert relay secrets by reference', () => {
   const objects = rendered['overlays/prod'].objects;
   const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'voxgate-endpoint');
   assert.equal(svc.spec.type, 'LoadBalancer');
-  assert.equal(svc.metadata.annotations['networking.gke.io/load-balancer-type'], 'Internal');
-  const bc = objects.find((o) => o.kind === 'BackendConfig');
+  assert.equal(svc.spec.externalTrafficPolicy, 'Local');
+  assert.deepEqual(svc.metadata.annotations, { 'networking.gke.io/load-balancer-type': 'Internal' });
+  // No BackendConfig (GKE reads one only for an Ingress): readiness takes a pod out of the L4
+  // load balancer, whose node health check (every 8 s, 3 failures) the preStop outlasts.
+  assert.ok(!objects.some((o) => o.kind === 'BackendConfig' || o.kind === 'Ingress'));
   const endpoint = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'voxgate-endpoint');
-  const admin = endpoint.spec.template.spec.containers[0].ports.find((p) => p.name === 'admin').containerPort;
-  assert.deepEqual([bc.spec.healthCheck.requestPath, bc.spec.healthCheck.port], ['/readyz', admin]);
+  const ec = endpoint.spec.template.spec.containers[0];
+  assert.equal(ec.readinessProbe.httpGet.path, '/readyz');
+  assert.ok(ec.lifecycle.preStop.sleep.seconds >= 3 * 8 + 5, `endpoint preStop ${ec.lifecycle.preStop.sleep.seconds} s`);
+  // Managed Prometheus scrapes every voxgate pod's admin /metrics, with the pod label the
+  // adapter needs; every Deployment an HPA scales on a Pods metric is among them.
+  const monitoring = objects.filter((o) => o.kind === 'PodMonitoring');
+  assert.equal(monitoring.length, 1);
+  assert.deepEqual(monitoring[0].spec.endpoints.map((e) => [e.port, e.path]), [['admin', '/metrics']]);
+  assert.ok(monitoring[0].spec.targetLabels.metadata.includes('pod'));
+  const scraped = objects.filter((o) => o.kind === 'Deployment' && matches(monitoring[0].spec.selector.matchLabels, o.spec.template.metadata.labels)).map((o) => o.metadata.name);
+  assert.deepEqual(scraped.sort(), objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name).sort());
+  // The HPAs own the counts of the Deployments they scale; the others have theirs.
+  const scaled = new Set(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler').map((h) => h.spec.scaleTargetRef.name));
+  assert.deepEqual([...scaled].sort(), ['voxgate-apertium', 'voxgate-endpoint', 'voxgate-espeak', 'voxgate-pocketsphinx']);
+  for (const d of objects.filter((o) => o.kind === 'Deployment')) {
+    assert.equal(d.spec.replicas, scaled.has(d.metadata.name) ? undefined : { 'voxgate-alert-relay': 1 }[d.metadata.name] ?? 3, d.metadata.name);
+  }
   const pv = objects.find((o) => o.kind === 'PersistentVolume');
   assert.equal(pv.spec.csi.driver, 'filestore.csi.storage.gke.io');
   assert.match(pv.spec.csi.volumeHandle, /^modeInstance\/[a-z0-9-]+\/[a-z0-9-]+\/[a-z0-9_]+$/);
   assert.match(pv.spec.csi.volumeAttributes.ip, /^\d+\.\d+\.\d+\.\d+$/);
   assert.deepEqual(pv.spec.accessModes, ['ReadOnlyMany']);
   assert.equal(pv.spec.persistentVolumeReclaimPolicy, 'Retain');
+  assert.deepEqual(pv.spec.claimRef, { name: 'voxgate-models', namespace: 'voxgate' });
   assert.ok(!objects.some((o) => o.metadata?.annotations?.['config.kubernetes.io/local-config']), 'a local-config object was rendered');
   for (const name of ['voxgate-pocketsphinx', 'voxgate-espeak']) {
     const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === name);
