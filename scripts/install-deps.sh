@@ -36,6 +36,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# kubectl is not a Debian package (these machines have the Google Cloud SDK's); say so early.
+command -v kubectl >/dev/null || echo "install-deps: warning: kubectl not in PATH; the Kubernetes and secure-kube tests need it" >&2
+
 # Real protocol clients for the tests (the official openai SDK, ws), pinned by package-lock.json.
 if [ ! -d tests/integration/node_modules ] || [ tests/integration/package-lock.json -nt tests/integration/node_modules ]; then
   (cd tests/integration && npm ci --no-audit --no-fund --loglevel=error)

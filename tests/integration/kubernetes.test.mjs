@@ -64,7 +64,13 @@ const portOf = (address) => (address === undefined ? undefined : Number(address.
 const containerPort = (c, port) => (c.ports ?? []).find((p) => p.name === port || p.containerPort === port)?.containerPort;
 
 function kustomize(dir, extra = []) {
-  return execFileSync('kubectl', ['kustomize', ...extra, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    return execFileSync('kubectl', ['kustomize', ...extra, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    // kubectl is not a Debian package: these machines come with it (Google Cloud SDK).
+    if (e.code === 'ENOENT') throw new Error('kubectl is not in PATH: install it (e.g. the Google Cloud SDK\'s kubectl) to test the manifests');
+    throw e;
+  }
 }
 
 function parseAll(text) {
