@@ -7,7 +7,9 @@
 // reach named ports, config addresses that reach the rendered Services on their pods' ports,
 // images that scripts/build-images.sh builds, HPAs that own their Deployments' replicas, PDBs,
 // probe timing equal to voxgate's own health checks, rollouts that wait for discovery, grace
-// periods that cover the drain, scraping for the HPAs' series). The checker is shown to catch
+// periods that cover the drain, scraping for the HPAs' series, network policies under which each
+// port is reachable from exactly who dials it, the admin port from the monitoring namespace, DNS
+// from every pod, and nothing else goes out). The checker is shown to catch
 // broken manifests, and the rendered command lines and configs are run with the real binaries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -118,7 +120,9 @@ function adapterMetricNames() {
   return new Set(values.rules.custom.map((r) => r.name.as));
 }
 
-export function checkInvariants(objects) {
+// monitoringNamespace: where the admin port may be reached from (default: Managed Prometheus'
+// gmp-system where a PodMonitoring is rendered, else your own Prometheus' monitoring).
+export function checkInvariants(objects, { monitoringNamespace } = {}) {
   const problems = [];
   const bad = (o, what) => problems.push(`${key(o)}: ${what}`);
   const deployments = objects.filter((o) => o.kind === 'Deployment');
@@ -340,7 +344,150 @@ export function checkInvariants(objects) {
   for (const s of objects.filter((o) => o.kind === 'Secret')) {
     if (s.data || s.stringData) bad(s, 'a Secret with data is rendered (secrets are created by hand, never committed)');
   }
+  checkNetworkPolicies(objects, deployments, services, bad, problems, monitoringNamespace ??
+    (objects.some((o) => o.kind === 'PodMonitoring') ? MONITORING_NAMESPACE.managed : MONITORING_NAMESPACE.own));
   return problems;
+}
+
+// ---- network policies: Kubernetes NetworkPolicy semantics, evaluated on probe traffic ----
+
+// Where the admin port (/metrics) is scraped from: Managed Prometheus' collectors (a namespace
+// with a PodMonitoring) or your own Prometheus (docs/DEPLOY-GKE.md, "Network policies").
+const MONITORING_NAMESPACE = { managed: 'gmp-system', own: 'monitoring' };
+// The label that admits a namespace's Alertmanager to the alert relay's input.
+const ALERTMANAGER_NAMESPACE_LABEL = { 'voxgate.dev/alertmanager': 'true' };
+
+// A label selector (matchLabels and matchExpressions); {} selects everything.
+function selects(selector, labels) {
+  const l = labels ?? {};
+  return Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => l[k] === v) &&
+    (selector?.matchExpressions ?? []).every(({ key: k, operator, values = [] }) => {
+      const has = Object.hasOwn(l, k);
+      return { In: has && values.includes(l[k]), NotIn: !has || !values.includes(l[k]), Exists: has, DoesNotExist: !has }[operator] ?? false;
+    });
+}
+const ipv4 = (ip) => ip.split('.').reduce((n, x) => n * 256 + Number(x), 0);
+function inCidr(ip, cidr) {
+  if (!ip || cidr.includes(':')) return false;
+  const [base, bits] = cidr.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipv4(ip) / size) === Math.floor(ipv4(base) / size);
+}
+const policyTypes = (np) => np.spec?.policyTypes ?? (np.spec?.egress ? ['Ingress', 'Egress'] : ['Ingress']);
+// Does a peer of a rule (in a policy of namespace policyNs) match the party at the other end?
+// Parties outside the cluster (no labels) match ipBlocks only; pods match selectors (a
+// podSelector alone: pods of the policy's own namespace).
+function peerMatches(policyNs, peer, party) {
+  if (peer.ipBlock) return inCidr(party.ip, peer.ipBlock.cidr) && !(peer.ipBlock.except ?? []).some((c) => inCidr(party.ip, c));
+  if (!party.labels) return false;
+  const inNamespace = peer.namespaceSelector ? selects(peer.namespaceSelector, party.namespaceLabels) : party.namespace === policyNs;
+  return inNamespace && (!peer.podSelector || selects(peer.podSelector, party.labels));
+}
+// A rule's ports against the destination's port ({number, name, protocol}); named ports are the
+// destination container's.
+const portMatches = (rulePorts, port) => !rulePorts?.length || rulePorts.some((p) => (p.protocol ?? 'TCP') === port.protocol &&
+  (p.port === undefined || (typeof p.port === 'string' ? p.port === port.name : p.endPort ? port.number >= p.port && port.number <= p.endPort : p.port === port.number)));
+// Whether the policies let src open a connection to dst's port: src's egress and dst's ingress.
+function allows(policies, src, dst, port) {
+  const side = (party, type, rules, peers, other) => {
+    if (!party.labels) return true;  // outside the cluster: no policy applies there
+    const applying = policies.filter((np) => ns(np) === party.namespace && policyTypes(np).includes(type) && selects(np.spec.podSelector ?? {}, party.labels));
+    return !applying.length || applying.some((np) => (np.spec[rules] ?? []).some((r) =>
+      (!r[peers]?.length || r[peers].some((peer) => peerMatches(ns(np), peer, other))) && portMatches(r.ports, port)));
+  };
+  return side(src, 'Egress', 'egress', 'to', dst) && side(dst, 'Ingress', 'ingress', 'from', src);
+}
+
+// Who may reach whom: every container port of every voxgate pod from exactly the parties its
+// role expects, computed from the configs (who dials whom); DNS from every pod; nothing else out.
+function checkNetworkPolicies(objects, deployments, services, bad, problems, monitoringNamespace) {
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+  const namespaces = [...new Set(deployments.map(ns))];
+  for (const n of namespaces) {
+    const deny = policies.find((np) => ns(np) === n && JSON.stringify(np.spec.podSelector) === '{}' && ['Ingress', 'Egress'].every((t) => policyTypes(np).includes(t)) &&
+      !np.spec.ingress?.length && !np.spec.egress?.length);
+    if (!deny) problems.push(`Namespace/${n}: no default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)`);
+  }
+  for (const np of policies) {
+    if (!deployments.some((d) => ns(d) === ns(np) && selects(np.spec.podSelector ?? {}, d.spec.template.metadata.labels))) bad(np, 'selects no pods');
+  }
+  const nsLabels = (n) => ({ ...objects.find((o) => o.kind === 'Namespace' && o.metadata.name === n)?.metadata.labels, 'kubernetes.io/metadata.name': n });
+  const portsOf = (d) => d.spec.template.spec.containers.flatMap((c) => (c.ports ?? []).map((p) => ({ number: p.containerPort, name: p.name, protocol: p.protocol ?? 'TCP' })));
+  const pod = (id, namespace, labels, extraNsLabels = {}) => ({ id, namespace, labels, namespaceLabels: { ...nsLabels(namespace), ...extraNsLabels } });
+  const tiers = deployments.map((d) => ({ ...pod(d.metadata.name, ns(d), d.spec.template.metadata.labels), deployment: d }));
+  const elsewhere = 'voxgate-elsewhere';
+  // Sources (and destinations) beyond the tiers: each tier's twin in another namespace (same
+  // labels), a stray pod of the namespace, the monitoring namespace, an Alertmanager namespace,
+  // clients in the VPC and on the internet.
+  const twins = tiers.map((t) => ({ ...pod(`${t.id} in namespace ${elsewhere}`, elsewhere, t.labels), deployment: t.deployment }));
+  const monitoring = pod(`a pod in namespace ${monitoringNamespace}`, monitoringNamespace, { app: 'prometheus' });
+  const wrongMonitoring = pod('a pod in namespace kube-system', 'kube-system', { app: 'prometheus' });
+  const alertmanager = pod('an Alertmanager in a namespace labelled voxgate.dev/alertmanager=true', 'alerting', { 'app.kubernetes.io/name': 'alertmanager' }, ALERTMANAGER_NAMESPACE_LABEL);
+  const strays = namespaces.map((n) => pod(`a pod of namespace ${n} without voxgate's labels`, n, { run: 'debug' }));
+  const clients = [{ id: 'a client at 10.128.0.5', ip: '10.128.0.5' }, { id: 'a client at 203.0.113.7', ip: '203.0.113.7' }];
+  const sources = [...tiers, ...twins, monitoring, wrongMonitoring, alertmanager, ...strays, ...clients];
+
+  // Who dials whom: a config's addresses name a Service, whose pods are dialled on that port.
+  const dialled = new Map();  // `${deployment}:${port}` -> Set of dialling deployments
+  for (const d of deployments) {
+    for (const c of d.spec.template.spec.containers) {
+      for (const p of containerConfig(objects, d, c)?.pools ?? []) {
+        for (const e of p.engines ?? []) {
+          const target = e.dns ?? e.address;
+          if (!target) continue;
+          const name = target.slice(0, target.lastIndexOf(':')).split('.')[0];
+          const svc = services.find((s) => s.metadata.name === name && ns(s) === ns(d));
+          if (!svc) continue;  // reported above
+          for (const behind of deployments.filter((x) => ns(x) === ns(svc) && matches(svc.spec.selector, x.spec.template.metadata.labels))) {
+            const k = `${key(behind)}:${Number(target.slice(target.lastIndexOf(':') + 1))}`;
+            if (!dialled.has(k)) dialled.set(k, new Set());
+            dialled.get(k).add(d.metadata.name);
+          }
+        }
+      }
+    }
+  }
+  const role = (d) => d.spec.template.spec.containers[0].args?.[0];
+  for (const t of tiers) {
+    const d = t.deployment;
+    for (const port of portsOf(d)) {
+      const served = services.some((s) => ns(s) === t.namespace && matches(s.spec.selector, t.labels) && (s.spec.ports ?? []).some((sp) => sp.targetPort === port.name || sp.targetPort === port.number));
+      let expected, what;
+      if (port.name === 'admin') [expected, what] = [[monitoring], `only ${monitoring.id}`];
+      else if (!served) [expected, what] = [[], 'nobody (no Service exposes it)'];
+      else if (dialled.has(`${key(d)}:${port.number}`)) {
+        const dialers = dialled.get(`${key(d)}:${port.number}`);
+        [expected, what] = [tiers.filter((s) => s.namespace === t.namespace && dialers.has(s.id)), `only the tier dialling it (${[...dialers].join(', ')})`];
+      } else if (role(d) === 'endpoint') {
+        // The client API: from anywhere outside (the namespace's own pods never call it, and
+        // their egress says so).
+        [expected, what] = [sources.filter((s) => s.namespace !== t.namespace), 'anyone outside the namespace (the client API)'];
+      }
+      else if (role(d) === 'alert-relay') [expected, what] = [[...tiers.filter((s) => s.namespace === t.namespace), alertmanager], 'voxgate pods and Alertmanager'];
+      else { bad(d, `port ${port.number} (${port.name}) is exposed by a Service but dialled by no config: who may reach it?`); continue; }
+      for (const s of sources) {
+        const allowed = allows(policies, s, t, port);
+        if (allowed && !expected.includes(s)) bad(d, `port ${port.number} (${port.name}) is reachable from ${s.id} (expected ${what})`);
+        if (!allowed && expected.includes(s)) bad(d, `port ${port.number} (${port.name}) is not reachable from ${s.id} (expected ${what})`);
+      }
+    }
+  }
+  // Out: DNS from every pod (kube-dns, NodeLocal DNSCache); HTTPS to the internet only from the
+  // alert relay (its webhooks); nothing to other namespaces' pods, nor any other address.
+  const kubeDns = pod('kube-dns', 'kube-system', { 'k8s-app': 'kube-dns' });
+  for (const t of tiers) {
+    const d = t.deployment;
+    for (const [dst, port] of [[kubeDns, { number: 53, name: 'dns', protocol: 'UDP' }], [kubeDns, { number: 53, name: 'dns-tcp', protocol: 'TCP' }], [{ id: '169.254.20.10', ip: '169.254.20.10' }, { number: 53, protocol: 'UDP' }]]) {
+      if (!allows(policies, t, dst, port)) bad(d, `cannot reach DNS (${dst.id} ${port.protocol} 53): discovery fails`);
+    }
+    const relay = d.spec.template.spec.containers.some((c) => containerConfig(objects, d, c)?.alert_relay);
+    const webhook = { id: '198.51.100.10', ip: '198.51.100.10' };
+    if (allows(policies, t, webhook, { number: 443, protocol: 'TCP' }) !== Boolean(relay)) bad(d, `${relay ? 'cannot reach' : 'reaches'} ${webhook.id}:443 (HTTPS out: only the alert relay, to its webhooks)`);
+    if (allows(policies, t, webhook, { number: 80, protocol: 'TCP' })) bad(d, `reaches ${webhook.id}:80 (nothing but DNS and the relay's HTTPS leaves the tiers)`);
+    for (const twin of twins) {
+      for (const port of portsOf(twin.deployment)) if (allows(policies, t, twin, port)) bad(d, `reaches ${twin.id} port ${port.number} (another namespace's voxgate)`);
+    }
+  }
 }
 
 // ---- schemas ----
@@ -461,6 +608,26 @@ test('the schemas and the checker catch broken manifests', async () => {
     [/a Secret with data/, (o) => { o.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'k', namespace: 'voxgate' }, data: { k: 'eA==' } }); }],
     [/names ConfigMap .* not rendered/, (o) => { find(o, 'ConfigMap', 'voxgate-pool-config').metadata.name = 'voxgate-pool-config-old'; }],
     [/no ScheduleAnyway topology spread over topology.kubernetes.io\/zone/, (o) => { engine(o).topologySpreadConstraints.shift(); }],
+    // Network policies: a missing default deny, the admin port opened to all, a tier's policy
+    // removed or widened to other namespaces, an engine opened to the router, the relay closed
+    // to Alertmanager, DNS or HTTPS egress wrong, a policy that selects nothing.
+    [/Namespace\/voxgate: no default-deny NetworkPolicy/, (o) => { o.splice(o.indexOf(find(o, 'NetworkPolicy', 'voxgate-default-deny')), 1); }],
+    [/voxgate-pool: port 9090 \(admin\) is reachable from a client at 203.0.113.7 \(expected only a pod in namespace gmp-system\)/, (o) => { delete find(o, 'NetworkPolicy', 'voxgate-admin').spec.ingress[0].from; }],
+    [/voxgate-router: port 9090 \(admin\) is reachable from a pod in namespace kube-system/, (o) => { find(o, 'NetworkPolicy', 'voxgate-admin').spec.ingress[0].from[0].namespaceSelector = {}; }],
+    [/voxgate-pool: port 7002 \(grpc\) is not reachable from voxgate-router \(expected only the tier dialling it \(voxgate-router\)\)/, (o) => { o.splice(o.indexOf(find(o, 'NetworkPolicy', 'voxgate-pool')), 1); }],
+    [/voxgate-router: port 7001 \(grpc\) is reachable from voxgate-endpoint in namespace voxgate-elsewhere/, (o) => { find(o, 'NetworkPolicy', 'voxgate-router').spec.ingress[0].from[0].namespaceSelector = {}; }],
+    [/voxgate-pocketsphinx: port 7003 \(grpc\) is reachable from voxgate-router \(expected only the tier dialling it \(voxgate-pool\)\)/, (o) => {
+      find(o, 'NetworkPolicy', 'voxgate-engines').spec.ingress[0].from[0].podSelector.matchLabels['app.kubernetes.io/component'] = 'router';
+      find(o, 'NetworkPolicy', 'voxgate-router').spec.egress.push({ ports: [{ port: 'grpc', protocol: 'TCP' }] });
+    }],
+    [/voxgate-endpoint: port 8080 \(http\) is not reachable from a client at 10.128.0.5/, (o) => { find(o, 'NetworkPolicy', 'voxgate-endpoint').spec.ingress[0].from = [{ podSelector: {} }]; }],
+    [/voxgate-alert-relay: port 9095 \(http\) is not reachable from an Alertmanager/, (o) => { find(o, 'NetworkPolicy', 'voxgate-alert-relay').spec.ingress[0].from.pop(); }],
+    [/voxgate-espeak: cannot reach DNS \(kube-dns UDP 53\)/, (o) => { o.splice(o.indexOf(find(o, 'NetworkPolicy', 'voxgate-dns')), 1); }],
+    [/voxgate-pool: reaches 198.51.100.10:443/, (o) => { find(o, 'NetworkPolicy', 'voxgate-pool').spec.egress.push({ ports: [{ port: 443 }] }); }],
+    [/voxgate-alert-relay: cannot reach 198.51.100.10:443/, (o) => { find(o, 'NetworkPolicy', 'voxgate-alert-relay').spec.egress[0].ports[0].port = 8443; }],
+    [/voxgate-endpoint: reaches voxgate-router in namespace voxgate-elsewhere port 7001/, (o) => { find(o, 'NetworkPolicy', 'voxgate-endpoint').spec.egress[0].to[0].namespaceSelector = {}; }],
+    [/NetworkPolicy\/voxgate\/voxgate-engines: selects no pods/, (o) => { find(o, 'NetworkPolicy', 'voxgate-engines').spec.podSelector.matchExpressions[0].values = ['pocketsphynx']; }],
+    [/voxgate-espeak: port 7005 \(grpc\) is not reachable from voxgate-pool/, (o) => { find(o, 'NetworkPolicy', 'voxgate-engines').spec.podSelector.matchExpressions[0].values.pop(); }],
   ];
   assert.deepEqual(checkInvariants(fresh()), []);
   for (const [expected, mutate] of mutations) {
@@ -475,6 +642,11 @@ test('the schemas and the checker catch broken manifests', async () => {
   deployment.spec.template.spec.containers[0].ports[0].containerPort = 'http';
   const Deployment = await modelClass('apps/v1', 'Deployment');
   assert.throws(() => new Deployment(deployment).validate(), /containerPort/);
+  const NetworkPolicy = await modelClass('networking.k8s.io/v1', 'NetworkPolicy');
+  const policy = structuredClone(find(fresh(), 'NetworkPolicy', 'voxgate-pool'));
+  assert.doesNotThrow(() => new NetworkPolicy(policy).validate());
+  policy.spec.ingress[0].from[0].podSelector.matchLabels = ['voxgate'];
+  assert.throws(() => new NetworkPolicy(policy).validate(), /matchLabels/);
   const podMonitoring = () => structuredClone(find(fresh(), 'PodMonitoring', 'voxgate'));
   assert.deepEqual(validatePodMonitoring(podMonitoring()), []);
   for (const [expected, mutate] of [
@@ -569,6 +741,40 @@ test('a kustomization that wraps an overlay and renames again keeps the addresse
     assert.ok(checkInvariants(servicePortOnly).some((p) => /headless Service port 7012 is not its pods' grpc containerPort 7002/.test(p)));
     const containerPortOnly = wrapProd(['service-addresses', 'models-claim'], patchPool([{ op: 'replace', path: '/spec/template/spec/containers/0/ports/0/containerPort', value: 7012 }]));
     assert.ok(checkInvariants(containerPortOnly).some((p) => /--listen port 7002 is not its grpc\/http containerPort 7012/.test(p)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('network policies select by labels (renames keep them), and the monitoring namespace is an overlay patch', () => {
+  const adminNamespace = (objects) => objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name.startsWith('voxgate-admin'))
+    .spec.ingress[0].from[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'];
+  assert.equal(adminNamespace(rendered['overlays/prod'].objects), 'gmp-system');
+  for (const o of ['base', 'overlays/dev', 'overlays/preview']) assert.equal(adminNamespace(rendered[o].objects), 'monitoring', o);
+  // The preview's policies are renamed and moved with everything else, and select only by
+  // labels (which neither nameSuffix nor namespace touch).
+  const preview = rendered['overlays/preview'].objects.filter((o) => o.kind === 'NetworkPolicy');
+  assert.deepEqual(preview.map((o) => o.metadata.name).sort(), ['voxgate-admin', 'voxgate-default-deny', 'voxgate-dns', 'voxgate-endpoint', 'voxgate-engines', 'voxgate-pool', 'voxgate-router'].map((n) => `${n}-preview`));
+  for (const np of preview) {
+    assert.equal(np.metadata.namespace, 'voxgate-preview');
+    const selectors = JSON.stringify([np.spec.podSelector, ...(np.spec.ingress ?? []).flatMap((r) => r.from ?? []), ...(np.spec.egress ?? []).flatMap((r) => r.to ?? [])]);
+    assert.doesNotMatch(selectors, /preview/, np.metadata.name);
+  }
+  // The checker holds prod to its namespace: the admin port open to another one is caught.
+  assert.ok(checkInvariants(rendered['overlays/prod'].objects, { monitoringNamespace: 'monitoring' })
+    .some((p) => /voxgate-endpoint: port 9090 \(admin\) is not reachable from a pod in namespace monitoring/.test(p)));
+  // The documented patch (docs/DEPLOY-GKE.md, "Network policies") moves it.
+  const dir = tempDir('voxgate-k8s-np-');
+  try {
+    writeFileSync(path.join(dir, 'kustomization.yaml'), YAML.stringify({
+      resources: [path.relative(dir, path.join(K8S, 'overlays/dev'))],
+      patches: [{ target: { kind: 'NetworkPolicy', name: 'voxgate-admin' }, patch: YAML.stringify([
+        { op: 'replace', path: '/spec/ingress/0/from/0/namespaceSelector/matchLabels/kubernetes.io~1metadata.name', value: 'observability' }]) }],
+    }));
+    const objects = parseAll(kustomize(dir, ['--load-restrictor=LoadRestrictionsNone']));
+    assert.equal(adminNamespace(objects), 'observability');
+    assert.deepEqual(checkInvariants(objects, { monitoringNamespace: 'observability' }), []);
+    assert.ok(checkInvariants(objects).length > 0, 'the default (monitoring) no longer reaches the admin port');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
