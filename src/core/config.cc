@@ -8,9 +8,9 @@
 #include <limits>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "core/log.h"
+#include "core/process.h"
 
 namespace voxgate::core {
 namespace {
@@ -362,7 +362,7 @@ std::vector<RouteConfig> RoutesPerPoolLanguage(const std::vector<PoolConfig>& po
 }  // namespace
 
 int DefaultEngineCapacity() {
-  return std::max(2, static_cast<int>(std::thread::hardware_concurrency()) * 4);
+  return std::max(2, UsableCpus() * 4);
 }
 
 ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source) {

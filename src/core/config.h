@@ -178,7 +178,7 @@ ServerConfig LoadConfigFile(const std::string& path);
 ServerConfig DefaultConfig();
 // "asr", "mt" or "tts" for a built-in engine's name; empty for an unknown one.
 std::string BuiltInEngineService(const std::string& engine);
-// Streams per pocketsphinx process when the config says 0: ~4 per core (one stream costs
+// Streams per pocketsphinx process when the config says 0: ~4 per usable core (one stream costs
 // ~0.15-0.18 of a core), at least 2.
 int DefaultEngineCapacity();
 

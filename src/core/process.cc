@@ -1,12 +1,30 @@
 #include "core/process.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 namespace voxgate::core {
 namespace {
+
+std::string ReadFirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// ceil(quota / period), or 0 when there is no positive quota.
+int CoresFromQuota(long long quota, long long period) {
+  if (quota <= 0 || period <= 0) return 0;
+  return static_cast<int>((quota + period - 1) / period);
+}
 
 sigset_t StopSignals() {
   sigset_t set;
@@ -36,6 +54,40 @@ std::string ExecutableDir() {
   std::error_code ec;
   auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? "." : exe.parent_path().string();
+}
+
+int CoresFromCpuMax(const std::string& cpu_max) {
+  std::istringstream in(cpu_max);
+  std::string quota;
+  long long period = 0;
+  if (!(in >> quota >> period) || quota == "max") return 0;
+  try {
+    return CoresFromQuota(std::stoll(quota), period);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+int CoresFromCfsQuota(const std::string& quota_us, const std::string& period_us) {
+  try {
+    return CoresFromQuota(std::stoll(quota_us), std::stoll(period_us));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+int UsableCpus() {
+  int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cpus = CPU_COUNT(&set);
+  // The process's own cgroup is the root of its namespace in a container (cgroup v2), else v1.
+  int quota = CoresFromCpuMax(ReadFirstLine("/sys/fs/cgroup/cpu.max"));
+  if (quota == 0) {
+    quota = CoresFromCfsQuota(ReadFirstLine("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"),
+                              ReadFirstLine("/sys/fs/cgroup/cpu/cpu.cfs_period_us"));
+  }
+  if (quota > 0 && quota < cpus) cpus = quota;
+  return std::max(1, cpus);
 }
 
 }  // namespace voxgate::core

@@ -14,4 +14,13 @@ int WaitForStopSignal();
 // The directory of the running executable (for finding sibling binaries).
 std::string ExecutableDir();
 
+// The CPUs this process may use, at least 1: its affinity mask, capped by its cgroup's CPU quota
+// (a Kubernetes CPU limit). std::thread::hardware_concurrency() counts the node's CPUs, so a pod
+// limited to 1 CPU on a 32-core node would size its thread pools for 32.
+int UsableCpus();
+// The whole cores a cgroup quota grants, rounded up: cgroup v2 `cpu.max` ("150000 100000" -> 2),
+// or cgroup v1 quota and period in microseconds. 0: no quota ("max", -1) or unreadable.
+int CoresFromCpuMax(const std::string& cpu_max);
+int CoresFromCfsQuota(const std::string& quota_us, const std::string& period_us);
+
 }  // namespace voxgate::core

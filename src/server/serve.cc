@@ -184,7 +184,7 @@ int Serve(const ServeOptions& options) {
   gateway_options.vosk_listen = config.vosk_listen;
   gateway_options.limits = config.limits;
   gateway_options.api_keys = std::move(*api_keys);
-  gateway_options.io_threads = std::max(2u, std::thread::hardware_concurrency());
+  gateway_options.io_threads = std::max(2, core::UsableCpus());
   gateway_options.status_json = [&pools] { return StatusJson(pools.pools); };
   auto router = std::make_shared<router::Router>(std::move(routes));
   gateway::Gateway gateway(gateway_options, router);
