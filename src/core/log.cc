@@ -8,13 +8,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
 
 #include "core/metrics.h"
+#include "core/rfc3339.h"
 
 namespace voxgate::core {
 namespace {
@@ -290,14 +290,7 @@ std::optional<Severity> ParseSeverity(std::string_view name) {
 }
 
 std::string FormatRfc3339Utc(std::chrono::system_clock::time_point t) {
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(micros / 1000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros % 1000000));
-  return buf;
+  return FormatRfc3339(std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count(), 6);
 }
 
 bool LogEnabled(Severity severity, SourceLocation where) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/rfc3339.h"
+
 namespace voxgate::logs {
 
 // Cloud Logging's LogSeverity names; kNone when the line has no severity.
@@ -57,9 +59,8 @@ enum class ParseResult { kOk, kNotJson, kNotObject };
 // types set entry->bad_field, anything that is not a JSON object is reported as such.
 ParseResult ParseLogEntry(std::string_view json, LogEntry* entry);
 
-// RFC 3339 ("2026-12-01T10:00:00.123456Z", "...+01:00", up to nanoseconds) to microseconds
-// since the epoch; nullopt when it is not one.
-std::optional<int64_t> ParseRfc3339(std::string_view text);
+// RFC 3339 to microseconds since the epoch (core/rfc3339.h).
+using core::ParseRfc3339;
 // Duration as Cloud Logging writes it ("0.123456s"; a bare number is read as seconds too).
 std::optional<double> ParseDurationSeconds(std::string_view text);
 

@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 
 #include "absl/status/status.h"
+#include "core/rfc3339.h"
 
 namespace voxgate::securekube {
 namespace {
@@ -30,16 +30,7 @@ absl::Status MakeParents(const std::string& path) {
 }  // namespace
 
 std::string FormatRfc3339Utc(std::chrono::system_clock::time_point time) {
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(millis >= 0 ? millis / 1000 : (millis - 999) / 1000);
-  const long fraction = static_cast<long>(millis - static_cast<long long>(seconds) * 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char buffer[40];
-  const size_t length = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &utc);
-  char result[64];
-  std::snprintf(result, sizeof result, "%.*s.%03ldZ", static_cast<int>(length), buffer, fraction);
-  return result;
+  return core::FormatRfc3339(std::chrono::duration_cast<std::chrono::microseconds>(time.time_since_epoch()).count(), 3);
 }
 
 absl::StatusOr<AuditLog> AuditLog::Open(const std::string& path) {
