@@ -109,9 +109,11 @@ class FakeApiServer {
       const [, ns, resource, name] = m;
       const key = (n) => `${ns}/${resource}/${n}`;
       if (req.method === 'GET' && !name) {
-        if (entry.query.get('watch') === 'true') {  // a watch: held open until the client goes
+        if (entry.query.get('watch') === 'true') {  // a watch: one event, then held open until the client goes
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.flushHeaders();
+          // kubectl handles SIGINT and SIGTERM only once the watch is open (it sends the request
+          // first): a test that signals it waits for this event to be printed.
+          res.write(`${JSON.stringify({ type: 'ADDED', object: { kind: 'Pod', apiVersion: 'v1', metadata: { name: WATCHED_POD, namespace: ns, resourceVersion: '11' } } })}\n`);
           this.open.add(res);
           res.on('close', () => { entry.closed = true; this.open.delete(res); });
           return;
@@ -154,6 +156,23 @@ function baseEnv(extra = {}) {
 
 // Runs secure-kube without a controlling terminal (detached: its own session); `input`, when
 // given, is its stdin (a pipe).
+// The name of the pod every watch of the fake API servers reports.
+const WATCHED_POD = 'watched-pod';
+
+// For until(): whether the process has printed `text` on stdout (watched from the first call).
+function printed(proc, text) {
+  let out = '';
+  let watching = null;
+  return () => {
+    const p = proc();
+    if (p && watching !== p) {
+      watching = p;
+      p.stdout.on('data', (c) => { out += c; });
+    }
+    return out.includes(text);
+  };
+}
+
 function run(args, { env = {}, onSpawn, input } = {}) {
   const proc = spawn(SK, args, { env: baseEnv(env), detached: true, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   if (input !== undefined) proc.stdin.end(input);
@@ -604,7 +623,7 @@ test('signals reach kubectl; secure-kube dies of the signal that killed kubectl'
     a.requests = [];
     let proc;
     const result = run(['dev', 'get', 'pods', '--watch'], { onSpawn: (p) => { proc = p; } });
-    await until(() => a.requests.some((q) => q.query.get('watch') === 'true'), 'the watch request');
+    await until(printed(() => proc, WATCHED_POD), 'the watch event');
     const [kubectl] = childPids(proc.pid);
     assert.ok(kubectl, 'no kubectl child');
     proc.kill(signal);
@@ -622,11 +641,10 @@ test('signals reach kubectl; secure-kube dies of the signal that killed kubectl'
   const term = spawn('script', ['-qfec', [SK, 'dev', 'get', 'pods', '--watch'].map(quote).join(' '), '/dev/null'], {
     env: baseEnv(), detached: true, stdio: ['pipe', 'pipe', 'pipe'],
   });
-  term.stdout.resume();
   term.stderr.resume();
   const termExit = new Promise((resolve) => term.on('close', (code) => resolve(code)));
   try {
-    await until(() => a.requests.some((q) => q.query.get('watch') === 'true'), 'the watch request (terminal)');
+    await until(printed(() => term, WATCHED_POD), 'the watch event (terminal)');
     term.stdin.write('\x03');
     await withTimeout(termExit, RUN_TIMEOUT_MS, 'secure-kube after Ctrl-C');
   } finally {
