@@ -8,7 +8,9 @@
 #  5. translation throughput: warm apertium pipelines vs apertium spawned per sentence;
 #  6. synthesis speed and time to first audio: full stack vs espeak-ng called directly;
 #  7. log analysis: voxctl logs analyze on a generated log (LOG_MB, default 1000), both forms;
-#  8. logging overhead: short streams with logging at INFO vs off (bench/logging_overhead.mjs).
+#  8. logging overhead: short streams with logging at INFO vs off (bench/logging_overhead.mjs);
+#  9. upload memory: the endpoint's peak RSS transcribing hour-long uploads vs decoding one whole
+#     (bench/upload_memory.mjs).
 # SKIP_OVERHEAD=1 / SKIP_LOAD=1 leave parts out.
 set -euo pipefail
 build=${1:-build}
@@ -83,3 +85,6 @@ rm -rf "$logs"
 
 echo "== logging overhead (INFO vs off, short streams, instant engine)"
 VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/logging_overhead.mjs" 8 50 10 12
+
+echo "== upload memory (an hour of audio in a 0.6 MB FLAC: endpoint peak RSS vs decoding it whole)"
+VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/upload_memory.mjs" 4

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,10 @@ int16_t FloatToS16(float x) {
   return static_cast<int16_t>(std::lrint(std::clamp(x * 32768.0f, -32768.0f, 32767.0f)));
 }
 
+// Samples decoded per libsndfile call: big enough to amortise the call, small enough to stay in
+// cache.
+constexpr size_t kBlockFrames = 16384;
+
 absl::Status TooLong(size_t max_samples, int sample_rate_hertz) {
   return absl::InvalidArgumentError(absl::StrFormat(
       "audio longer than %g seconds", static_cast<double>(max_samples) / sample_rate_hertz));
@@ -89,61 +94,110 @@ absl::Status TooLong(size_t max_samples, int sample_rate_hertz) {
 
 }  // namespace
 
-absl::StatusOr<Pcm> DecodeAudioFile(std::string_view bytes, size_t max_samples) {
-  if (bytes.empty()) return absl::InvalidArgumentError("audio file is empty");
+struct AudioFileReader::State {
+  explicit State(std::string_view bytes) : file{bytes} {}
 
-  MemoryFile file{bytes};
-  SF_VIRTUAL_IO io{&MemoryFile::Length, &MemoryFile::Seek, &MemoryFile::Read,
-                   &MemoryFile::Write, &MemoryFile::Tell};
+  MemoryFile file;
+  SF_VIRTUAL_IO io{&MemoryFile::Length, &MemoryFile::Seek, &MemoryFile::Read, &MemoryFile::Write,
+                   &MemoryFile::Tell};
   SF_INFO info{};
-  SndfilePtr sndfile(sf_open_virtual(&io, SFM_READ, &info, &file));
-  if (sndfile == nullptr) {
-    // sf_strerror(nullptr) reads libsndfile's process-wide last error, which a concurrent failing
-    // open may overwrite; at worst the client sees another decode's reason for the same rejection.
-    return absl::InvalidArgumentError(
-        absl::StrCat("could not decode audio file: ", ClientReason(sf_strerror(nullptr))));
-  }
-  if (absl::Status rate = CheckSampleRate(info.samplerate); !rate.ok()) return rate;
-  if (info.channels < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("audio file has ", info.channels, " channels"));
-  }
-  // The header's frame count (already cut to the file's length for PCM formats) lets honest long
-  // files be refused without decoding them; the loop below enforces the bound whatever it says.
-  // SF_COUNT_MAX means "unknown length", not "long".
-  if (info.frames > 0 && info.frames != SF_COUNT_MAX &&
-      static_cast<uint64_t>(info.frames) > max_samples) {
-    return TooLong(max_samples, info.samplerate);
-  }
+  SndfilePtr sndfile;
+  std::vector<float> block;  // one read's interleaved frames
+  std::vector<int16_t> interleaved;
+  uint64_t frames_read = 0;
 
-  Pcm pcm;
-  pcm.sample_rate_hertz = info.samplerate;
-  // Reserve no more than the input could hold uncompressed: a tiny file may claim hours of audio.
-  pcm.samples.reserve(std::min({static_cast<size_t>(std::max<sf_count_t>(info.frames, 0)),
-                                max_samples, bytes.size() / 2}));
-
-  const size_t frames_per_read = std::max<size_t>(1, 16384 / info.channels);
-  std::vector<float> block(frames_per_read * info.channels);
-  std::vector<int16_t> interleaved(block.size());
-  for (;;) {
-    const sf_count_t got =
-        sf_readf_float(sndfile.get(), block.data(), static_cast<sf_count_t>(frames_per_read));
-    if (got <= 0) break;
-    if (pcm.samples.size() + static_cast<size_t>(got) > max_samples) {
-      return TooLong(max_samples, info.samplerate);
+  // Opens with `info` as the caller set it (all zero: read the header; else a raw format).
+  absl::Status Open() {
+    if (file.bytes.empty()) return absl::InvalidArgumentError("audio file is empty");
+    sndfile.reset(sf_open_virtual(&io, SFM_READ, &info, &file));
+    if (sndfile == nullptr) {
+      // sf_strerror(nullptr) reads libsndfile's process-wide last error, which a concurrent
+      // failing open may overwrite; at worst the client sees another decode's reason for the same
+      // rejection.
+      return absl::InvalidArgumentError(
+          absl::StrCat("could not decode audio file: ", ClientReason(sf_strerror(nullptr))));
     }
-    const size_t n = static_cast<size_t>(got) * info.channels;
-    std::transform(block.begin(), block.begin() + n, interleaved.begin(), FloatToS16);
-    AppendDownmixed(std::span(interleaved.data(), n), info.channels, pcm.samples);
+    if (absl::Status rate = CheckSampleRate(info.samplerate); !rate.ok()) return rate;
+    if (info.channels < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("audio file has ", info.channels, " channels"));
+    }
+    return absl::OkStatus();
   }
-  if (pcm.samples.empty()) {
+};
+
+AudioFileReader::AudioFileReader(std::unique_ptr<State> state) : state_(std::move(state)) {}
+AudioFileReader::AudioFileReader(AudioFileReader&&) noexcept = default;
+AudioFileReader& AudioFileReader::operator=(AudioFileReader&&) noexcept = default;
+AudioFileReader::~AudioFileReader() = default;
+
+absl::StatusOr<AudioFileReader> AudioFileReader::Open(std::string_view bytes) {
+  auto state = std::make_unique<State>(bytes);
+  if (absl::Status s = state->Open(); !s.ok()) return s;
+  return AudioFileReader(std::move(state));
+}
+
+absl::StatusOr<AudioFileReader> AudioFileReader::OpenRawS16le(std::string_view bytes,
+                                                               int sample_rate_hertz, int channels) {
+  if (absl::Status rate = CheckSampleRate(sample_rate_hertz); !rate.ok()) return rate;
+  auto state = std::make_unique<State>(bytes);
+  state->info.format = SF_FORMAT_RAW | SF_FORMAT_PCM_16 | SF_ENDIAN_LITTLE;
+  state->info.samplerate = sample_rate_hertz;
+  state->info.channels = channels;
+  if (absl::Status s = state->Open(); !s.ok()) return s;
+  return AudioFileReader(std::move(state));
+}
+
+int AudioFileReader::sample_rate_hertz() const { return state_->info.samplerate; }
+
+std::optional<uint64_t> AudioFileReader::header_frames() const {
+  // SF_COUNT_MAX means "unknown length", not "long".
+  const sf_count_t frames = state_->info.frames;
+  if (frames <= 0 || frames == SF_COUNT_MAX) return std::nullopt;
+  return static_cast<uint64_t>(frames);
+}
+
+absl::StatusOr<size_t> AudioFileReader::Read(size_t max_frames, std::vector<int16_t>& out) {
+  State& s = *state_;
+  const size_t channels = static_cast<size_t>(s.info.channels);
+  const size_t frames = std::clamp<size_t>(max_frames, 1, std::max<size_t>(1, kBlockFrames / channels));
+  s.block.resize(frames * channels);
+  s.interleaved.resize(s.block.size());
+  const sf_count_t got = sf_readf_float(s.sndfile.get(), s.block.data(), static_cast<sf_count_t>(frames));
+  if (got <= 0) {
+    if (s.frames_read > 0) return 0;
     // A stream that breaks partway still yields what came before the break; only a file with
     // nothing decodable is an error.
-    if (sf_error(sndfile.get()) != SF_ERR_NO_ERROR) {
+    if (sf_error(s.sndfile.get()) != SF_ERR_NO_ERROR) {
       return absl::InvalidArgumentError(
-          absl::StrCat("could not decode audio file: ", sf_strerror(sndfile.get())));
+          absl::StrCat("could not decode audio file: ", sf_strerror(s.sndfile.get())));
     }
     return absl::InvalidArgumentError("audio file has 0 frames");
+  }
+  const size_t n = static_cast<size_t>(got) * channels;
+  std::transform(s.block.begin(), s.block.begin() + n, s.interleaved.begin(), FloatToS16);
+  AppendDownmixed(std::span(s.interleaved.data(), n), s.info.channels, out);
+  s.frames_read += static_cast<uint64_t>(got);
+  return static_cast<size_t>(got);
+}
+
+absl::StatusOr<Pcm> DecodeAudioFile(std::string_view bytes, size_t max_samples) {
+  absl::StatusOr<AudioFileReader> reader = AudioFileReader::Open(bytes);
+  if (!reader.ok()) return reader.status();
+  const int rate = reader->sample_rate_hertz();
+  // The header's length lets honest long files be refused without decoding them; the loop below
+  // enforces the bound whatever it says.
+  const std::optional<uint64_t> claimed = reader->header_frames();
+  if (claimed && *claimed > max_samples) return TooLong(max_samples, rate);
+
+  Pcm pcm;
+  pcm.sample_rate_hertz = rate;
+  // Reserve no more than the input could hold uncompressed: a tiny file may claim hours of audio.
+  pcm.samples.reserve(std::min({claimed.value_or(0), uint64_t{max_samples}, uint64_t{bytes.size() / 2}}));
+  for (;;) {
+    absl::StatusOr<size_t> got = reader->Read(kBlockFrames, pcm.samples);
+    if (!got.ok()) return got.status();
+    if (*got == 0) break;
+    if (pcm.samples.size() > max_samples) return TooLong(max_samples, rate);
   }
   return pcm;
 }

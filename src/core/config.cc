@@ -382,10 +382,22 @@ ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source
     Section l = s.Child("limits");
     l.Read("max_upload_bytes", c.limits.max_upload_bytes, size_t{1024}, size_t{4} << 30);
     l.Read("max_frame_bytes", c.limits.max_frame_bytes, size_t{1024}, size_t{64} << 20);
+    c.limits.max_upload_memory_bytes = 0;  // unset: set below from max_upload_bytes
+    l.Read("max_upload_memory_bytes", c.limits.max_upload_memory_bytes, size_t{1024}, size_t{1} << 40);
+    l.Read("max_connections", c.limits.max_connections, 1, 1 << 20);
     l.Read("max_stream_seconds", c.limits.max_stream_seconds, 1.0, 86400.0);
     l.Read("idle_timeout_seconds", c.limits.idle_timeout_seconds, 0.1, 3600.0);
     l.Read("request_timeout_seconds", c.limits.request_timeout_seconds, 1.0, 86400.0);
     l.RejectUnknownKeys();
+    if (c.limits.max_upload_memory_bytes == 0) {
+      c.limits.max_upload_memory_bytes = std::max(LimitsConfig{}.max_upload_memory_bytes,
+                                                  c.limits.max_upload_bytes + kMultipartFramingBytes);
+    } else if (c.limits.max_upload_memory_bytes < c.limits.max_upload_bytes + kMultipartFramingBytes) {
+      Section::Fail("limits.max_upload_memory_bytes",
+                    "must be at least max_upload_bytes + " + std::to_string(kMultipartFramingBytes) +
+                        " (one whole upload and its multipart framing), got " +
+                        std::to_string(c.limits.max_upload_memory_bytes));
+    }
     std::set<std::string> names;
     for (auto& p : s.List("pools")) {
       c.pools.push_back(ParsePool(std::move(p)));

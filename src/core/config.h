@@ -67,9 +67,17 @@ struct PoolConfig {
   std::vector<EngineConfig> engines;
 };
 
+// An upload's body may exceed limits.max_upload_bytes by this much: the multipart framing and
+// form fields around the file.
+inline constexpr size_t kMultipartFramingBytes = 64 * 1024;
+
 struct LimitsConfig {
   size_t max_upload_bytes = 25 * 1024 * 1024;  // OpenAI's limit for /v1/audio/transcriptions
   size_t max_frame_bytes = 1024 * 1024;        // one WebSocket message
+  // Upload bodies held in memory at once, over all connections; the upload that would cross it
+  // is refused with 503 (retry) before it is read.
+  size_t max_upload_memory_bytes = 256 * 1024 * 1024;
+  int max_connections = 1024;  // open client connections; more are closed as they arrive
   double max_stream_seconds = 3600;            // audio per stream or file
   double idle_timeout_seconds = 30;            // no message from a streaming client
   double request_timeout_seconds = 600;        // whole HTTP request, upload and recognition

@@ -1,6 +1,7 @@
 // Process plumbing shared by every voxgate executable.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace voxgate::core {
@@ -11,6 +12,10 @@ namespace voxgate::core {
 void BlockStopSignals();
 // Waits for SIGTERM or SIGINT; returns the signal.
 int WaitForStopSignal();
+// Raises this process's soft limit on open files to its hard limit (at most 2^20) and returns the
+// limit it now has: a server holds a descriptor per connection, and the usual soft limit (1024) is
+// below what limits.max_connections allows. Child processes (the built-in engines) inherit it.
+uint64_t RaiseOpenFileLimit();
 // The directory of the running executable (for finding sibling binaries).
 std::string ExecutableDir();
 

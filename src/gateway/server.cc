@@ -10,10 +10,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "audio/decode.h"
 #include "audio/encoder.h"
 #include "audio/pcm.h"
-#include "audio/resampler.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "gateway/errors.h"
@@ -25,6 +23,7 @@
 #include "gateway/protocols/openai/speech_request.h"
 #include "gateway/protocols/openai/transcription_format.h"
 #include "gateway/protocols/translate/translate_api.h"
+#include "gateway/upload_audio.h"
 #include "net/tcp_listen.h"
 #include "speech/language.h"
 
@@ -227,49 +226,68 @@ std::string AuthorizationOf(const Request& req) {
   return "";
 }
 
-// Decodes and resamples an upload on the blocking pool: it is CPU work the I/O threads must not do.
-asio::awaitable<absl::StatusOr<audio::Pcm>> DecodeUpload(Context& ctx, std::string_view bytes) {
-  const size_t max_samples = static_cast<size_t>(ctx.options.limits.max_stream_seconds * audio::kMaxSampleRateHertz);
+// Runs `work` on the blocking pool: decoding and resampling are CPU work the I/O threads must not
+// do.
+template <typename Work>
+asio::awaitable<std::invoke_result_t<Work>> OnBlockingPool(Context& ctx, Work work) {
   co_return co_await asio::co_spawn(
-      *ctx.blocking,
-      [&]() -> asio::awaitable<absl::StatusOr<audio::Pcm>> {
-        auto pcm = audio::DecodeAudioFile(bytes, max_samples);
-        if (!pcm.ok()) co_return pcm.status();
-        if (pcm->DurationSeconds() > ctx.options.limits.max_stream_seconds) {
-          co_return absl::OutOfRangeError(absl::StrCat("audio is ", static_cast<int>(pcm->DurationSeconds()),
-                                                       " s long; the limit is ", ctx.options.limits.max_stream_seconds, " s"));
-        }
-        co_return audio::ResampleTo(*pcm, kModelSampleRate);
-      },
-      asio::use_awaitable);
+      *ctx.blocking, [&]() -> asio::awaitable<std::invoke_result_t<Work>> { co_return work(); }, asio::use_awaitable);
 }
 
-// Runs a whole file through a recognition stream, respecting the stream's flow control.
-asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> RecognizeFile(
-    Context& ctx, const speech::RecognitionConfig& config, const audio::Pcm& pcm) {
+// Runs a whole clip through a recognition stream, a block at a time (decoded on the blocking pool
+// as the stream takes it), respecting the stream's flow control. Results are taken as they come:
+// an hour-long clip has more of them than a stream may queue.
+asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> RecognizeClip(
+    Context& ctx, const speech::RecognitionConfig& config, UploadAudio& clip) {
   auto events = std::make_shared<StreamEvents>(co_await asio::this_coro::executor);
   auto started = ctx.service->StartRecognition(config, events);
   if (!started.ok()) co_return started.status();
   speech::RecognitionStreamPtr stream = std::move(*started);
   const auto deadline = std::chrono::steady_clock::now() +
                         Seconds(ctx.options.limits.request_timeout_seconds);
+  std::vector<speech::RecognitionResult> finals;
+  // Keeps the finals queued so far; false if results were dropped. Once the stream has ended
+  // TryNext keeps saying so, and the loop below hears it.
+  auto take_finals = [&] {
+    while (auto next = events->TryNext()) {
+      if (next->overflowed) return false;
+      if (next->done) break;
+      if (next->result->is_final) finals.push_back(std::move(*next->result));
+    }
+    return true;
+  };
   const size_t chunk = static_cast<size_t>(config.sample_rate_hertz);  // 1 s
+  std::vector<int16_t> block;
   size_t sent = 0;
-  while (sent < pcm.samples.size()) {
-    const size_t n = std::min(chunk, pcm.samples.size() - sent);
-    absl::Status s = stream->Write(std::span(pcm.samples).subspan(sent, n));
+  while (!events->done()) {
+    if (sent == block.size()) {
+      auto next = co_await OnBlockingPool(ctx, [&] { return clip.Next(); });
+      if (!next.ok()) {
+        stream->Cancel();
+        co_return next.status();
+      }
+      if (next->empty()) break;
+      block = *std::move(next);
+      sent = 0;
+    }
+    const size_t n = std::min(chunk, block.size() - sent);
+    absl::Status s = stream->Write(std::span(block).subspan(sent, n));
     if (absl::IsResourceExhausted(s)) {
       if (!co_await events->WaitReadyForAudio(deadline - std::chrono::steady_clock::now())) {
         stream->Cancel();
         co_return absl::DeadlineExceededError("recognition did not finish within the request timeout");
       }
-      continue;
+    } else if (!s.ok()) {
+      break;  // the stream ended early; its status comes with OnDone
+    } else {
+      sent += n;
     }
-    if (!s.ok()) break;  // the stream ended early; its status comes with OnDone
-    sent += n;
+    if (!take_finals()) {
+      stream->Cancel();
+      co_return absl::InternalError("too many results queued");
+    }
   }
   stream->Finish();
-  std::vector<speech::RecognitionResult> finals;
   while (true) {
     auto next = co_await events->NextResult(deadline - std::chrono::steady_clock::now());
     if (next.timed_out) {
@@ -327,15 +345,16 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
     }
   }
 
-  auto pcm = co_await DecodeUpload(ctx, file->data);
-  if (!pcm.ok()) co_return Outcome{ErrorResponse(pcm.status())};
-  auto finals = co_await RecognizeFile(ctx, config, *pcm);
-  if (!finals.ok()) co_return Outcome{ErrorResponse(finals.status()), pcm->DurationSeconds()};
+  const double max_seconds = ctx.options.limits.max_stream_seconds;
+  auto clip = co_await OnBlockingPool(ctx, [&] { return UploadAudio::FromFile(file->data, kModelSampleRate, max_seconds); });
+  if (!clip.ok()) co_return Outcome{ErrorResponse(clip.status())};
+  auto finals = co_await RecognizeClip(ctx, config, *clip);
+  if (!finals.ok()) co_return Outcome{ErrorResponse(finals.status()), clip->seconds()};
 
-  openai::Transcription t{std::move(*finals), language.empty() ? config.language_code : language, pcm->DurationSeconds(),
+  openai::Transcription t{std::move(*finals), language.empty() ? config.language_code : language, clip->seconds(),
                           absl::StrContains(granularities, "word")};
   auto rendered = openai::Render(t, *format);
-  co_return Outcome{JsonResponse(200, std::move(rendered.body), rendered.content_type), pcm->DurationSeconds()};
+  co_return Outcome{JsonResponse(200, std::move(rendered.body), rendered.content_type), clip->seconds()};
 }
 
 // POST /v1/translate.
@@ -358,31 +377,22 @@ asio::awaitable<Outcome> MimiRecognize(Context& ctx, const Request& req, const I
   auto config = mimi::ParseConfig([&](std::string_view name) { return MimiParameter(req, name); });
   if (!config.ok()) co_return Outcome{ErrorResponse(config.status())};
   if (req.body().empty()) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("the body must hold the audio (raw PCM)"))};
-  // Parsing and resampling up to max_upload_bytes of audio is CPU work for the blocking pool.
-  auto pcm = co_await asio::co_spawn(
-      *ctx.blocking,
-      [&]() -> asio::awaitable<absl::StatusOr<audio::Pcm>> {
-        audio::Pcm raw{config->sample_rate, {}};
-        audio::PcmS16leParser().Append(req.body(), raw.samples);
-        if (raw.DurationSeconds() > ctx.options.limits.max_stream_seconds) {
-          co_return absl::OutOfRangeError(absl::StrCat("audio is longer than the limit of ", ctx.options.limits.max_stream_seconds, " s"));
-        }
-        co_return audio::ResampleTo(raw, kModelSampleRate);
-      },
-      asio::use_awaitable);
-  if (!pcm.ok()) co_return Outcome{ErrorResponse(pcm.status())};
+  const double max_seconds = ctx.options.limits.max_stream_seconds;
+  auto clip = co_await OnBlockingPool(
+      ctx, [&] { return UploadAudio::FromRawS16le(req.body(), config->sample_rate, kModelSampleRate, max_seconds); });
+  if (!clip.ok()) co_return Outcome{ErrorResponse(clip.status())};
   speech::RecognitionConfig rc;
   rc.language_code = config->language;
   rc.sample_rate_hertz = kModelSampleRate;
   rc.interim_results = false;
   in.Stamp(rc);
   rc.report = in.report;
-  auto finals = co_await RecognizeFile(ctx, rc, *pcm);
-  if (!finals.ok()) co_return Outcome{ErrorResponse(finals.status()), pcm->DurationSeconds()};
+  auto finals = co_await RecognizeClip(ctx, rc, *clip);
+  if (!finals.ok()) co_return Outcome{ErrorResponse(finals.status()), clip->seconds()};
   config->progressive = false;  // one answer with everything
   mimi::Session session(*config, mimi::NewSessionId());
   for (const auto& r : *finals) session.OnResult(r);
-  co_return Outcome{JsonResponse(200, session.Finished()), pcm->DurationSeconds()};
+  co_return Outcome{JsonResponse(200, session.Finished()), clip->seconds()};
 }
 
 // mimi: POST /speech_synthesis (form: text, lang, gender, rate, audio_format WAV|RAW).
@@ -585,11 +595,59 @@ asio::awaitable<void> DiscardBody(beast::tcp_stream& stream, beast::flat_buffer&
   }
 }
 
+// Reads a request's body, allowing limits.idle_timeout_seconds between reads and
+// limits.request_timeout_seconds in all, so that a client trickling its body holds its share of
+// the upload memory no longer than that. OUT_OF_RANGE over the body limit; another error: the
+// connection is closed or stalled.
+asio::awaitable<absl::Status> ReadBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                       http::request_parser<http::string_body>& parser, const core::LimitsConfig& limits) {
+  parser.body_limit(limits.max_upload_bytes + core::kMultipartFramingBytes);
+  const auto deadline = std::chrono::steady_clock::now() + Seconds(limits.request_timeout_seconds);
+  while (!parser.is_done()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    stream.expires_after(std::min(Seconds(limits.idle_timeout_seconds), left));
+    auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kAwait);
+    if (ec == http::error::body_limit) {
+      co_return absl::OutOfRangeError(absl::StrCat("upload exceeds the limit of ", limits.max_upload_bytes, " bytes"));
+    }
+    if (ec) co_return absl::UnavailableError(ec.message());
+  }
+  co_return absl::OkStatus();
+}
+
 // What a listener serves: the client API, the admin endpoints, or only the vosk protocol (at any
 // path, so that vosk clients need nothing but the address).
 enum class Listener { kPublic, kAdmin, kVosk };
 
-asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listener) {
+// One of limits.max_connections, held for a client connection's life.
+class ConnectionSlot {
+ public:
+  static std::optional<ConnectionSlot> Take(Context& ctx) {
+    if (ctx.connections.fetch_add(1) >= ctx.options.limits.max_connections) {
+      ctx.connections--;
+      return std::nullopt;
+    }
+    return ConnectionSlot(ctx);
+  }
+  ConnectionSlot(ConnectionSlot&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  ~ConnectionSlot() {
+    if (ctx_ != nullptr) ctx_->connections--;
+  }
+
+ private:
+  explicit ConnectionSlot(Context& ctx) : ctx_(&ctx) {}
+  Context* ctx_;
+};
+
+core::Counter& RefusedConnections(std::string_view reason) {
+  return core::Metrics().GetCounter("voxgate_connections_refused_total",
+                                    "Client connections closed as they arrived: over limits.max_connections, or accept failed (e.g. out of file descriptors).",
+                                    {{"reason", std::string(reason)}});
+}
+
+// `slot`: the client connection's place under limits.max_connections (none on the admin listener).
+asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listener, [[maybe_unused]] std::optional<ConnectionSlot> slot) {
   const bool admin = listener == Listener::kAdmin;
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
@@ -608,29 +666,22 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     Incoming in = IncomingFor(parser.get(), remote);
     Response early;
     bool reject = false;
-    if (auto len = parser.content_length(); len && *len > limits.max_upload_bytes + 64 * 1024) {
+    // The body's bytes of ctx.uploads, held until its response is sent: its declared length, or
+    // for a chunked body the most it may grow to.
+    std::optional<UploadBudget::Lease> body_memory;
+    auto take_body_memory = [&] {
+      body_memory = ctx.uploads.TryTake(parser.chunked() ? limits.max_upload_bytes + core::kMultipartFramingBytes
+                                                         : parser.content_length().value_or(0));
+      return body_memory.has_value();
+    };
+    const bool upgrade = websocket::is_upgrade(parser.get());
+    // Everything that can be refused from the header is, before the body is read (or held).
+    if (auto len = parser.content_length(); len && *len > limits.max_upload_bytes + core::kMultipartFramingBytes) {
       early = ErrorResponse(absl::OutOfRangeError(absl::StrCat("upload of ", *len, " bytes exceeds the limit of ",
                                                                limits.max_upload_bytes, " bytes")));
       reject = true;
-    } else if (!websocket::is_upgrade(parser.get())) {
-      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-        http::response<http::empty_body> cont{http::status::continue_, 11};
-        co_await http::async_write(stream, cont, kAwait);
-      }
-      stream.expires_after(Seconds(limits.request_timeout_seconds));
-      parser.body_limit(limits.max_upload_bytes + 64 * 1024);  // room for the multipart framing
-      auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, kAwait);
-      if (body_ec == http::error::body_limit) {
-        early = ErrorResponse(absl::OutOfRangeError(absl::StrCat("upload exceeds the limit of ", limits.max_upload_bytes, " bytes")));
-        reject = true;
-      } else if (body_ec) {
-        co_return;
-      }
-    }
-    const uint64_t declared_length = parser.content_length().value_or(0);
-    Request req = parser.release();
-    if (!reject && !admin && !ctx.options.api_keys.empty()) {
-      auto authenticated = ctx.options.api_keys.Authenticate(AuthorizationOf(req));
+    } else if (!admin && !ctx.options.api_keys.empty()) {
+      auto authenticated = ctx.options.api_keys.Authenticate(AuthorizationOf(parser.get()));
       if (authenticated.ok()) {
         in.caller = std::move(*authenticated);
       } else {
@@ -639,6 +690,26 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
         reject = true;
       }
     }
+    if (!reject && !upgrade && !admin && !take_body_memory()) {
+      early = ErrorResponse(absl::UnavailableError(
+          "this server holds as many uploads as its memory allows (limits.max_upload_memory_bytes); retry shortly"));
+      reject = true;
+    }
+    if (!reject && !upgrade) {
+      if (beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, 11};
+        co_await http::async_write(stream, cont, kAwait);
+      }
+      absl::Status body = co_await ReadBody(stream, buffer, parser, limits);
+      if (absl::IsOutOfRange(body)) {
+        early = ErrorResponse(body);
+        reject = true;
+      } else if (!body.ok()) {
+        co_return;  // closed or stalled: nothing to answer
+      }
+    }
+    const uint64_t declared_length = parser.content_length().value_or(0);
+    Request req = parser.release();
     if (!reject && !admin && websocket::is_upgrade(req)) {
       const std::string_view path = PathOf(req.target());
       if (listener == Listener::kVosk || path == "/vosk") {
@@ -724,9 +795,27 @@ asio::awaitable<void> Listen(Context& ctx, tcp::acceptor& acceptor, Listener lis
   while (true) {
     auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(acceptor.get_executor()), kAwait);
     if (ec == asio::error::operation_aborted) co_return;
-    if (ec) continue;  // e.g. EMFILE: keep serving the connections we have
+    if (ec) {
+      // Out of descriptors or memory: keep serving the connections we have, and try again
+      // shortly (at once, the loop would spin on the same error). Other errors belong to the one
+      // connection that failed.
+      RefusedConnections("accept_error").Increment();
+      if (ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system ||
+          ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+        asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(100));
+        co_await pause.async_wait(kAwait);
+      }
+      continue;
+    }
+    std::optional<ConnectionSlot> slot = listener == Listener::kAdmin ? std::nullopt : ConnectionSlot::Take(ctx);
+    if (listener != Listener::kAdmin && !slot) {
+      // Closed at once: a client that retries later or elsewhere is better served than one left
+      // waiting, and the admin listener (probes, metrics) is never refused.
+      RefusedConnections("limit").Increment();
+      continue;  // the socket closes as it goes out of scope
+    }
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, Session(ctx, std::move(socket), listener), asio::detached);
+    asio::co_spawn(executor, Session(ctx, std::move(socket), listener, std::move(slot)), asio::detached);
   }
 }
 
@@ -734,12 +823,14 @@ asio::awaitable<void> Listen(Context& ctx, tcp::acceptor& acceptor, Listener lis
 
 struct Gateway::Impl {
   Impl(GatewayOptions options, speech::SpeechServicePtr service)
-      : ioc(options.io_threads), blocking(options.decode_threads), public_acceptor(ioc), admin_acceptor(ioc), vosk_acceptor(ioc) {
-    ctx.options = std::move(options);
-    ctx.service = std::move(service);
-    ctx.blocking = &blocking;
-  }
+      : ctx(std::move(options), std::move(service), blocking),
+        ioc(ctx.options.io_threads),
+        blocking(ctx.options.decode_threads),
+        public_acceptor(ioc),
+        admin_acceptor(ioc),
+        vosk_acceptor(ioc) {}
 
+  // First, so that it outlives the coroutines the io_context destroys (their guards touch it).
   Context ctx;
   asio::io_context ioc;
   asio::thread_pool blocking;
@@ -770,6 +861,10 @@ absl::Status Gateway::Start() {
   }
   core::Metrics().AddCallbackGauge("voxgate_active_requests", "HTTP requests and streams in progress.",
                                    [this] { return impl_->ctx.active.load(); });
+  core::Metrics().AddCallbackGauge("voxgate_client_connections", "Open client connections (limits.max_connections).",
+                                   [this] { return impl_->ctx.connections.load(); });
+  core::Metrics().AddCallbackGauge("voxgate_upload_memory_bytes", "Bytes of upload bodies held in memory (limits.max_upload_memory_bytes).",
+                                   [this] { return static_cast<double>(impl_->ctx.uploads.in_use()); });
   return absl::OkStatus();
 }
 
@@ -784,6 +879,8 @@ int Gateway::active_requests() const { return impl_->ctx.active.load(); }
 void Gateway::Stop() {
   if (impl_->threads.empty()) return;
   core::Metrics().AddCallbackGauge("voxgate_active_requests", "HTTP requests and streams in progress.", [] { return 0.0; });
+  core::Metrics().AddCallbackGauge("voxgate_client_connections", "Open client connections (limits.max_connections).", [] { return 0.0; });
+  core::Metrics().AddCallbackGauge("voxgate_upload_memory_bytes", "Bytes of upload bodies held in memory (limits.max_upload_memory_bytes).", [] { return 0.0; });
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();

@@ -159,6 +159,12 @@ int Serve(const ServeOptions& options) {
     setenv("GOOGLE_CLOUD_PROJECT", config.logging.trace_project.c_str(), 1);
   }
   core::SetLogLevels(config.logging.levels);  // checked when the config was read
+  // A descriptor per client connection, plus the engines', the listeners' and the log's.
+  if (const uint64_t open_files = core::RaiseOpenFileLimit();
+      open_files < static_cast<uint64_t>(config.limits.max_connections) + 256) {
+    core::LogWarning("the open-file limit is too low for limits.max_connections: accepting fails before that many connections",
+                     {{"open_file_limit", open_files}, {"max_connections", config.limits.max_connections}});
+  }
   auto api_keys = gateway::ApiKeys::FromConfig(config.api_keys);
   if (!api_keys.ok()) {
     core::LogError("cannot start", {{"error", std::string(api_keys.status().message())}});

@@ -35,6 +35,10 @@ const DNS_CACHE_SECONDS = 30;
 // per second of audio and stream, ~100 MiB per decoder.
 const RECOGNIZER_CORES_PER_STREAM = 0.65;
 const RECOGNIZER_BYTES_PER_STREAM = 100 * 2 ** 20;
+// The endpoint's default limits.max_upload_memory_bytes (core/config.h), and room for the rest of
+// it: 20-46 MiB measured with up to four hour-long uploads (docs/BENCHMARKS.md, "Upload memory").
+const UPLOAD_MEMORY_DEFAULT_BYTES = 256 * 2 ** 20;
+const ENDPOINT_OWN_BYTES = 128 * 2 ** 20;
 // Containers that run real-time decoding: no CPU limit, or one equal to the request.
 const REAL_TIME_BINARIES = new Set(['voxgate-engine-pocketsphinx']);
 // Termination: the grace period leaves this much after the preStop pause and the drain.
@@ -225,6 +229,13 @@ export function checkInvariants(objects, { monitoringNamespace } = {}) {
                            (c.args?.[0] === 'alert-relay' ? 5 : DRAIN_DEFAULT_SECONDS));
       const grace = pod.terminationGracePeriodSeconds ?? 30;
       if (!(grace >= pause + drain + CLOSE_MARGIN_SECONDS)) bad(d, `terminationGracePeriodSeconds ${grace} is less than preStop ${pause} s + drain ${drain} s + ${CLOSE_MARGIN_SECONDS} s`);
+      // An endpoint's memory limit holds the upload bodies it may keep at once, and itself.
+      if (['endpoint', 'serve'].includes(c.args?.[0])) {
+        const uploads = config?.limits?.max_upload_memory_bytes ?? UPLOAD_MEMORY_DEFAULT_BYTES;
+        if (!(quantity(res.limits?.memory) >= uploads + ENDPOINT_OWN_BYTES)) {
+          bad(d, `${where} limits.memory ${res.limits?.memory} is below limits.max_upload_memory_bytes ${uploads} B + ${ENDPOINT_OWN_BYTES / 2 ** 20}Mi for the endpoint itself`);
+        }
+      }
     }
     // Ephemeral storage: every emptyDir is bounded, and the pod's limits hold them all and logs.
     const emptyDirs = (pod.volumes ?? []).filter((v) => v.emptyDir);
@@ -569,6 +580,7 @@ test('the schemas and the checker catch broken manifests', async () => {
     [/has no readinessProbe/, (o) => { delete engine(o).containers[0].readinessProbe; }],
     [/readinessProbe differs/, (o) => { engine(o).containers[0].readinessProbe.periodSeconds = 10; }],
     [/has no limits.memory/, (o) => { delete engine(o).containers[0].resources.limits.memory; }],
+    [/limits.memory 300Mi is below limits.max_upload_memory_bytes 268435456 B/, (o) => { find(o, 'Deployment', 'voxgate-endpoint').spec.template.spec.containers[0].resources.limits.memory = '300Mi'; }],
     [/root filesystem is not read-only/, (o) => { engine(o).containers[0].securityContext.readOnlyRootFilesystem = false; }],
     [/non-root/, (o) => { engine(o).securityContext.runAsUser = 0; }],
     [/mounts claim voxgate-models writable/, (o) => { engine(o).containers[0].volumeMounts.find((m) => m.name === 'models').readOnly = false; }],

@@ -1,6 +1,7 @@
 // What every connection of the gateway shares.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <random>
@@ -9,6 +10,7 @@
 #include "gateway/gateway.h"
 #include "audio/pcm.h"
 #include "gateway/internal/asio.h"
+#include "gateway/internal/upload_budget.h"
 #include "gateway/protocols/mimi/mimi_protocol.h"
 
 namespace voxgate::gateway::internal {
@@ -19,11 +21,20 @@ constexpr int kModelSampleRate = 16000;
 inline std::chrono::milliseconds Seconds(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
 
 struct Context {
-  GatewayOptions options;
-  speech::SpeechServicePtr service;
-  asio::thread_pool* blocking = nullptr;  // CPU work (decoding, resampling)
+  Context(GatewayOptions o, speech::SpeechServicePtr s, asio::thread_pool& b)
+      : options(std::move(o)),
+        service(std::move(s)),
+        blocking(&b),
+        // At least one whole upload, or an upload of the largest size would be refused forever.
+        uploads(std::max(options.limits.max_upload_memory_bytes, options.limits.max_upload_bytes + core::kMultipartFramingBytes)) {}
+
+  const GatewayOptions options;
+  const speech::SpeechServicePtr service;
+  asio::thread_pool* const blocking;  // CPU work (decoding, resampling)
+  UploadBudget uploads;
   std::atomic<bool> draining{false};
   std::atomic<int> active{0};
+  std::atomic<int> connections{0};  // on the client listeners
 };
 
 // Counts a request or stream as active for its lifetime (drain waits for these).

@@ -200,5 +200,59 @@ TEST(DecodeAudioFileTest, MaxSamplesAlsoBoundsFormatsWithoutALength) {
   }
 }
 
+// Reading a file in blocks of any size gives exactly the samples of decoding it whole, each read
+// no more than it was asked for.
+TEST(AudioFileReaderTest, BlocksOfAnySizeMakeTheWholeFile) {
+  SKIP_WITHOUT_SOX_FILES();
+  for (const fs::path& file : {SoxFiles::Get().flac, SoxFiles::Get().ogg, SoxFiles::Get().stereo_44k}) {
+    SCOPED_TRACE(file);
+    const std::string bytes = ReadFile(file);
+    const Pcm whole = Decode(file);
+    for (size_t block : {size_t{1} << 0, size_t{333}, size_t{16000}, size_t{1} << 20}) {
+      absl::StatusOr<AudioFileReader> reader = AudioFileReader::Open(bytes);
+      ASSERT_TRUE(reader.ok()) << reader.status();
+      EXPECT_EQ(reader->sample_rate_hertz(), whole.sample_rate_hertz);
+      std::vector<int16_t> samples;
+      size_t reads = 0;
+      for (;;) {
+        const size_t before = samples.size();
+        absl::StatusOr<size_t> got = reader->Read(block, samples);
+        ASSERT_TRUE(got.ok()) << got.status();
+        ASSERT_EQ(samples.size() - before, *got);
+        ASSERT_LE(*got, block);
+        if (*got == 0) break;
+        if (++reads > whole.samples.size()) FAIL() << "no end";
+      }
+      EXPECT_EQ(samples, whole.samples) << block;
+    }
+  }
+}
+
+TEST(AudioFileReaderTest, HeaderFramesAreWhatTheHeaderSays) {
+  const std::string wav = Wav(FmtBody(1, 2, 16000, 16), S16le(std::vector<int16_t>(2000, 7)));
+  absl::StatusOr<AudioFileReader> reader = AudioFileReader::Open(wav);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ(reader->header_frames(), 1000u);
+}
+
+TEST(AudioFileReaderTest, RawS16leIsReadAsIs) {
+  // Two stereo frames and half of a third, which is dropped.
+  const std::string raw = S16le({100, 200, -3, -4}) + "\x01";
+  absl::StatusOr<AudioFileReader> reader = AudioFileReader::OpenRawS16le(raw, 8000, 2);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  EXPECT_EQ(reader->sample_rate_hertz(), 8000);
+  EXPECT_EQ(reader->header_frames(), 2u);
+  std::vector<int16_t> samples;
+  EXPECT_EQ(*reader->Read(100, samples), 2u);
+  EXPECT_EQ(*reader->Read(100, samples), 0u);
+  EXPECT_THAT(samples, ElementsAre(150, -3));
+
+  EXPECT_EQ(AudioFileReader::OpenRawS16le("", 16000).status().message(), "audio file is empty");
+  EXPECT_THAT(Message(AudioFileReader::OpenRawS16le(raw, 1000).status()), HasSubstr("8000..192000"));
+  absl::StatusOr<AudioFileReader> one_byte = AudioFileReader::OpenRawS16le("\x01", 16000);
+  ASSERT_TRUE(one_byte.ok()) << one_byte.status();
+  EXPECT_EQ(one_byte->Read(100, samples).status().message(), "audio file has 0 frames");
+}
+
 }  // namespace
 }  // namespace voxgate::audio

@@ -51,7 +51,8 @@ TEST(Config, ReadsEveryField) {
 listen: 0.0.0.0:8000
 admin: 127.0.0.1:0
 drain_grace_seconds: 5
-limits: {max_upload_bytes: 2048, max_frame_bytes: 4096, max_stream_seconds: 60, idle_timeout_seconds: 2}
+limits: {max_upload_bytes: 2048, max_frame_bytes: 4096, max_stream_seconds: 60, idle_timeout_seconds: 2,
+         max_upload_memory_bytes: 1000000, max_connections: 50}
 pools:
   - name: en
     languages: [en-US, en-GB]
@@ -64,6 +65,8 @@ pools:
   EXPECT_EQ(c.drain_grace_seconds, 5);
   EXPECT_EQ(c.limits.max_upload_bytes, 2048u);
   EXPECT_EQ(c.limits.idle_timeout_seconds, 2);
+  EXPECT_EQ(c.limits.max_upload_memory_bytes, 1000000u);
+  EXPECT_EQ(c.limits.max_connections, 50);
   ASSERT_EQ(c.pools.size(), 1u);
   EXPECT_EQ(c.pools[0].health_check.interval_seconds, 0.5);
   ASSERT_EQ(c.pools[0].engines.size(), 2u);
@@ -206,6 +209,14 @@ TEST(Config, BadValuesAreNamed) {
   EXPECT_THAT(ErrorOf("pools: [{name: a, languages: [en], engines: [{engine: pocketsphinx, capacity: lots}]}]"),
               HasSubstr("pools[0].engines[0].capacity: expected an integer from 0 to 1024, got \"lots\""));
   EXPECT_THAT(ErrorOf("limits: {idle_timeout_seconds: -1}"), HasSubstr("limits.idle_timeout_seconds"));
+  EXPECT_THAT(ErrorOf("limits: {max_connections: 0}"), HasSubstr("limits.max_connections"));
+  // Room for at least one whole upload, or no upload of the largest size could ever be taken.
+  EXPECT_THAT(ErrorOf("limits: {max_upload_bytes: 1000000, max_upload_memory_bytes: 1000000}"),
+              HasSubstr("limits.max_upload_memory_bytes: must be at least max_upload_bytes + 65536"));
+  // Unset, it holds at least one whole upload however large uploads may be.
+  EXPECT_EQ(ParseConfig("listen: 127.0.0.1:0").limits.max_upload_memory_bytes, 256u << 20);
+  EXPECT_EQ(ParseConfig("limits: {max_upload_bytes: 1073741824}").limits.max_upload_memory_bytes,
+            (size_t{1} << 30) + kMultipartFramingBytes);
   EXPECT_THAT(ErrorOf("pools: [{name: a, languages: [en], engines: [{engine: whisper}]}]"),
               HasSubstr("unknown built-in engine \"whisper\""));
   EXPECT_THAT(ErrorOf("pools: [{name: a, languages: [en], engines: [{engine: pocketsphinx, address: x:1}]}]"),

@@ -1,11 +1,6 @@
 // A WebSocket client that keeps sending audio but stops reading its results must not hold the
 // server's writer (and the engine's slot) forever. The client here is a raw socket with a tiny
 // receive buffer, so the server's writes block within moments.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -14,38 +9,14 @@
 
 #include "gateway/gateway.h"
 #include "testing/fake_speech_service.h"
+#include "unit/gateway/raw_socket.h"
 
 namespace voxgate::gateway {
 namespace {
 
 using std::chrono::steady_clock;
-
-int Connect(const std::string& host_port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  const int tiny = 2048;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny);  // before connect: sets the window
-  const timeval send_timeout{2, 0};  // a send never hangs the test
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(host_port.substr(host_port.rfind(':') + 1))));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-bool SendAll(int fd, const std::string& bytes) {
-  size_t sent = 0;
-  while (sent < bytes.size()) {
-    const ssize_t n = send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    sent += static_cast<size_t>(n);
-  }
-  return true;
-}
+using testing::Connect;
+using testing::SendAll;
 
 // One masked binary frame (RFC 6455 §5.2: clients mask every frame).
 std::string BinaryFrame(size_t payload_bytes) {
@@ -64,7 +35,7 @@ TEST(StalledClientTest, AClientThatStopsReadingIsCutOffAndItsStreamFreed) {
   Gateway gateway(options, engine);
   ASSERT_TRUE(gateway.Start().ok());
 
-  const int fd = Connect(gateway.listen_address());
+  const int fd = Connect(gateway.listen_address(), /*receive_buffer=*/2048);
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(SendAll(fd, "GET /v1/recognize?language=en-US&interim_results=true HTTP/1.1\r\n"
                           "Host: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
