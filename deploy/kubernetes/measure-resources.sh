@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Measures what each tier of a split deployment uses under load, for the Kubernetes requests and
 # limits (docs/BENCHMARKS.md, "Per-tier resource use"). Runs the tiers from BIN (default
-# build/bin) on this machine with the manifests' own configs (deploy/kubernetes/base/config, DNS
-# names swapped for 127.0.0.1 and ports moved to 17001-17005 so nothing else collides), drives
+# build/bin) on this machine with the manifests' own configs (deploy/kubernetes/base/config, the
+# Service addresses set to 127.0.0.1 and ports 17001-17005 so nothing else collides), drives
 # speech recognition streams with `voxctl bench` plus translations and syntheses, and prints per
 # process: peak RSS (VmHWM), CPU seconds (utime+stime) idle and under load.
 #
@@ -17,9 +17,13 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
 trap cleanup EXIT
 
+# The configs' ${VOXGATE_*_ADDRESS}s, as the Deployments set them but on loopback; dns: becomes
+# address: (one engine each, no lookups).
+export VOXGATE_ROUTER_ADDRESS=127.0.0.1:17001 VOXGATE_POOL_ADDRESS=127.0.0.1:17002 \
+  VOXGATE_POCKETSPHINX_ADDRESS=127.0.0.1:17003 VOXGATE_APERTIUM_ADDRESS=127.0.0.1:17004 \
+  VOXGATE_ESPEAK_ADDRESS=127.0.0.1:17005
 for t in endpoint router pool; do
-  sed -E 's/dns: "voxgate-[a-z]+:700([0-9])"/address: "127.0.0.1:1700\1"/' \
-    deploy/kubernetes/base/config/$t.yaml >"$dir/$t.yaml"
+  sed -E 's/\{dns: /{address: /' deploy/kubernetes/base/config/$t.yaml >"$dir/$t.yaml"
 done
 
 start() {  # name, argv...

@@ -3,7 +3,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -359,6 +361,46 @@ std::vector<RouteConfig> RoutesPerPoolLanguage(const std::vector<PoolConfig>& po
   return routes;
 }
 
+// `${NAME}` in a value is the environment variable NAME, and `$${` a literal `${`. An unset
+// variable, or a name that is not one, is an error naming the key.
+std::string ExpandEnvironment(const std::string& text, const std::string& path) {
+  std::string out;
+  for (size_t i = 0; i < text.size();) {
+    if (text.compare(i, 3, "$${") == 0) {
+      out += "${";
+      i += 3;
+    } else if (text.compare(i, 2, "${") == 0) {
+      const size_t end = text.find('}', i + 2);
+      if (end == std::string::npos) Section::Fail(path, "\"${\" without its \"}\" (write $${ for a literal ${)");
+      const std::string name = text.substr(i + 2, end - i - 2);
+      const bool valid = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                         std::all_of(name.begin(), name.end(), [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
+      if (!valid) Section::Fail(path, "\"${" + name + "}\" does not name an environment variable");
+      const char* value = std::getenv(name.c_str());
+      if (value == nullptr) Section::Fail(path, "environment variable " + name + " is not set");
+      out += value;
+      i = end + 1;
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
+// Expands the environment in every value of the tree, before any is read.
+void ExpandEnvironment(YAML::Node node, const std::string& path) {
+  if (node.IsScalar()) {
+    if (node.Scalar().find("${") != std::string::npos) node = ExpandEnvironment(node.Scalar(), path);
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) ExpandEnvironment(node[i], path + "[" + std::to_string(i) + "]");
+  } else if (node.IsMap()) {
+    for (auto kv : node) {
+      const std::string key = kv.first.as<std::string>();
+      ExpandEnvironment(kv.second, path.empty() ? key : path + "." + key);
+    }
+  }
+}
+
 }  // namespace
 
 int DefaultEngineCapacity() {
@@ -374,6 +416,7 @@ ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source
   }
   ServerConfig c;
   try {
+    ExpandEnvironment(root, "");
     Section s(root, "");
     s.Read("listen", c.listen);
     s.Read("vosk_listen", c.vosk_listen);

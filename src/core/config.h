@@ -1,6 +1,7 @@
 // The voxgate server configuration (YAML). Loading is strict: an unknown key or a bad value is an
 // error at start-up that names the key, e.g. `pools[0].engines[1].capacity: expected an integer
-// from 1 to 1024, got "lots"`.
+// from 1 to 1024, got "lots"`. `${NAME}` in any value is the environment variable NAME (unset: an
+// error), so that a Kubernetes Deployment can set a value as a whole field; `$${` is a literal `${`.
 #pragma once
 
 #include <cstddef>

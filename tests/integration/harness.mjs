@@ -54,10 +54,11 @@ export function synthesize(text, file, voice = 'en-us+klatt2') {
 
 // A process that logs one JSON object per line; the lines are kept for assertions.
 export class LoggingProcess {
-  // Starts `argv` and waits (bounded) for a log line with `message`, which it returns.
-  async spawn(argv, message, timeoutMs = 60000) {
+  // Starts `argv` (with `env` added to this process's environment) and waits (bounded) for a log
+  // line with `message`, which it returns.
+  async spawn(argv, message, timeoutMs = 60000, env = {}) {
     this.logs = [];
-    this.proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
     let buffered = '';
     const seen = new Promise((resolve, reject) => {

@@ -105,18 +105,45 @@ function flagValue(args, flag) {
   return undefined;
 }
 
-// The voxgate config a container runs with: its --config file from a mounted ConfigMap.
-function containerConfig(objects, deployment, container) {
+// Every string value of a parsed YAML document, passed through `f` (keys and comments are not
+// values: voxgate expands `${NAME}` in values only).
+function mapStrings(value, f) {
+  if (typeof value === 'string') return f(value);
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)]));
+  return value;
+}
+
+// `${NAME}` in `text` replaced by lookup(NAME) (undefined: left as it is); `$${` is a literal `${`.
+const expandVariables = (text, lookup) => text.split('$${').map((part) => part.replace(/\$\{([^}]*)\}/g, (all, name) => lookup(name) ?? all)).join('${');
+
+// The environment variables a config's values name.
+function configVariables(text) {
+  const names = [];
+  mapStrings(YAML.parse(text), (v) => expandVariables(v, (name) => { names.push(name); }));
+  return names;
+}
+
+// The text of the config a container runs with: its --config file from a mounted ConfigMap.
+function containerConfigText(objects, deployment, container) {
   const file = flagValue(container.args, '--config');
   if (!file) return undefined;
   for (const m of container.volumeMounts ?? []) {
     if (!file.startsWith(`${m.mountPath}/`)) continue;
     const volume = deployment.spec.template.spec.volumes?.find((v) => v.name === m.name);
     const cm = volume?.configMap && objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name && ns(o) === ns(deployment));
-    const text = cm?.data?.[file.slice(m.mountPath.length + 1)];
-    return text === undefined ? null : YAML.parse(text);
+    return cm?.data?.[file.slice(m.mountPath.length + 1)] ?? null;
   }
   return null;
+}
+
+// The config a container runs with, its `${NAME}`s replaced from the container's env as voxgate
+// replaces them (an unset one is left as it is, for the checker to report).
+function containerConfig(objects, deployment, container) {
+  const text = containerConfigText(objects, deployment, container);
+  if (typeof text !== 'string') return text;
+  const env = new Map((container.env ?? []).map((e) => [e.name, e.value]));
+  return mapStrings(YAML.parse(text), (v) => expandVariables(v, (name) => env.get(name)));
 }
 
 function adapterMetricNames() {
@@ -225,6 +252,9 @@ export function checkInvariants(objects, { monitoringNamespace } = {}) {
       const pause = preStop?.sleep?.seconds ?? 0;
       const config = containerConfig(objects, d, c);
       if (config === null) bad(d, `${where} --config is not a key of a mounted ConfigMap`);
+      for (const name of configVariables(containerConfigText(objects, d, c) ?? '')) {
+        if (!(c.env ?? []).some((e) => e.name === name && typeof e.value === 'string')) bad(d, `${where} config uses \${${name}}, which the container's env does not set`);
+      }
       const drain = Number(flagValue(c.args, '--drain-grace-seconds') ?? config?.drain_grace_seconds ??
                            (c.args?.[0] === 'alert-relay' ? 5 : DRAIN_DEFAULT_SECONDS));
       const grace = pod.terminationGracePeriodSeconds ?? 30;
@@ -580,6 +610,7 @@ test('the schemas and the checker catch broken manifests', async () => {
     [/has no readinessProbe/, (o) => { delete engine(o).containers[0].readinessProbe; }],
     [/readinessProbe differs/, (o) => { engine(o).containers[0].readinessProbe.periodSeconds = 10; }],
     [/has no limits.memory/, (o) => { delete engine(o).containers[0].resources.limits.memory; }],
+    [/config uses \$\{VOXGATE_POOL_ADDRESS\}, which the container's env does not set/, (o) => { find(o, 'Deployment', 'voxgate-router').spec.template.spec.containers[0].env = []; }],
     [/limits.memory 300Mi is below limits.max_upload_memory_bytes 268435456 B/, (o) => { find(o, 'Deployment', 'voxgate-endpoint').spec.template.spec.containers[0].resources.limits.memory = '300Mi'; }],
     [/root filesystem is not read-only/, (o) => { engine(o).containers[0].securityContext.readOnlyRootFilesystem = false; }],
     [/non-root/, (o) => { engine(o).securityContext.runAsUser = 0; }],
@@ -674,14 +705,14 @@ test('the schemas and the checker catch broken manifests', async () => {
   }
 });
 
-test('the configs quote Service addresses and nothing else, and renamed overlays follow the Services', () => {
-  // The service-addresses transformer rewrites the text between the Nth pair of double quotes.
+test('the configs take Service addresses from the environment, and renamed overlays follow the Services', () => {
+  // Every address in the tiers' configs is a variable the Deployment sets (a whole field, which
+  // the service-addresses transformer replaces); nothing else is.
   for (const file of readdirSync(path.join(K8S, 'base/config'))) {
-    const text = readFileSync(path.join(K8S, 'base/config', file), 'utf8');
-    const quoted = [...text.matchAll(/"([^"]*)"/g)].map((m) => m[1]);
-    const addresses = [];
-    for (const p of YAML.parse(text).pools ?? []) for (const e of p.engines ?? []) addresses.push(e.dns ?? e.address);
-    assert.deepEqual(quoted, addresses, `${file}: double quotes around anything but the addresses, in order`);
+    const config = YAML.parse(readFileSync(path.join(K8S, 'base/config', file), 'utf8'));
+    for (const p of config.pools ?? []) {
+      for (const e of p.engines ?? []) assert.match(e.dns ?? e.address, /^\$\{VOXGATE_[A-Z]+_ADDRESS\}$/, `${file}: pool ${p.name}`);
+    }
   }
   const preview = rendered['overlays/preview'].objects;
   const pool = preview.find((o) => o.kind === 'Deployment' && o.metadata.name.startsWith('voxgate-pool'));
@@ -689,11 +720,18 @@ test('the configs quote Service addresses and nothing else, and renamed overlays
   assert.equal(pool.metadata.namespace, 'voxgate-preview');
   const engines = containerConfig(preview, pool, pool.spec.template.spec.containers[0]).pools.map((p) => p.engines[0].dns);
   assert.deepEqual(engines, ['voxgate-pocketsphinx-preview:7003', 'voxgate-apertium-preview:7004', 'voxgate-espeak-preview:7005']);
-  // Nothing else in the configs changed.
+  // The configs themselves are untouched.
   const source = readFileSync(path.join(K8S, 'base/config/pool.yaml'), 'utf8');
   const cm = preview.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('voxgate-pool-config'));
-  assert.equal(cm.data['pool.yaml'], source.replace(/"(voxgate-[a-z]+):/g, '"$1-preview:'));
+  assert.equal(cm.data['pool.yaml'], source);
 });
+
+// The address each pool of a Deployment's config dials, as its container's env makes it.
+function dialled(objects, deploymentName) {
+  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deploymentName);
+  assert.ok(d, `no Deployment ${deploymentName}`);
+  return containerConfig(objects, d, d.spec.template.spec.containers[0]).pools.map((p) => p.engines[0].dns);
+}
 
 test('a kustomization that wraps an overlay and renames again keeps the addresses, the ports and the claimRef with the transformers', () => {
   const dir = tempDir('voxgate-k8s-');
@@ -707,8 +745,7 @@ test('a kustomization that wraps an overlay and renames again keeps the addresse
     }));
     const objects = parseAll(kustomize(outer, ['--load-restrictor=LoadRestrictionsNone']));
     assert.deepEqual(checkInvariants(objects), []);
-    const endpoint = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('b-voxgate-endpoint-config'));
-    assert.match(endpoint.data['endpoint.yaml'], /dns: "b-voxgate-router-preview:7001"/);
+    assert.deepEqual(dialled(objects, 'b-voxgate-endpoint-preview'), Array(3).fill('b-voxgate-router-preview:7001'));
     // Without the transformer the configs would point at names that no longer exist.
     writeFileSync(path.join(outer, 'kustomization.yaml'), YAML.stringify({ resources: [rel('overlays/preview')], namePrefix: 'b-' }));
     assert.ok(checkInvariants(parseAll(kustomize(outer, ['--load-restrictor=LoadRestrictionsNone']))).some((p) => /no such Service/.test(p)));
@@ -744,12 +781,11 @@ test('a kustomization that wraps an overlay and renames again keeps the addresse
       ],
     });
     assert.deepEqual(checkInvariants(moved), []);
-    const routerConfig = moved.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('b-voxgate-router-config'));
-    assert.equal((routerConfig.data['router.yaml'].match(/dns: "b-voxgate-pool:7012"/g) ?? []).length, 3);
+    assert.deepEqual(dialled(moved, 'b-voxgate-router'), Array(3).fill('b-voxgate-pool:7012'));
     const servicePortOnly = wrapProd(['service-addresses', 'models-claim'], {
       patches: [{ target: { kind: 'Service', name: 'voxgate-pool' }, patch: YAML.stringify([{ op: 'replace', path: '/spec/ports/0/port', value: 7012 }]) }],
     });
-    assert.match(servicePortOnly.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('b-voxgate-router-config')).data['router.yaml'], /dns: "b-voxgate-pool:7002"/);
+    assert.deepEqual(dialled(servicePortOnly, 'b-voxgate-router'), Array(3).fill('b-voxgate-pool:7002'));
     assert.ok(checkInvariants(servicePortOnly).some((p) => /headless Service port 7012 is not its pods' grpc containerPort 7002/.test(p)));
     const containerPortOnly = wrapProd(['service-addresses', 'models-claim'], patchPool([{ op: 'replace', path: '/spec/template/spec/containers/0/ports/0/containerPort', value: 7012 }]));
     assert.ok(checkInvariants(containerPortOnly).some((p) => /--listen port 7002 is not its grpc\/http containerPort 7012/.test(p)));
@@ -924,7 +960,8 @@ function localArgv(objects, d, c, dir) {
     const [flag] = a.split('=');
     if (flag === '--listen' || flag === '--admin') args.push(`${flag}=127.0.0.1:0`);
     else if (flag === '--config') {
-      const cfg = structuredClone(containerConfig(objects, d, c));
+      // As the ConfigMap holds it: voxgate itself replaces the ${NAME}s from the container's env.
+      const cfg = YAML.parse(containerConfigText(objects, d, c));
       const relay = cfg.alert_relay;
       if (relay) {
         relay.database = path.join(dir, 'alerts.db');
@@ -963,7 +1000,8 @@ test('every rendered container command line and config runs with the real binari
           const p = new LoggingProcess();
           let line;
           try {
-            line = await p.spawn(argv, engine ? 'engine serving' : relay ? 'alert relay listening' : 'voxgate listening', 120000);
+            const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+            line = await p.spawn(argv, engine ? 'engine serving' : relay ? 'alert relay listening' : 'voxgate listening', 120000, env);
           } catch (e) {
             await p.stop();
             throw new Error(`${d.metadata.name}: ${argv.join(' ')}: ${e.message}`);

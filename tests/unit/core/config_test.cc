@@ -230,6 +230,36 @@ TEST(Config, MissingFileIsAClearError) {
   EXPECT_THROW(LoadConfigFile("/nonexistent/voxgate.yaml"), ConfigError);
 }
 
+TEST(Config, ValuesComeFromTheEnvironment) {
+  setenv("VOXGATE_TEST_ROUTER", "voxgate-router-preview:7001", 1);
+  setenv("VOXGATE_TEST_CAPACITY", "3", 1);
+  const ServerConfig c = ParseConfig(R"(
+listen: "${VOXGATE_TEST_ROUTER}"
+pools:
+  - name: "routers-$${literal}"
+    languages: [en-US]
+    engines:
+      - {dns: "${VOXGATE_TEST_ROUTER}", capacity: "${VOXGATE_TEST_CAPACITY}"}
+      - {address: "unix:/run/${VOXGATE_TEST_CAPACITY}$x.sock"}
+)");
+  EXPECT_EQ(c.listen, "voxgate-router-preview:7001");
+  EXPECT_EQ(c.pools[0].name, "routers-${literal}");
+  EXPECT_EQ(c.pools[0].engines[0].dns, "voxgate-router-preview:7001");
+  EXPECT_EQ(c.pools[0].engines[0].capacity, 3);
+  EXPECT_EQ(c.pools[0].engines[1].address, "unix:/run/3$x.sock");  // a lone $ is itself
+  unsetenv("VOXGATE_TEST_ROUTER");
+  unsetenv("VOXGATE_TEST_CAPACITY");
+}
+
+TEST(Config, AnUnsetOrMalformedVariableNamesTheKey) {
+  unsetenv("VOXGATE_TEST_UNSET");
+  EXPECT_THAT(ErrorOf("pools: [{name: a, languages: [en], engines: [{dns: \"${VOXGATE_TEST_UNSET}\"}]}]"),
+              HasSubstr("test.yaml: pools[0].engines[0].dns: environment variable VOXGATE_TEST_UNSET is not set"));
+  EXPECT_THAT(ErrorOf("listen: \"${1X}\""), HasSubstr("listen: \"${1X}\" does not name an environment variable"));
+  EXPECT_THAT(ErrorOf("listen: \"${OPEN\""), HasSubstr("listen: \"${\" without its \"}\""));
+  EXPECT_THAT(ErrorOf("listen: \"${}\""), HasSubstr("does not name an environment variable"));
+}
+
 }  // namespace
 }  // namespace voxgate::core
 

@@ -46,11 +46,11 @@ std::string UploadHeader(const std::string& length_header) {
 }
 
 // The response to `request` on a new connection (the whole of it: every request here closes).
-std::string Exchange(const std::string& address, const std::string& request) {
+std::string Exchange(const std::string& address, const std::string& request, seconds timeout = seconds(10)) {
   const int fd = Connect(address);
   if (fd < 0) return "";
   SendAll(fd, request);
-  std::string response = ReceiveUntil(fd, "", seconds(10));
+  std::string response = ReceiveUntil(fd, "", timeout);
   close(fd);
   return response;
 }
@@ -160,7 +160,8 @@ TEST_F(UploadLimitsTest, AnHourLongUploadIsTranscribedWhole) {
   const std::string body = "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hour.flac\"\r\n\r\n" + flac +
                            "\r\n--x\r\nContent-Disposition: form-data; name=\"response_format\"\r\n\r\ntext\r\n--x--\r\n";
   const std::string response = Exchange(
-      gateway.listen_address(), UploadHeader(absl::StrCat("Content-Length: ", body.size(), "\r\nConnection: close")) + body);
+      gateway.listen_address(), UploadHeader(absl::StrCat("Content-Length: ", body.size(), "\r\nConnection: close")) + body,
+      seconds(120));  // ~2 s here, but much longer under ASan
   EXPECT_EQ(response.substr(0, 12), "HTTP/1.1 200") << response.substr(0, 500);
   EXPECT_NE(response.find("\r\n\r\n57600000 samples"), std::string::npos) << response.substr(0, 500);
   gateway.Stop();
