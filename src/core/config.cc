@@ -387,16 +387,22 @@ std::string ExpandEnvironment(const std::string& text, const std::string& path) 
   return out;
 }
 
-// Expands the environment in every value of the tree, before any is read.
-void ExpandEnvironment(YAML::Node node, const std::string& path) {
+// Expands the environment in every value of the tree, before any is read. `seen`: the nodes
+// expanded already (a YAML alias is the anchored node itself, met again).
+void ExpandEnvironment(YAML::Node node, const std::string& path, std::vector<YAML::Node>& seen) {
+  for (const YAML::Node& done : seen) {
+    if (done.is(node)) return;
+  }
+  seen.push_back(node);
   if (node.IsScalar()) {
     if (node.Scalar().find("${") != std::string::npos) node = ExpandEnvironment(node.Scalar(), path);
   } else if (node.IsSequence()) {
-    for (size_t i = 0; i < node.size(); ++i) ExpandEnvironment(node[i], path + "[" + std::to_string(i) + "]");
+    for (size_t i = 0; i < node.size(); ++i) ExpandEnvironment(node[i], path + "[" + std::to_string(i) + "]", seen);
   } else if (node.IsMap()) {
     for (auto kv : node) {
-      const std::string key = kv.first.as<std::string>();
-      ExpandEnvironment(kv.second, path.empty() ? key : path + "." + key);
+      if (!kv.first.IsScalar()) Section::Fail(path.empty() ? "(top level)" : path, "a key that is not a plain name");
+      const std::string key = kv.first.Scalar();
+      ExpandEnvironment(kv.second, path.empty() ? key : path + "." + key, seen);
     }
   }
 }
@@ -416,7 +422,8 @@ ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source
   }
   ServerConfig c;
   try {
-    ExpandEnvironment(root, "");
+    std::vector<YAML::Node> expanded;
+    ExpandEnvironment(root, "", expanded);
     Section s(root, "");
     s.Read("listen", c.listen);
     s.Read("vosk_listen", c.vosk_listen);

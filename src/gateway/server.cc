@@ -18,6 +18,7 @@
 #include "gateway/gateway.h"
 #include "gateway/internal/context.h"
 #include "gateway/internal/stream_events.h"
+#include "gateway/internal/wake.h"
 #include "gateway/multipart.h"
 #include "gateway/protocols/mimi/mimi_protocol.h"
 #include "gateway/protocols/openai/speech_request.h"
@@ -51,20 +52,21 @@ std::string RequestIdFor(const Request& req) {
 asio::awaitable<absl::StatusOr<speech::TranslationResponse>> TranslateAsync(speech::SpeechService& service,
                                                                            speech::TranslationRequest request) {
   struct Pending {
-    explicit Pending(const asio::any_io_executor& executor) : wake(executor, 1) {}
+    explicit Pending(const asio::any_io_executor& executor) : wake(executor) {}
+    void Detach() { wake.Detach(); }
     std::mutex mu;
     std::optional<absl::StatusOr<speech::TranslationResponse>> result;
-    WakeChannel wake;
+    Wake wake;
   };
-  auto pending = std::make_shared<Pending>(co_await asio::this_coro::executor);
-  service.Translate(std::move(request), [pending](absl::StatusOr<speech::TranslationResponse> result) {
+  EventsOwner<Pending> pending(co_await asio::this_coro::executor);
+  service.Translate(std::move(request), [pending = pending.observer()](absl::StatusOr<speech::TranslationResponse> result) {
     {
       std::lock_guard lock(pending->mu);
       pending->result = std::move(result);
     }
-    pending->wake.try_send(boost::system::error_code{});
+    pending->wake.Notify();
   });
-  co_await pending->wake.async_receive(kAwait);
+  co_await pending->wake.Wait();
   std::lock_guard lock(pending->mu);
   co_return std::move(*pending->result);
 }
@@ -239,8 +241,8 @@ asio::awaitable<std::invoke_result_t<Work>> OnBlockingPool(Context& ctx, Work wo
 // an hour-long clip has more of them than a stream may queue.
 asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> RecognizeClip(
     Context& ctx, const speech::RecognitionConfig& config, UploadAudio& clip) {
-  auto events = std::make_shared<StreamEvents>(co_await asio::this_coro::executor);
-  auto started = ctx.service->StartRecognition(config, events);
+  EventsOwner<StreamEvents> events(co_await asio::this_coro::executor);
+  auto started = ctx.service->StartRecognition(config, events.observer());
   if (!started.ok()) co_return started.status();
   speech::RecognitionStreamPtr stream = std::move(*started);
   const auto deadline = std::chrono::steady_clock::now() +
@@ -884,6 +886,7 @@ void Gateway::Stop() {
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();
+  asio::use_service<WakeGate>(impl_->ioc).Close();  // before the io_context goes (wake.h)
   impl_->blocking.join();
 }
 

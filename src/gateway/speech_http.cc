@@ -23,8 +23,8 @@ constexpr size_t kMaxSpeechBodyBytes = 64 * 1024;  // 4096 characters of input a
 asio::awaitable<absl::StatusOr<audio::Pcm>> SynthesizeAll(Context& ctx, speech::SynthesisRequest request) {
   const auto timeout = Seconds(ctx.options.limits.request_timeout_seconds);
   request.deadline = std::chrono::system_clock::now() + timeout;
-  auto events = std::make_shared<SynthesisEvents>(co_await asio::this_coro::executor);
-  ctx.service->Synthesize(std::move(request), events);
+  EventsOwner<SynthesisEvents> events(co_await asio::this_coro::executor);
+  ctx.service->Synthesize(std::move(request), events.observer());
   audio::Pcm pcm;
   const absl::Status status = co_await events->ForEachAudio(timeout, [&](SynthesisEvents::Next& next) -> asio::awaitable<bool> {
     pcm.samples.insert(pcm.samples.end(), next.samples.begin(), next.samples.end());
@@ -63,8 +63,8 @@ asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, cons
   call->request.deadline = std::chrono::system_clock::now() + Seconds(limits.request_timeout_seconds);
   const auto timeout = Seconds(limits.request_timeout_seconds);
 
-  auto events = std::make_shared<SynthesisEvents>(co_await asio::this_coro::executor);
-  ctx.service->Synthesize(call->request, events);
+  EventsOwner<SynthesisEvents> events(co_await asio::this_coro::executor);
+  ctx.service->Synthesize(call->request, events.observer());
   auto next = co_await events->NextAudio(timeout);
   if (next.timed_out) {
     events->Stop();

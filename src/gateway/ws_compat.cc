@@ -43,7 +43,7 @@ class SteppedStream {
     auto resampler = audio::Resampler::Create(client_sample_rate, kModelSampleRate);
     if (!resampler.ok()) co_return resampler.status();
     resampler_.emplace(std::move(*resampler));
-    events_ = std::make_shared<StreamEvents>(co_await asio::this_coro::executor);
+    events_ = EventsOwner<StreamEvents>(co_await asio::this_coro::executor);
     speech::RecognitionConfig config;
     config.language_code = language;
     config.sample_rate_hertz = kModelSampleRate;
@@ -51,7 +51,7 @@ class SteppedStream {
     in_.Stamp(config);
     config.report = in_.report;
     config.phrases = std::move(phrases);
-    auto started = ctx_.service->StartRecognition(config, events_);
+    auto started = ctx_.service->StartRecognition(config, events_.observer());
     if (!started.ok()) co_return started.status();
     stream_ = std::move(*started);
     co_return absl::OkStatus();
@@ -149,7 +149,7 @@ class SteppedStream {
   ResultLatency latency_;
   audio::PcmS16leParser parser_;
   std::optional<audio::Resampler> resampler_;
-  std::shared_ptr<StreamEvents> events_;
+  EventsOwner<StreamEvents> events_;
   speech::RecognitionStreamPtr stream_;
   std::optional<absl::Status> end_status_;
   bool done_ = false;

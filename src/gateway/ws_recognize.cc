@@ -81,7 +81,7 @@ struct StreamState {
   Incoming in;
   native::StreamConfig config;
   speech::RecognitionStreamPtr stream;
-  std::shared_ptr<StreamEvents> events;
+  EventsOwner<StreamEvents> events;
   absl::Status client_error;  // why the reader gave up on the client, sent by the writer
   bool client_gone = false;
   bool ended = false;  // the client sent its end of audio
@@ -267,8 +267,8 @@ asio::awaitable<bool> SpeakTranslation(Ws& ws, const StreamState& st, Context& c
   if (!co_await WriteResult(ws, native::SpeechStartJson(text, st.config.translate_to), write_timeout)) co_return false;
   speech::SynthesisRequest request = SpeechRequestFor(st.config, text);
   st.in.Stamp(request);
-  auto events = std::make_shared<SynthesisEvents>(co_await asio::this_coro::executor);
-  ctx.service->Synthesize(std::move(request), events);
+  EventsOwner<SynthesisEvents> events(co_await asio::this_coro::executor);
+  ctx.service->Synthesize(std::move(request), events.observer());
   size_t samples = 0;
   bool client_gone = false;
   const absl::Status status = co_await events->ForEachAudio(std::chrono::seconds(30), [&](SynthesisEvents::Next& batch) -> asio::awaitable<bool> {
@@ -386,14 +386,14 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
   if (status.ok()) status = input.Init(st.config);
   if (status.ok() && !st.config.translate_to.empty()) status = CheckTranslatable(ctx, st.config);
   if (status.ok()) {
-    st.events = std::make_shared<StreamEvents>(co_await asio::this_coro::executor);
+    st.events = EventsOwner<StreamEvents>(co_await asio::this_coro::executor);
     speech::RecognitionConfig config;
     config.language_code = st.config.language;
     config.sample_rate_hertz = kModelSampleRate;
     config.interim_results = st.config.interim_results;
     st.in.Stamp(config);
     config.report = st.in.report;
-    auto started = ctx.service->StartRecognition(config, st.events);
+    auto started = ctx.service->StartRecognition(config, st.events.observer());
     status = started.status();
     if (started.ok()) st.stream = std::move(*started);
   }

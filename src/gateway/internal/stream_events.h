@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "gateway/internal/asio.h"
+#include "gateway/internal/wake.h"
 #include "speech/speech_service.h"
 
 namespace voxgate::gateway::internal {
@@ -17,7 +18,7 @@ class StreamEvents : public speech::RecognitionObserver {
  public:
   static constexpr size_t kMaxQueuedResults = 512;
 
-  explicit StreamEvents(asio::any_io_executor executor) : results_wake_(executor, 1), ready_wake_(executor, 1), done_wake_(executor, 1) {}
+  explicit StreamEvents(asio::any_io_executor executor) : results_wake_(executor), ready_wake_(executor), done_wake_(executor) {}
 
   void OnResult(speech::RecognitionResult result) override {
     {
@@ -29,7 +30,7 @@ class StreamEvents : public speech::RecognitionObserver {
       }
       results_.push_back(std::move(result));
     }
-    results_wake_.try_send(boost::system::error_code{});
+    results_wake_.Notify();
   }
 
   void OnDone(absl::Status status) override {
@@ -37,12 +38,19 @@ class StreamEvents : public speech::RecognitionObserver {
       std::lock_guard lock(mu_);
       done_ = std::move(status);
     }
-    results_wake_.try_send(boost::system::error_code{});
-    ready_wake_.try_send(boost::system::error_code{});
-    done_wake_.try_send(boost::system::error_code{});
+    results_wake_.Notify();
+    ready_wake_.Notify();
+    done_wake_.Notify();
   }
 
-  void OnReadyForAudio() override { ready_wake_.try_send(boost::system::error_code{}); }
+  void OnReadyForAudio() override { ready_wake_.Notify(); }
+
+  // See Wake: the waiting coroutine has ended.
+  void Detach() {
+    results_wake_.Detach();
+    ready_wake_.Detach();
+    done_wake_.Detach();
+  }
 
   struct Next {
     std::optional<speech::RecognitionResult> result;  // set: a result
@@ -80,7 +88,7 @@ class StreamEvents : public speech::RecognitionObserver {
     asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
     while (true) {
       if (auto n = TryNext()) co_return std::move(*n);
-      auto which = co_await (results_wake_.async_receive(kAwait) || timer.async_wait(kAwait));
+      auto which = co_await (results_wake_.Wait() || timer.async_wait(kAwait));
       if (which.index() == 1) {
         Next n;
         n.timed_out = true;
@@ -94,13 +102,13 @@ class StreamEvents : public speech::RecognitionObserver {
   asio::awaitable<bool> WaitReadyForAudio(std::chrono::steady_clock::duration timeout) {
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
-    auto which = co_await (ready_wake_.async_receive(kAwait) || timer.async_wait(kAwait));
+    auto which = co_await (ready_wake_.Wait() || timer.async_wait(kAwait));
     co_return which.index() == 0;
   }
 
   // Returns once the stream has ended (at once if it has), without taking any result.
   asio::awaitable<void> WaitDone() {
-    while (!done()) co_await done_wake_.async_receive(kAwait);
+    while (!done()) co_await done_wake_.Wait();
   }
 
   bool done() {
@@ -114,9 +122,9 @@ class StreamEvents : public speech::RecognitionObserver {
   std::optional<absl::Status> done_;
   bool overflowed_ = false;
   bool given_up_ = false;  // overflowed once: the stream is being cancelled, results are dropped
-  WakeChannel results_wake_;
-  WakeChannel ready_wake_;
-  WakeChannel done_wake_;
+  Wake results_wake_;
+  Wake ready_wake_;
+  Wake done_wake_;
 };
 
 }  // namespace voxgate::gateway::internal

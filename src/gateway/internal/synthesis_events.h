@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gateway/internal/asio.h"
+#include "gateway/internal/wake.h"
 #include "speech/speech_service.h"
 
 namespace voxgate::gateway::internal {
@@ -17,7 +18,7 @@ class SynthesisEvents : public speech::SynthesisObserver {
  public:
   static constexpr size_t kMaxQueuedSamples = 16 << 20;  // 11 min at 24 kHz, 32 MiB
 
-  explicit SynthesisEvents(asio::any_io_executor executor) : wake_(executor, 1) {}
+  explicit SynthesisEvents(asio::any_io_executor executor) : wake_(std::move(executor)) {}
 
   bool OnAudio(std::span<const int16_t> samples, int sample_rate_hertz) override {
     {
@@ -30,7 +31,7 @@ class SynthesisEvents : public speech::SynthesisObserver {
       samples_.insert(samples_.end(), samples.begin(), samples.end());
       sample_rate_hertz_ = sample_rate_hertz;
     }
-    wake_.try_send(boost::system::error_code{});
+    wake_.Notify();
     return true;
   }
 
@@ -39,8 +40,11 @@ class SynthesisEvents : public speech::SynthesisObserver {
       std::lock_guard lock(mu_);
       done_ = overflowed_ ? absl::ResourceExhaustedError("the client reads the audio too slowly") : std::move(status);
     }
-    wake_.try_send(boost::system::error_code{});
+    wake_.Notify();
   }
+
+  // See Wake: the waiting coroutine has ended.
+  void Detach() { wake_.Detach(); }
 
   struct Next {
     std::vector<int16_t> samples;  // everything queued since the last call (may be empty)
@@ -67,7 +71,7 @@ class SynthesisEvents : public speech::SynthesisObserver {
           co_return n;
         }
       }
-      auto which = co_await (wake_.async_receive(kAwait) || timer.async_wait(kAwait));
+      auto which = co_await (wake_.Wait() || timer.async_wait(kAwait));
       if (which.index() == 1) {
         Next n;
         n.timed_out = true;
@@ -111,7 +115,7 @@ class SynthesisEvents : public speech::SynthesisObserver {
   std::optional<absl::Status> done_;
   bool stopped_ = false;
   bool overflowed_ = false;
-  WakeChannel wake_;
+  Wake wake_;
 };
 
 }  // namespace voxgate::gateway::internal

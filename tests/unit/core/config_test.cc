@@ -247,6 +247,8 @@ pools:
   EXPECT_EQ(c.pools[0].engines[0].dns, "voxgate-router-preview:7001");
   EXPECT_EQ(c.pools[0].engines[0].capacity, 3);
   EXPECT_EQ(c.pools[0].engines[1].address, "unix:/run/3$x.sock");  // a lone $ is itself
+  // An alias is its anchor: expanded once ("$${" stays a literal).
+  EXPECT_EQ(ParseConfig("listen: &a \"x$${VOXGATE_TEST_CAPACITY}\"\nadmin: *a").admin, "x${VOXGATE_TEST_CAPACITY}");
   unsetenv("VOXGATE_TEST_ROUTER");
   unsetenv("VOXGATE_TEST_CAPACITY");
 }
@@ -258,6 +260,7 @@ TEST(Config, AnUnsetOrMalformedVariableNamesTheKey) {
   EXPECT_THAT(ErrorOf("listen: \"${1X}\""), HasSubstr("listen: \"${1X}\" does not name an environment variable"));
   EXPECT_THAT(ErrorOf("listen: \"${OPEN\""), HasSubstr("listen: \"${\" without its \"}\""));
   EXPECT_THAT(ErrorOf("listen: \"${}\""), HasSubstr("does not name an environment variable"));
+  EXPECT_THAT(ErrorOf("? [a]\n: b"), HasSubstr("a key that is not a plain name"));
 }
 
 }  // namespace
