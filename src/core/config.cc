@@ -17,6 +17,10 @@
 namespace voxgate::core {
 namespace {
 
+// While ParseConfig runs: the variables each value expanded from the environment came from, by
+// key path, so that an error about such a value names them.
+thread_local const std::map<std::string, std::string>* values_from_environment = nullptr;
+
 // A YAML mapping that knows its path and rejects keys nobody asked for.
 class Section {
  public:
@@ -115,7 +119,11 @@ class Section {
   const std::string& path() const { return path_; }
 
   [[noreturn]] static void Fail(const std::string& path, const std::string& what) {
-    throw ConfigError(path + ": " + what);
+    std::string from;
+    if (values_from_environment != nullptr) {
+      if (auto it = values_from_environment->find(path); it != values_from_environment->end()) from = " (from " + it->second + ")";
+    }
+    throw ConfigError(path + ": " + what + from);
   }
 
  private:
@@ -362,8 +370,8 @@ std::vector<RouteConfig> RoutesPerPoolLanguage(const std::vector<PoolConfig>& po
 }
 
 // `${NAME}` in a value is the environment variable NAME, and `$${` a literal `${`. An unset
-// variable, or a name that is not one, is an error naming the key.
-std::string ExpandEnvironment(const std::string& text, const std::string& path) {
+// variable, or a name that is not one, is an error naming the key. `names`: "${NAME}" of each.
+std::string ExpandEnvironment(const std::string& text, const std::string& path, std::string& names) {
   std::string out;
   for (size_t i = 0; i < text.size();) {
     if (text.compare(i, 3, "$${") == 0) {
@@ -379,6 +387,7 @@ std::string ExpandEnvironment(const std::string& text, const std::string& path) 
       const char* value = std::getenv(name.c_str());
       if (value == nullptr) Section::Fail(path, "environment variable " + name + " is not set");
       out += value;
+      names += (names.empty() ? "${" : ", ${") + name + "}";
       i = end + 1;
     } else {
       out += text[i++];
@@ -387,22 +396,27 @@ std::string ExpandEnvironment(const std::string& text, const std::string& path) 
   return out;
 }
 
-// Expands the environment in every value of the tree, before any is read. `seen`: the nodes
-// expanded already (a YAML alias is the anchored node itself, met again).
-void ExpandEnvironment(YAML::Node node, const std::string& path, std::vector<YAML::Node>& seen) {
+// Expands the environment in every value of the tree, before any is read, and notes in `from`
+// the variables of each value that had any. `seen`: the nodes expanded already (a YAML alias is
+// the anchored node itself, met again).
+void ExpandEnvironment(YAML::Node node, const std::string& path, std::vector<YAML::Node>& seen,
+                       std::map<std::string, std::string>& from) {
   for (const YAML::Node& done : seen) {
     if (done.is(node)) return;
   }
   seen.push_back(node);
   if (node.IsScalar()) {
-    if (node.Scalar().find("${") != std::string::npos) node = ExpandEnvironment(node.Scalar(), path);
+    if (node.Scalar().find("${") == std::string::npos) return;
+    std::string names;
+    node = ExpandEnvironment(node.Scalar(), path, names);
+    if (!names.empty()) from[path] = names;
   } else if (node.IsSequence()) {
-    for (size_t i = 0; i < node.size(); ++i) ExpandEnvironment(node[i], path + "[" + std::to_string(i) + "]", seen);
+    for (size_t i = 0; i < node.size(); ++i) ExpandEnvironment(node[i], path + "[" + std::to_string(i) + "]", seen, from);
   } else if (node.IsMap()) {
     for (auto kv : node) {
       if (!kv.first.IsScalar()) Section::Fail(path.empty() ? "(top level)" : path, "a key that is not a plain name");
       const std::string key = kv.first.Scalar();
-      ExpandEnvironment(kv.second, path.empty() ? key : path + "." + key, seen);
+      ExpandEnvironment(kv.second, path.empty() ? key : path + "." + key, seen, from);
     }
   }
 }
@@ -421,9 +435,14 @@ ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source
     throw ConfigError(source + ": not valid YAML: " + e.what());
   }
   ServerConfig c;
+  std::map<std::string, std::string> from_environment;
+  values_from_environment = &from_environment;
+  struct Forget {
+    ~Forget() { values_from_environment = nullptr; }
+  } forget;
   try {
     std::vector<YAML::Node> expanded;
-    ExpandEnvironment(root, "", expanded);
+    ExpandEnvironment(root, "", expanded, from_environment);
     Section s(root, "");
     s.Read("listen", c.listen);
     s.Read("vosk_listen", c.vosk_listen);

@@ -261,6 +261,11 @@ TEST(Config, AnUnsetOrMalformedVariableNamesTheKey) {
   EXPECT_THAT(ErrorOf("listen: \"${OPEN\""), HasSubstr("listen: \"${\" without its \"}\""));
   EXPECT_THAT(ErrorOf("listen: \"${}\""), HasSubstr("does not name an environment variable"));
   EXPECT_THAT(ErrorOf("? [a]\n: b"), HasSubstr("a key that is not a plain name"));
+  // A bad value from the environment says where it came from.
+  setenv("VOXGATE_TEST_CAPACITY", "lots", 1);
+  EXPECT_THAT(ErrorOf("pools: [{name: a, languages: [en-US], engines: [{engine: pocketsphinx, capacity: \"${VOXGATE_TEST_CAPACITY}\"}]}]"),
+              HasSubstr("pools[0].engines[0].capacity: expected an integer from 0 to 1024, got \"lots\" (from ${VOXGATE_TEST_CAPACITY})"));
+  unsetenv("VOXGATE_TEST_CAPACITY");
 }
 
 }  // namespace
