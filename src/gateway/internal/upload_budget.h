@@ -46,7 +46,6 @@ class UploadBudget {
   }
 
   uint64_t in_use() const { return in_use_.load(); }
-  uint64_t capacity() const { return capacity_; }
 
  private:
   const uint64_t capacity_;

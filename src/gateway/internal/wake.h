@@ -90,7 +90,6 @@ class EventsOwner {
   ~EventsOwner() { Release(); }
 
   Events* operator->() const { return events_.get(); }
-  explicit operator bool() const { return events_ != nullptr; }
   // What the service is given.
   const std::shared_ptr<Events>& observer() const { return events_; }
 

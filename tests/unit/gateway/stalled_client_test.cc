@@ -41,9 +41,7 @@ TEST(StalledClientTest, AClientThatStopsReadingIsCutOffAndItsStreamFreed) {
                           "Host: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
   // Like every client, wait for the handshake's answer before sending frames.
-  std::string response;
-  char c;
-  while (response.find("\r\n\r\n") == std::string::npos && recv(fd, &c, 1, 0) == 1) response += c;
+  const std::string response = testing::ReceiveUntil(fd, "\r\n\r\n", std::chrono::seconds(10));
   ASSERT_NE(response.find(" 101 "), std::string::npos) << response;
   // Every frame of audio makes the fake engine send a result; none is ever read.
   const std::string frame = BinaryFrame(320);

@@ -55,6 +55,24 @@ std::string Exchange(const std::string& address, const std::string& request, sec
   return response;
 }
 
+// `seconds` of 16 kHz silence as FLAC from the streaming encoder (so with no length in its header).
+std::string FlacOfSilence(int seconds) {
+  auto encoder = audio::AudioEncoder::Create(audio::OutputFormat::kFlac, 16000);
+  EXPECT_TRUE(encoder.ok()) << encoder.status();
+  std::string flac;
+  const std::vector<int16_t> second(16000);
+  for (int s = 0; s < seconds; ++s) flac += *(*encoder)->Encode(second);
+  return flac + *(*encoder)->Finish();
+}
+
+// A whole transcription request that uploads `file` (the connection closes after it).
+std::string TranscriptionRequest(const std::string& file, const std::string& response_format = "json") {
+  const std::string body = "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.flac\"\r\n\r\n" + file +
+                           "\r\n--x\r\nContent-Disposition: form-data; name=\"response_format\"\r\n\r\n" + response_format +
+                           "\r\n--x--\r\n";
+  return UploadHeader(absl::StrCat("Content-Length: ", body.size(), "\r\nConnection: close")) + body;
+}
+
 const char kGetModels[] = "GET /v1/models HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 
 class UploadLimitsTest : public ::testing::Test {
@@ -151,17 +169,8 @@ TEST_F(UploadLimitsTest, ConnectionsOverTheLimitAreClosedAndTheAdminListenerStil
 TEST_F(UploadLimitsTest, AnHourLongUploadIsTranscribedWhole) {
   Gateway gateway(Options(), engine_);
   ASSERT_TRUE(gateway.Start().ok());
-  auto encoder = audio::AudioEncoder::Create(audio::OutputFormat::kFlac, 16000);
-  ASSERT_TRUE(encoder.ok()) << encoder.status();
-  std::string flac;
-  const std::vector<int16_t> minute(16000 * 60);
-  for (int m = 0; m < 60; ++m) flac += *(*encoder)->Encode(minute);
-  flac += *(*encoder)->Finish();
-  const std::string body = "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hour.flac\"\r\n\r\n" + flac +
-                           "\r\n--x\r\nContent-Disposition: form-data; name=\"response_format\"\r\n\r\ntext\r\n--x--\r\n";
-  const std::string response = Exchange(
-      gateway.listen_address(), UploadHeader(absl::StrCat("Content-Length: ", body.size(), "\r\nConnection: close")) + body,
-      seconds(120));  // ~2 s here, but much longer under ASan
+  const std::string response = Exchange(gateway.listen_address(), TranscriptionRequest(FlacOfSilence(3600), "text"),
+                                        seconds(120));  // ~2 s here, but much longer under ASan
   EXPECT_EQ(response.substr(0, 12), "HTTP/1.1 200") << response.substr(0, 500);
   EXPECT_NE(response.find("\r\n\r\n57600000 samples"), std::string::npos) << response.substr(0, 500);
   gateway.Stop();
@@ -242,12 +251,7 @@ TEST_F(UploadLimitsTest, AudioOverTheLengthLimitIsRefusedBeforeRecognition) {
   options.limits.max_stream_seconds = 10;
   Gateway gateway(options, engine_);
   ASSERT_TRUE(gateway.Start().ok());
-  auto encoder = audio::AudioEncoder::Create(audio::OutputFormat::kFlac, 16000);
-  std::string flac = *(*encoder)->Encode(std::vector<int16_t>(16000 * 11));
-  flac += *(*encoder)->Finish();
-  const std::string body = "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.flac\"\r\n\r\n" + flac + "\r\n--x--\r\n";
-  const std::string response = Exchange(
-      gateway.listen_address(), UploadHeader(absl::StrCat("Content-Length: ", body.size(), "\r\nConnection: close")) + body);
+  const std::string response = Exchange(gateway.listen_address(), TranscriptionRequest(FlacOfSilence(11)));
   EXPECT_EQ(response.substr(0, 12), "HTTP/1.1 413") << response;
   EXPECT_NE(response.find("audio is longer than the limit of 10 s"), std::string::npos) << response;
   EXPECT_EQ(engine_->started(), 0);
