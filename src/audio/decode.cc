@@ -83,10 +83,6 @@ int16_t FloatToS16(float x) {
   return static_cast<int16_t>(std::lrint(std::clamp(x * 32768.0f, -32768.0f, 32767.0f)));
 }
 
-// Samples decoded per libsndfile call: big enough to amortise the call, small enough to stay in
-// cache.
-constexpr size_t kBlockFrames = 16384;
-
 absl::Status TooLong(size_t max_samples, int sample_rate_hertz) {
   return absl::InvalidArgumentError(absl::StrFormat(
       "audio longer than %g seconds", static_cast<double>(max_samples) / sample_rate_hertz));
@@ -194,7 +190,7 @@ absl::StatusOr<Pcm> DecodeAudioFile(std::string_view bytes, size_t max_samples) 
   // Reserve no more than the input could hold uncompressed: a tiny file may claim hours of audio.
   pcm.samples.reserve(std::min({claimed.value_or(0), uint64_t{max_samples}, uint64_t{bytes.size() / 2}}));
   for (;;) {
-    absl::StatusOr<size_t> got = reader->Read(kBlockFrames, pcm.samples);
+    absl::StatusOr<size_t> got = reader->Read(AudioFileReader::kBlockFrames, pcm.samples);
     if (!got.ok()) return got.status();
     if (*got == 0) break;
     if (pcm.samples.size() > max_samples) return TooLong(max_samples, rate);

@@ -39,9 +39,11 @@ class AudioFileReader {
   // lengths are already cut to what the file holds; a compressed file's header may still lie.
   std::optional<uint64_t> header_frames() const;
 
-  // Appends up to `max_frames` (at least 1) mono samples to `out` and returns how many: 0 at the
-  // end.
-  // INVALID_ARGUMENT if the file ends before its first frame.
+  // Samples decoded per call at most: big enough to amortise the call, small enough to stay in
+  // cache.
+  static constexpr size_t kBlockFrames = 16384;
+  // Appends up to `max_frames` (at least 1, at most a block) mono samples to `out` and returns
+  // how many: 0 at the end. INVALID_ARGUMENT if the file ends before its first frame.
   absl::StatusOr<size_t> Read(size_t max_frames, std::vector<int16_t>& out);
 
  private:

@@ -8,8 +8,6 @@
 namespace voxgate::gateway {
 namespace {
 
-constexpr size_t kCountBlockFrames = 16384;
-
 absl::Status TooLong(double max_seconds) {
   return absl::OutOfRangeError(absl::StrCat("audio is longer than the limit of ", max_seconds, " s"));
 }
@@ -47,7 +45,7 @@ absl::StatusOr<UploadAudio> UploadAudio::FromFile(std::string_view bytes, int to
     uint64_t frames = 0;
     while (counter.ok()) {
       scratch.clear();
-      absl::StatusOr<size_t> got = counter->Read(kCountBlockFrames, scratch);
+      absl::StatusOr<size_t> got = counter->Read(audio::AudioFileReader::kBlockFrames, scratch);
       if (!got.ok() || *got == 0) break;  // an error comes again from the clip's first block
       frames += *got;
       if (static_cast<double>(frames) > max_frames) return TooLong(max_seconds);
