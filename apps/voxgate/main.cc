@@ -4,6 +4,7 @@
 //   voxgate router    the routing table over pools, served over gRPC
 //   voxgate pool      pools over engines, served over gRPC
 //   voxgate alert-relay  alerts (Alertmanager, Cloud Monitoring, voxgate events) to Discord/Slack/webhooks
+//   voxgate check-config  checks a config as the roles read it; --print shows it resolved
 // Each reads the same config format (--config); docs/OPERATIONS.md shows a split deployment.
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -43,7 +44,22 @@ int main(int argc, char** argv) {
     cmd->add_option("--admin", admin, "admin address for /healthz, /readyz, /metrics, /v1/status (default 127.0.0.1:9090)");
     commands.emplace_back(cmd, &role);
   }
+  auto* check = app.add_subcommand("check-config", "Check a config file as the roles read it, and exit 2 with the error if it is wrong");
+  bool print = false;
+  check->add_option("--config", config_file, "YAML config file")->required();
+  check->add_flag("--print", print, "write the config as voxgate reads it: YAML, each ${NAME} replaced from the environment");
   CLI11_PARSE(app, argc, argv);
+
+  if (check->parsed()) {
+    try {
+      const std::string resolved = voxgate::core::ResolveConfigFile(config_file);
+      if (print) std::cout << resolved;
+    } catch (const voxgate::core::ConfigError& e) {
+      std::cerr << "voxgate: " << e.what() << "\n";
+      return 2;
+    }
+    return 0;
+  }
 
   if (app.got_subcommand("alert-relay")) {
     voxgate::core::ServerConfig config;

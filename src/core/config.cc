@@ -408,7 +408,9 @@ void ExpandEnvironment(YAML::Node node, const std::string& path, std::vector<YAM
   if (node.IsScalar()) {
     if (node.Scalar().find("${") == std::string::npos) return;
     std::string names;
+    const std::string tag = node.Tag();  // "!": quoted in the source, a string whatever it holds
     node = ExpandEnvironment(node.Scalar(), path, names);
+    node.SetTag(tag);
     if (!names.empty()) from[path] = names;
   } else if (node.IsSequence()) {
     for (size_t i = 0; i < node.size(); ++i) ExpandEnvironment(node[i], path + "[" + std::to_string(i) + "]", seen, from);
@@ -419,6 +421,50 @@ void ExpandEnvironment(YAML::Node node, const std::string& path, std::vector<YAM
       ExpandEnvironment(kv.second, path.empty() ? key : path + "." + key, seen, from);
     }
   }
+}
+
+std::string EscapeExpansions(const std::string& value) {
+  std::string out;
+  for (size_t i = 0; i < value.size(); ++i) {
+    if (value.compare(i, 2, "${") == 0) out += '$';
+    out += value[i];
+  }
+  return out;
+}
+
+// Writes an expanded tree as a config that reads the same: quoted scalars quoted, a literal "${"
+// as "$${", aliases written out in full.
+void EmitExpanded(YAML::Emitter& out, const YAML::Node& node, int depth = 0) {
+  if (depth > 100) throw ConfigError("nested too deeply");
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      if (node.Tag() == "!") out << YAML::DoubleQuoted;
+      out << EscapeExpansions(node.Scalar());
+      break;
+    case YAML::NodeType::Sequence:
+      out << YAML::BeginSeq;
+      for (const YAML::Node& item : node) EmitExpanded(out, item, depth + 1);
+      out << YAML::EndSeq;
+      break;
+    case YAML::NodeType::Map:
+      out << YAML::BeginMap;
+      for (const auto& kv : node) {
+        out << YAML::Key << kv.first.Scalar() << YAML::Value;
+        EmitExpanded(out, kv.second, depth + 1);
+      }
+      out << YAML::EndMap;
+      break;
+    default:
+      out << YAML::Null;
+  }
+}
+
+std::string ReadConfigText(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read the file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace
@@ -494,12 +540,22 @@ ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source
   return c;
 }
 
-ServerConfig LoadConfigFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot read the file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParseConfig(text.str(), path);
+ServerConfig LoadConfigFile(const std::string& path) { return ParseConfig(ReadConfigText(path), path); }
+
+std::string ResolveConfigFile(const std::string& path) {
+  const std::string text = ReadConfigText(path);
+  ParseConfig(text, path);
+  YAML::Node root = YAML::Load(text);
+  std::vector<YAML::Node> expanded;
+  std::map<std::string, std::string> from_environment;
+  YAML::Emitter out;
+  try {
+    ExpandEnvironment(root, "", expanded, from_environment);
+    EmitExpanded(out, root);
+  } catch (const ConfigError& e) {
+    throw ConfigError(path + ": " + e.what());
+  }
+  return std::string(out.c_str()) + "\n";
 }
 
 ServerConfig DefaultConfig() {

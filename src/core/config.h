@@ -182,6 +182,9 @@ class ConfigError : public std::runtime_error {
 ServerConfig ParseConfig(const std::string& yaml_text, const std::string& source = "config");
 // Reads and parses a file. Throws ConfigError.
 ServerConfig LoadConfigFile(const std::string& path);
+// Checks a file as LoadConfigFile does, and returns it as voxgate reads it: YAML with each
+// `${NAME}` replaced from the environment (`voxgate check-config --print`). Throws ConfigError.
+std::string ResolveConfigFile(const std::string& path);
 // The embedded default: one pocketsphinx en-US engine with capacity sized to this machine, an
 // apertium engine translating from English and Spanish, and two espeak-ng synthesizers.
 ServerConfig DefaultConfig();

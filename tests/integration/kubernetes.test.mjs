@@ -13,7 +13,7 @@
 // broken manifests, and the rendered command lines and configs are run with the real binaries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,25 +105,6 @@ function flagValue(args, flag) {
   return undefined;
 }
 
-// Every string value of a parsed YAML document, passed through `f` (keys and comments are not
-// values: voxgate expands `${NAME}` in values only).
-function mapStrings(value, f) {
-  if (typeof value === 'string') return f(value);
-  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)]));
-  return value;
-}
-
-// `${NAME}` in `text` replaced by lookup(NAME) (undefined: left as it is); `$${` is a literal `${`.
-const expandVariables = (text, lookup) => text.split('$${').map((part) => part.replace(/\$\{([^}]*)\}/g, (all, name) => lookup(name) ?? all)).join('${');
-
-// The environment variables a config's values name.
-function configVariables(text) {
-  const names = [];
-  mapStrings(YAML.parse(text), (v) => expandVariables(v, (name) => { names.push(name); }));
-  return names;
-}
-
 // The text of the config a container runs with: its --config file from a mounted ConfigMap.
 function containerConfigText(objects, deployment, container) {
   const file = flagValue(container.args, '--config');
@@ -137,14 +118,31 @@ function containerConfigText(objects, deployment, container) {
   return null;
 }
 
-// The config a container runs with, its `${NAME}`s replaced from the container's env as voxgate
-// replaces them (an unset one is left as it is, for the checker to report).
-function containerConfig(objects, deployment, container) {
+// The config a container runs with, as voxgate reads it there: `voxgate check-config --print`
+// given the container's env and nothing else. { config } (undefined: no --config; null: not a
+// key of a mounted ConfigMap), or { error } with voxgate's message. A variable from a Secret
+// (valueFrom) has no value here, and counts as unset.
+const resolvedConfigs = new Map();
+let resolveDir;
+function resolvedConfig(objects, deployment, container) {
   const text = containerConfigText(objects, deployment, container);
-  if (typeof text !== 'string') return text;
-  const env = new Map((container.env ?? []).map((e) => [e.name, e.value]));
-  return mapStrings(YAML.parse(text), (v) => expandVariables(v, (name) => env.get(name)));
+  if (typeof text !== 'string') return { config: text };
+  const env = Object.fromEntries((container.env ?? []).filter((e) => typeof e.value === 'string').map((e) => [e.name, e.value]));
+  const id = JSON.stringify([text, env]);
+  if (!resolvedConfigs.has(id)) {
+    if (!resolveDir) {
+      resolveDir = tempDir('voxgate-k8s-config-');
+      process.on('exit', () => rmSync(resolveDir, { recursive: true, force: true }));
+    }
+    const file = path.join(resolveDir, `${resolvedConfigs.size}.yaml`);
+    writeFileSync(file, text);
+    const r = spawnSync(path.join(BIN, 'voxgate'), ['check-config', `--config=${file}`, '--print'], { env, encoding: 'utf8', timeout: 30000 });
+    if (r.error) throw r.error;
+    resolvedConfigs.set(id, r.status === 0 ? { config: YAML.parse(r.stdout) } : { error: r.stderr.trim().replace(`voxgate: ${file}: `, '') });
+  }
+  return resolvedConfigs.get(id);
 }
+const containerConfig = (objects, deployment, container) => resolvedConfig(objects, deployment, container).config;
 
 function adapterMetricNames() {
   const values = YAML.parse(readFileSync(path.join(K8S, 'prometheus-adapter/values.yaml'), 'utf8'));
@@ -250,11 +248,9 @@ export function checkInvariants(objects, { monitoringNamespace } = {}) {
       const preStop = c.lifecycle?.preStop;
       if (!preStop) bad(d, `${where} has no preStop`);
       const pause = preStop?.sleep?.seconds ?? 0;
-      const config = containerConfig(objects, d, c);
+      const { config, error } = resolvedConfig(objects, d, c);
       if (config === null) bad(d, `${where} --config is not a key of a mounted ConfigMap`);
-      for (const name of configVariables(containerConfigText(objects, d, c) ?? '')) {
-        if (!(c.env ?? []).some((e) => e.name === name && typeof e.value === 'string')) bad(d, `${where} config uses \${${name}}, which the container's env does not set`);
-      }
+      if (error) bad(d, `${where} config: ${error}`);
       const drain = Number(flagValue(c.args, '--drain-grace-seconds') ?? config?.drain_grace_seconds ??
                            (c.args?.[0] === 'alert-relay' ? 5 : DRAIN_DEFAULT_SECONDS));
       const grace = pod.terminationGracePeriodSeconds ?? 30;
@@ -610,7 +606,7 @@ test('the schemas and the checker catch broken manifests', async () => {
     [/has no readinessProbe/, (o) => { delete engine(o).containers[0].readinessProbe; }],
     [/readinessProbe differs/, (o) => { engine(o).containers[0].readinessProbe.periodSeconds = 10; }],
     [/has no limits.memory/, (o) => { delete engine(o).containers[0].resources.limits.memory; }],
-    [/config uses \$\{VOXGATE_POOL_ADDRESS\}, which the container's env does not set/, (o) => { find(o, 'Deployment', 'voxgate-router').spec.template.spec.containers[0].env = []; }],
+    [/config: pools\[0\]\.engines\[0\]\.dns: environment variable VOXGATE_POOL_ADDRESS is not set/, (o) => { find(o, 'Deployment', 'voxgate-router').spec.template.spec.containers[0].env = []; }],
     [/limits.memory 300Mi is below limits.max_upload_memory_bytes 268435456 B/, (o) => { find(o, 'Deployment', 'voxgate-endpoint').spec.template.spec.containers[0].resources.limits.memory = '300Mi'; }],
     [/root filesystem is not read-only/, (o) => { engine(o).containers[0].securityContext.readOnlyRootFilesystem = false; }],
     [/non-root/, (o) => { engine(o).securityContext.runAsUser = 0; }],
@@ -649,6 +645,7 @@ test('the schemas and the checker catch broken manifests', async () => {
     [/unhealthyPodEvictionPolicy/, (o) => { find(o, 'PodDisruptionBudget', 'voxgate-router').spec.unhealthyPodEvictionPolicy = 'IfHealthyBudget'; }],
     [/PodDisruptionBudget.*selects no pods/, (o) => { find(o, 'PodDisruptionBudget', 'voxgate-router').spec.selector.matchLabels['app.kubernetes.io/component'] = 'x'; }],
     [/a Secret with data/, (o) => { o.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'k', namespace: 'voxgate' }, data: { k: 'eA==' } }); }],
+    [/voxgate-router: container router config: drain_grace: unknown key/, (o) => { const cm = find(o, 'ConfigMap', 'voxgate-router-config'); cm.data['router.yaml'] += 'drain_grace: 60\n'; }],
     [/names ConfigMap .* not rendered/, (o) => { find(o, 'ConfigMap', 'voxgate-pool-config').metadata.name = 'voxgate-pool-config-old'; }],
     [/no ScheduleAnyway topology spread over topology.kubernetes.io\/zone/, (o) => { engine(o).topologySpreadConstraints.shift(); }],
     // Network policies: a missing default deny, the admin port opened to all, a tier's policy

@@ -3,10 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 namespace voxgate::core {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string ErrorOf(const std::string& yaml) {
   try {
@@ -266,6 +269,41 @@ TEST(Config, AnUnsetOrMalformedVariableNamesTheKey) {
   EXPECT_THAT(ErrorOf("pools: [{name: a, languages: [en-US], engines: [{engine: pocketsphinx, capacity: \"${VOXGATE_TEST_CAPACITY}\"}]}]"),
               HasSubstr("pools[0].engines[0].capacity: expected an integer from 0 to 1024, got \"lots\" (from ${VOXGATE_TEST_CAPACITY})"));
   unsetenv("VOXGATE_TEST_CAPACITY");
+}
+
+// `voxgate check-config --print`: the config as voxgate reads it, itself a config that reads the same.
+TEST(Config, ResolvedFileIsTheConfigWithTheEnvironmentInIt) {
+  setenv("VOXGATE_TEST_ROUTER", "dns:///voxgate-router-preview:7001", 1);
+  setenv("VOXGATE_TEST_PORT", "7002", 1);
+  const std::string file = ::testing::TempDir() + "/resolve.yaml";
+  std::ofstream(file) << R"(# a comment
+listen: &where "127.0.0.1:${VOXGATE_TEST_PORT}"
+admin: *where
+pools:
+  - name: "${VOXGATE_TEST_PORT}"
+    languages: [en-US]
+    engines: [{dns: "${VOXGATE_TEST_ROUTER}", capacity: 3}, {address: "unix:/run/$${x}.sock"}]
+)";
+  const std::string resolved = ResolveConfigFile(file);
+  EXPECT_THAT(resolved, HasSubstr("dns: \"dns:///voxgate-router-preview:7001\""));
+  EXPECT_THAT(resolved, HasSubstr("name: \"7002\""));  // quoted as written: a string, not a number
+  EXPECT_THAT(resolved, HasSubstr("capacity: 3\n"));
+  EXPECT_THAT(resolved, HasSubstr("admin: \"127.0.0.1:7002\""));  // an alias written out
+  EXPECT_THAT(resolved, HasSubstr("address: \"unix:/run/$${x}.sock\""));  // still a literal when read again
+  EXPECT_THAT(resolved, Not(HasSubstr("comment")));
+  unsetenv("VOXGATE_TEST_ROUTER");
+  unsetenv("VOXGATE_TEST_PORT");
+  const ServerConfig again = ParseConfig(resolved);  // with nothing left to expand
+  EXPECT_EQ(again.listen, "127.0.0.1:7002");
+  EXPECT_EQ(again.pools[0].name, "7002");
+  EXPECT_EQ(again.pools[0].engines[0].dns, "dns:///voxgate-router-preview:7001");
+  EXPECT_EQ(again.pools[0].engines[1].address, "unix:/run/${x}.sock");
+  try {
+    ResolveConfigFile(file);  // the variables are gone now
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("resolve.yaml: listen: environment variable VOXGATE_TEST_PORT is not set"));
+  }
 }
 
 }  // namespace
