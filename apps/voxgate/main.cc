@@ -4,7 +4,7 @@
 //   voxgate router    the routing table over pools, served over gRPC
 //   voxgate pool      pools over engines, served over gRPC
 //   voxgate alert-relay  alerts (Alertmanager, Cloud Monitoring, voxgate events) to Discord/Slack/webhooks
-//   voxgate check-config  checks a config as the roles read it; --print shows it resolved
+//   voxgate check-config  checks a config as the roles parse it; --print shows it resolved
 // Each reads the same config format (--config); docs/OPERATIONS.md shows a split deployment.
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
     cmd->add_option("--admin", admin, "admin address for /healthz, /readyz, /metrics, /v1/status (default 127.0.0.1:9090)");
     commands.emplace_back(cmd, &role);
   }
-  auto* check = app.add_subcommand("check-config", "Check a config file as the roles read it, and exit 2 with the error if it is wrong");
+  auto* check = app.add_subcommand("check-config", "Check a config file as the roles parse it at start-up, and exit 2 with the error if it is wrong");
   bool print = false;
   check->add_option("--config", config_file, "YAML config file")->required();
   check->add_flag("--print", print, "write the config as voxgate reads it: YAML, each ${NAME} replaced from the environment");

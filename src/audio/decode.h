@@ -39,8 +39,8 @@ class AudioFileReader {
   // lengths are already cut to what the file holds; a compressed file's header may still lie.
   std::optional<uint64_t> header_frames() const;
 
-  // Samples decoded per call at most: big enough to amortise the call, small enough to stay in
-  // cache.
+  // Samples (of all channels) decoded per call at most: big enough to amortise the call, small
+  // enough to stay in cache. A call reads at most kBlockFrames / channels frames.
   static constexpr size_t kBlockFrames = 16384;
   // Appends up to `max_frames` (at least 1, at most a block) mono samples to `out` and returns
   // how many: 0 at the end. INVALID_ARGUMENT if the file ends before its first frame.

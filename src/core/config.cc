@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <set>
@@ -438,7 +439,7 @@ void EmitExpanded(YAML::Emitter& out, const YAML::Node& node, int depth = 0) {
   if (depth > 100) throw ConfigError("nested too deeply");
   switch (node.Type()) {
     case YAML::NodeType::Scalar:
-      if (node.Tag() == "!") out << YAML::DoubleQuoted;
+      if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") out << YAML::DoubleQuoted;
       out << EscapeExpansions(node.Scalar());
       break;
     case YAML::NodeType::Sequence:
@@ -460,10 +461,13 @@ void EmitExpanded(YAML::Emitter& out, const YAML::Node& node, int depth = 0) {
 }
 
 std::string ReadConfigText(const std::string& path) {
+  // A directory opens as an empty file: the built-in default would run in place of the config.
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) throw ConfigError(path + ": a directory, not a config file");
   std::ifstream in(path);
   if (!in) throw ConfigError(path + ": cannot read the file");
   std::stringstream text;
   text << in.rdbuf();
+  if (in.bad()) throw ConfigError(path + ": cannot read the file");
   return text.str();
 }
 
@@ -551,10 +555,15 @@ std::string ResolveConfigFile(const std::string& path) {
   YAML::Emitter out;
   try {
     ExpandEnvironment(root, "", expanded, from_environment);
-    EmitExpanded(out, root);
+    if (root.IsNull()) {
+      out << YAML::Flow << YAML::BeginMap << YAML::EndMap;  // an empty config: "{}", not "~"
+    } else {
+      EmitExpanded(out, root);
+    }
   } catch (const ConfigError& e) {
     throw ConfigError(path + ": " + e.what());
   }
+  if (!out.good()) throw ConfigError(path + ": cannot write it back as YAML: " + out.GetLastError());
   return std::string(out.c_str()) + "\n";
 }
 

@@ -121,7 +121,9 @@ function containerConfigText(objects, deployment, container) {
 // The config a container runs with, as voxgate reads it there: `voxgate check-config --print`
 // given the container's env and nothing else. { config } (undefined: no --config; null: not a
 // key of a mounted ConfigMap), or { error } with voxgate's message. A variable from a Secret
-// (valueFrom) has no value here, and counts as unset.
+// (valueFrom) has no value here, and counts as unset. The sanitizers' settings pass through (a
+// sanitizer build's findings must fail it); they change nothing of the config.
+const SANITIZER_ENV = Object.fromEntries(['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'].filter((n) => process.env[n]).map((n) => [n, process.env[n]]));
 const resolvedConfigs = new Map();
 let resolveDir;
 function resolvedConfig(objects, deployment, container) {
@@ -136,9 +138,16 @@ function resolvedConfig(objects, deployment, container) {
     }
     const file = path.join(resolveDir, `${resolvedConfigs.size}.yaml`);
     writeFileSync(file, text);
-    const r = spawnSync(path.join(BIN, 'voxgate'), ['check-config', `--config=${file}`, '--print'], { env, encoding: 'utf8', timeout: 30000 });
+    const r = spawnSync(path.join(BIN, 'voxgate'), ['check-config', `--config=${file}`, '--print'],
+      { env: { ...env, ...SANITIZER_ENV }, encoding: 'utf8', timeout: 30000 });
     if (r.error) throw r.error;
-    resolvedConfigs.set(id, r.status === 0 ? { config: YAML.parse(r.stdout) } : { error: r.stderr.trim().replace(`voxgate: ${file}: `, '') });
+    if (r.status === 2 && r.stderr.startsWith(`voxgate: ${file}: `)) {
+      resolvedConfigs.set(id, { error: r.stderr.trim().slice(`voxgate: ${file}: `.length) });
+    } else if (r.status === 0 && r.stderr === '') {
+      resolvedConfigs.set(id, { config: YAML.parse(r.stdout) });
+    } else {  // not an answer about the config: voxgate itself failed
+      throw new Error(`voxgate check-config ended with status ${r.status}, signal ${r.signal}: ${r.stderr}`);
+    }
   }
   return resolvedConfigs.get(id);
 }

@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
+#include <map>
 
 namespace voxgate::core {
 namespace {
@@ -271,39 +273,83 @@ TEST(Config, AnUnsetOrMalformedVariableNamesTheKey) {
   unsetenv("VOXGATE_TEST_CAPACITY");
 }
 
+// Environment variables set for one test, unset at its end however it ends.
+class ScopedEnvironment {
+ public:
+  explicit ScopedEnvironment(std::initializer_list<std::pair<const std::string, std::string>> vars) : vars_(vars) {
+    for (const auto& [name, value] : vars_) setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnvironment() { Clear(); }
+  void Clear() {
+    for (const auto& [name, value] : vars_) unsetenv(name.c_str());
+  }
+
+ private:
+  std::map<std::string, std::string> vars_;
+};
+
+// A file with the given text, removed at the end of the test.
+class ScopedFile {
+ public:
+  ScopedFile(const std::string& name, const std::string& text) : path_(::testing::TempDir() + "/" + name) { std::ofstream(path_) << text; }
+  ~ScopedFile() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string ResolveErrorOf(const std::string& path) {
+  try {
+    ResolveConfigFile(path);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // `voxgate check-config --print`: the config as voxgate reads it, itself a config that reads the same.
 TEST(Config, ResolvedFileIsTheConfigWithTheEnvironmentInIt) {
-  setenv("VOXGATE_TEST_ROUTER", "dns:///voxgate-router-preview:7001", 1);
-  setenv("VOXGATE_TEST_PORT", "7002", 1);
-  const std::string file = ::testing::TempDir() + "/resolve.yaml";
-  std::ofstream(file) << R"(# a comment
+  ScopedEnvironment env({{"VOXGATE_TEST_ROUTER", "dns:///voxgate-router-preview:7001"}, {"VOXGATE_TEST_PORT", "7002"}});
+  const ScopedFile file("resolve.yaml", R"(# a comment
 listen: &where "127.0.0.1:${VOXGATE_TEST_PORT}"
 admin: *where
 pools:
   - name: "${VOXGATE_TEST_PORT}"
     languages: [en-US]
     engines: [{dns: "${VOXGATE_TEST_ROUTER}", capacity: 3}, {address: "unix:/run/$${x}.sock"}]
-)";
-  const std::string resolved = ResolveConfigFile(file);
+)");
+  const std::string resolved = ResolveConfigFile(file.path());
   EXPECT_THAT(resolved, HasSubstr("dns: \"dns:///voxgate-router-preview:7001\""));
   EXPECT_THAT(resolved, HasSubstr("name: \"7002\""));  // quoted as written: a string, not a number
   EXPECT_THAT(resolved, HasSubstr("capacity: 3\n"));
   EXPECT_THAT(resolved, HasSubstr("admin: \"127.0.0.1:7002\""));  // an alias written out
   EXPECT_THAT(resolved, HasSubstr("address: \"unix:/run/$${x}.sock\""));  // still a literal when read again
   EXPECT_THAT(resolved, Not(HasSubstr("comment")));
-  unsetenv("VOXGATE_TEST_ROUTER");
-  unsetenv("VOXGATE_TEST_PORT");
+  env.Clear();
   const ServerConfig again = ParseConfig(resolved);  // with nothing left to expand
   EXPECT_EQ(again.listen, "127.0.0.1:7002");
   EXPECT_EQ(again.pools[0].name, "7002");
   EXPECT_EQ(again.pools[0].engines[0].dns, "dns:///voxgate-router-preview:7001");
   EXPECT_EQ(again.pools[0].engines[1].address, "unix:/run/${x}.sock");
-  try {
-    ResolveConfigFile(file);  // the variables are gone now
-    ADD_FAILURE() << "no error";
-  } catch (const ConfigError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("resolve.yaml: listen: environment variable VOXGATE_TEST_PORT is not set"));
-  }
+  EXPECT_THAT(ResolveErrorOf(file.path()), HasSubstr("resolve.yaml: listen: environment variable VOXGATE_TEST_PORT is not set"));
+}
+
+// Values that YAML would read as something else unquoted stay strings, for any reader.
+TEST(Config, ResolvedValuesKeepTheirMeaning) {
+  ScopedEnvironment env({{"VOXGATE_TEST_VALUE", "true"}});
+  const ScopedFile file("meaning.yaml", "listen: \"${VOXGATE_TEST_VALUE}\"\nadmin: !!str 9090\nlogging: {trace_project: \"x: y # z\"}\n");
+  const std::string resolved = ResolveConfigFile(file.path());
+  EXPECT_THAT(resolved, HasSubstr("listen: \"true\""));
+  EXPECT_THAT(resolved, HasSubstr("admin: \"9090\""));
+  EXPECT_EQ(ParseConfig(resolved).logging.trace_project, "x: y # z");
+  const ScopedFile empty("empty.yaml", "# nothing but a comment\n");
+  EXPECT_EQ(ResolveConfigFile(empty.path()), "{}\n");  // a config, as the empty file is
+}
+
+TEST(Config, ADirectoryIsNotAConfig) {
+  EXPECT_THAT(ResolveErrorOf(::testing::TempDir()), HasSubstr("a directory, not a config file"));
+  EXPECT_THROW(LoadConfigFile(::testing::TempDir()), ConfigError);  // not the built-in default
 }
 
 }  // namespace
