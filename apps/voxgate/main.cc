@@ -52,8 +52,11 @@ int main(int argc, char** argv) {
 
   if (check->parsed()) {
     try {
-      const std::string resolved = voxgate::core::ResolveConfigFile(config_file);
-      if (print) std::cout << resolved;
+      if (print) {
+        std::cout << voxgate::core::ResolveConfigFile(config_file);
+      } else {
+        voxgate::core::LoadConfigFile(config_file);
+      }
     } catch (const voxgate::core::ConfigError& e) {
       std::cerr << "voxgate: " << e.what() << "\n";
       return 2;

@@ -434,9 +434,9 @@ std::string EscapeExpansions(const std::string& value) {
 }
 
 // Writes an expanded tree as a config that reads the same: quoted scalars quoted, a literal "${"
-// as "$${", aliases written out in full.
-void EmitExpanded(YAML::Emitter& out, const YAML::Node& node, int depth = 0) {
-  if (depth > 100) throw ConfigError("nested too deeply");
+// as "$${", aliases written out in full. (Only for a tree ParseConfig took: no deeper than its
+// sections.)
+void EmitExpanded(YAML::Emitter& out, const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Scalar:
       if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") out << YAML::DoubleQuoted;
@@ -444,14 +444,14 @@ void EmitExpanded(YAML::Emitter& out, const YAML::Node& node, int depth = 0) {
       break;
     case YAML::NodeType::Sequence:
       out << YAML::BeginSeq;
-      for (const YAML::Node& item : node) EmitExpanded(out, item, depth + 1);
+      for (const YAML::Node& item : node) EmitExpanded(out, item);
       out << YAML::EndSeq;
       break;
     case YAML::NodeType::Map:
       out << YAML::BeginMap;
       for (const auto& kv : node) {
         out << YAML::Key << kv.first.Scalar() << YAML::Value;
-        EmitExpanded(out, kv.second, depth + 1);
+        EmitExpanded(out, kv.second);
       }
       out << YAML::EndMap;
       break;
@@ -548,20 +548,16 @@ ServerConfig LoadConfigFile(const std::string& path) { return ParseConfig(ReadCo
 
 std::string ResolveConfigFile(const std::string& path) {
   const std::string text = ReadConfigText(path);
-  ParseConfig(text, path);
+  ParseConfig(text, path);  // so that what follows cannot fail: the same text, the same environment
   YAML::Node root = YAML::Load(text);
   std::vector<YAML::Node> expanded;
   std::map<std::string, std::string> from_environment;
+  ExpandEnvironment(root, "", expanded, from_environment);
   YAML::Emitter out;
-  try {
-    ExpandEnvironment(root, "", expanded, from_environment);
-    if (root.IsNull()) {
-      out << YAML::Flow << YAML::BeginMap << YAML::EndMap;  // an empty config: "{}", not "~"
-    } else {
-      EmitExpanded(out, root);
-    }
-  } catch (const ConfigError& e) {
-    throw ConfigError(path + ": " + e.what());
+  if (root.IsNull()) {
+    out << YAML::Flow << YAML::BeginMap << YAML::EndMap;  // an empty config: "{}", not "~"
+  } else {
+    EmitExpanded(out, root);
   }
   if (!out.good()) throw ConfigError(path + ": cannot write it back as YAML: " + out.GetLastError());
   return std::string(out.c_str()) + "\n";

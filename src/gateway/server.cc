@@ -603,7 +603,7 @@ asio::awaitable<void> DiscardBody(beast::tcp_stream& stream, beast::flat_buffer&
 // connection is closed or stalled.
 asio::awaitable<absl::Status> ReadBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                        http::request_parser<http::string_body>& parser, const core::LimitsConfig& limits) {
-  parser.body_limit(limits.max_upload_bytes + core::kMultipartFramingBytes);
+  parser.body_limit(MaxBodyBytes(limits));
   const auto deadline = std::chrono::steady_clock::now() + Seconds(limits.request_timeout_seconds);
   while (!parser.is_done()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -621,35 +621,16 @@ asio::awaitable<absl::Status> ReadBody(beast::tcp_stream& stream, beast::flat_bu
 // path, so that vosk clients need nothing but the address).
 enum class Listener { kPublic, kAdmin, kVosk };
 
-// One of limits.max_connections, held for a client connection's life.
-class ConnectionSlot {
- public:
-  static std::optional<ConnectionSlot> Take(Context& ctx) {
-    if (ctx.connections.fetch_add(1) >= ctx.options.limits.max_connections) {
-      ctx.connections--;
-      return std::nullopt;
-    }
-    return ConnectionSlot(ctx);
-  }
-  ConnectionSlot(ConnectionSlot&& other) noexcept : ctx_(std::exchange(other.ctx_, nullptr)) {}
-  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
-  ~ConnectionSlot() {
-    if (ctx_ != nullptr) ctx_->connections--;
-  }
-
- private:
-  explicit ConnectionSlot(Context& ctx) : ctx_(&ctx) {}
-  Context* ctx_;
-};
-
 core::Counter& RefusedConnections(std::string_view reason) {
   return core::Metrics().GetCounter("voxgate_connections_refused_total",
                                     "Client connections closed as they arrived: over limits.max_connections, or accept failed (e.g. out of file descriptors).",
                                     {{"reason", std::string(reason)}});
 }
 
-// `slot`: the client connection's place under limits.max_connections (none on the admin listener).
-asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listener, [[maybe_unused]] std::optional<ConnectionSlot> slot) {
+// `connection`: the client connection's place under limits.max_connections (none on the admin
+// listener), held for its life.
+asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listener,
+                              [[maybe_unused]] std::optional<Budget::Lease> connection) {
   const bool admin = listener == Listener::kAdmin;
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
@@ -670,15 +651,14 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     bool reject = false;
     // The body's bytes of ctx.uploads, held until its response is sent: its declared length, or
     // for a chunked body the most it may grow to.
-    std::optional<UploadBudget::Lease> body_memory;
+    std::optional<Budget::Lease> body_memory;
     auto take_body_memory = [&] {
-      body_memory = ctx.uploads.TryTake(parser.chunked() ? limits.max_upload_bytes + core::kMultipartFramingBytes
-                                                         : parser.content_length().value_or(0));
+      body_memory = ctx.uploads.TryTake(parser.chunked() ? MaxBodyBytes(limits) : parser.content_length().value_or(0));
       return body_memory.has_value();
     };
     const bool upgrade = websocket::is_upgrade(parser.get());
     // Everything that can be refused from the header is, before the body is read (or held).
-    if (auto len = parser.content_length(); len && *len > limits.max_upload_bytes + core::kMultipartFramingBytes) {
+    if (auto len = parser.content_length(); len && *len > MaxBodyBytes(limits)) {
       early = ErrorResponse(absl::OutOfRangeError(absl::StrCat("upload of ", *len, " bytes exceeds the limit of ",
                                                                limits.max_upload_bytes, " bytes")));
       reject = true;
@@ -712,7 +692,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     }
     const uint64_t declared_length = parser.content_length().value_or(0);
     Request req = parser.release();
-    if (!reject && !admin && websocket::is_upgrade(req)) {
+    if (!reject && !admin && upgrade) {
       const std::string_view path = PathOf(req.target());
       if (listener == Listener::kVosk || path == "/vosk") {
         stream.expires_never();
@@ -809,17 +789,33 @@ asio::awaitable<void> Listen(Context& ctx, tcp::acceptor& acceptor, Listener lis
       }
       continue;
     }
-    std::optional<ConnectionSlot> slot = listener == Listener::kAdmin ? std::nullopt : ConnectionSlot::Take(ctx);
-    if (listener != Listener::kAdmin && !slot) {
+    std::optional<Budget::Lease> connection = listener == Listener::kAdmin ? std::nullopt : ctx.connections.TryTake(1);
+    if (listener != Listener::kAdmin && !connection) {
       // Closed at once: a client that retries later or elsewhere is better served than one left
       // waiting, and the admin listener (probes, metrics) is never refused.
       RefusedConnections("limit").Increment();
       continue;  // the socket closes as it goes out of scope
     }
     auto executor = socket.get_executor();
-    asio::co_spawn(executor, Session(ctx, std::move(socket), listener, std::move(slot)), asio::detached);
+    asio::co_spawn(executor, Session(ctx, std::move(socket), listener, std::move(connection)), asio::detached);
   }
 }
+
+// The gateway's gauges, read at scrape time while it runs; 0 once it stopped (the registry
+// outlives it).
+struct GaugeSpec {
+  const char* name;
+  const char* help;
+  double (*read)(const Context&);
+};
+constexpr GaugeSpec kGauges[] = {
+    {"voxgate_active_requests", "HTTP requests and streams in progress.",
+     [](const Context& c) { return static_cast<double>(c.active.load()); }},
+    {"voxgate_client_connections", "Open client connections (limits.max_connections).",
+     [](const Context& c) { return static_cast<double>(c.connections.in_use()); }},
+    {"voxgate_upload_memory_bytes", "Bytes of upload bodies held in memory (limits.max_upload_memory_bytes).",
+     [](const Context& c) { return static_cast<double>(c.uploads.in_use()); }},
+};
 
 }  // namespace
 
@@ -861,12 +857,9 @@ absl::Status Gateway::Start() {
   for (int i = 0; i < std::max(1, impl_->ctx.options.io_threads); ++i) {
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });
   }
-  core::Metrics().AddCallbackGauge("voxgate_active_requests", "HTTP requests and streams in progress.",
-                                   [this] { return impl_->ctx.active.load(); });
-  core::Metrics().AddCallbackGauge("voxgate_client_connections", "Open client connections (limits.max_connections).",
-                                   [this] { return impl_->ctx.connections.load(); });
-  core::Metrics().AddCallbackGauge("voxgate_upload_memory_bytes", "Bytes of upload bodies held in memory (limits.max_upload_memory_bytes).",
-                                   [this] { return static_cast<double>(impl_->ctx.uploads.in_use()); });
+  for (const GaugeSpec& g : kGauges) {
+    core::Metrics().AddCallbackGauge(g.name, g.help, [this, read = g.read] { return read(impl_->ctx); });
+  }
   return absl::OkStatus();
 }
 
@@ -880,9 +873,7 @@ int Gateway::active_requests() const { return impl_->ctx.active.load(); }
 
 void Gateway::Stop() {
   if (impl_->threads.empty()) return;
-  core::Metrics().AddCallbackGauge("voxgate_active_requests", "HTTP requests and streams in progress.", [] { return 0.0; });
-  core::Metrics().AddCallbackGauge("voxgate_client_connections", "Open client connections (limits.max_connections).", [] { return 0.0; });
-  core::Metrics().AddCallbackGauge("voxgate_upload_memory_bytes", "Bytes of upload bodies held in memory (limits.max_upload_memory_bytes).", [] { return 0.0; });
+  for (const GaugeSpec& g : kGauges) core::Metrics().AddCallbackGauge(g.name, g.help, [] { return 0.0; });
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
   impl_->threads.clear();

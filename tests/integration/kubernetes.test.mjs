@@ -118,10 +118,15 @@ function containerConfigText(objects, deployment, container) {
   return null;
 }
 
+// A container's environment as far as the manifests say it: a variable from a Secret (valueFrom)
+// has no value here.
+const containerEnv = (container) =>
+  Object.fromEntries((container.env ?? []).filter((e) => typeof e.value === 'string').map((e) => [e.name, e.value]));
+
 // The config a container runs with, as voxgate reads it there: `voxgate check-config --print`
 // given the container's env and nothing else. { config } (undefined: no --config; null: not a
 // key of a mounted ConfigMap), or { error } with voxgate's message. A variable from a Secret
-// (valueFrom) has no value here, and counts as unset. The sanitizers' settings pass through (a
+// counts as unset. The sanitizers' settings pass through (a
 // sanitizer build's findings must fail it); they change nothing of the config.
 const SANITIZER_ENV = Object.fromEntries(['ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS'].filter((n) => process.env[n]).map((n) => [n, process.env[n]]));
 const resolvedConfigs = new Map();
@@ -129,7 +134,7 @@ let resolveDir;
 function resolvedConfig(objects, deployment, container) {
   const text = containerConfigText(objects, deployment, container);
   if (typeof text !== 'string') return { config: text };
-  const env = Object.fromEntries((container.env ?? []).filter((e) => typeof e.value === 'string').map((e) => [e.name, e.value]));
+  const env = containerEnv(container);
   const id = JSON.stringify([text, env]);
   if (!resolvedConfigs.has(id)) {
     if (!resolveDir) {
@@ -711,6 +716,13 @@ test('the schemas and the checker catch broken manifests', async () => {
   }
 });
 
+// The address each pool of a Deployment's config dials, as its container's env makes it.
+function dialled(objects, deploymentName) {
+  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deploymentName);
+  assert.ok(d, `no Deployment ${deploymentName}`);
+  return containerConfig(objects, d, d.spec.template.spec.containers[0]).pools.map((p) => p.engines[0].dns);
+}
+
 test('the configs take Service addresses from the environment, and renamed overlays follow the Services', () => {
   // Every address in the tiers' configs is a variable the Deployment sets (a whole field, which
   // the service-addresses transformer replaces); nothing else is.
@@ -724,20 +736,12 @@ test('the configs take Service addresses from the environment, and renamed overl
   const pool = preview.find((o) => o.kind === 'Deployment' && o.metadata.name.startsWith('voxgate-pool'));
   assert.match(pool.metadata.name, /-preview$/);
   assert.equal(pool.metadata.namespace, 'voxgate-preview');
-  const engines = containerConfig(preview, pool, pool.spec.template.spec.containers[0]).pools.map((p) => p.engines[0].dns);
-  assert.deepEqual(engines, ['voxgate-pocketsphinx-preview:7003', 'voxgate-apertium-preview:7004', 'voxgate-espeak-preview:7005']);
+  assert.deepEqual(dialled(preview, pool.metadata.name), ['voxgate-pocketsphinx-preview:7003', 'voxgate-apertium-preview:7004', 'voxgate-espeak-preview:7005']);
   // The configs themselves are untouched.
   const source = readFileSync(path.join(K8S, 'base/config/pool.yaml'), 'utf8');
   const cm = preview.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('voxgate-pool-config'));
   assert.equal(cm.data['pool.yaml'], source);
 });
-
-// The address each pool of a Deployment's config dials, as its container's env makes it.
-function dialled(objects, deploymentName) {
-  const d = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === deploymentName);
-  assert.ok(d, `no Deployment ${deploymentName}`);
-  return containerConfig(objects, d, d.spec.template.spec.containers[0]).pools.map((p) => p.engines[0].dns);
-}
 
 test('a kustomization that wraps an overlay and renames again keeps the addresses, the ports and the claimRef with the transformers', () => {
   const dir = tempDir('voxgate-k8s-');
@@ -1006,7 +1010,7 @@ test('every rendered container command line and config runs with the real binari
           const p = new LoggingProcess();
           let line;
           try {
-            const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+            const env = containerEnv(c);
             line = await p.spawn(argv, engine ? 'engine serving' : relay ? 'alert relay listening' : 'voxgate listening', 120000, env);
           } catch (e) {
             await p.stop();

@@ -154,25 +154,17 @@ function baseEnv(extra = {}) {
   };
 }
 
-// Runs secure-kube without a controlling terminal (detached: its own session); `input`, when
-// given, is its stdin (a pipe).
 // The name of the pod every watch of the fake API servers reports.
 const WATCHED_POD = 'watched-pod';
 
-// For until(): whether the process has printed `text` on stdout (watched from the first call).
-function printed(proc, text) {
+// Resolves once `stream` has carried `text` (bounded by the caller's withTimeout).
+function printed(stream, text) {
   let out = '';
-  let watching = null;
-  return () => {
-    const p = proc();
-    if (p && watching !== p) {
-      watching = p;
-      p.stdout.on('data', (c) => { out += c; });
-    }
-    return out.includes(text);
-  };
+  return new Promise((resolve) => stream.on('data', (c) => { out += c; if (out.includes(text)) resolve(); }));
 }
 
+// Runs secure-kube without a controlling terminal (detached: its own session); `input`, when
+// given, is its stdin (a pipe).
 function run(args, { env = {}, onSpawn, input } = {}) {
   const proc = spawn(SK, args, { env: baseEnv(env), detached: true, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   if (input !== undefined) proc.stdin.end(input);
@@ -623,7 +615,7 @@ test('signals reach kubectl; secure-kube dies of the signal that killed kubectl'
     a.requests = [];
     let proc;
     const result = run(['dev', 'get', 'pods', '--watch'], { onSpawn: (p) => { proc = p; } });
-    await until(printed(() => proc, WATCHED_POD), 'the watch event');
+    await withTimeout(printed(proc.stdout, WATCHED_POD), RUN_TIMEOUT_MS, 'the watch event');
     const [kubectl] = childPids(proc.pid);
     assert.ok(kubectl, 'no kubectl child');
     proc.kill(signal);
@@ -644,7 +636,7 @@ test('signals reach kubectl; secure-kube dies of the signal that killed kubectl'
   term.stderr.resume();
   const termExit = new Promise((resolve) => term.on('close', (code) => resolve(code)));
   try {
-    await until(printed(() => term, WATCHED_POD), 'the watch event (terminal)');
+    await withTimeout(printed(term.stdout, WATCHED_POD), RUN_TIMEOUT_MS, 'the watch event (terminal)');
     term.stdin.write('\x03');
     await withTimeout(termExit, RUN_TIMEOUT_MS, 'secure-kube after Ctrl-C');
   } finally {

@@ -10,7 +10,7 @@
 #include "gateway/gateway.h"
 #include "audio/pcm.h"
 #include "gateway/internal/asio.h"
-#include "gateway/internal/upload_budget.h"
+#include "gateway/internal/budget.h"
 #include "gateway/protocols/mimi/mimi_protocol.h"
 
 namespace voxgate::gateway::internal {
@@ -20,21 +20,26 @@ constexpr int kModelSampleRate = 16000;
 
 inline std::chrono::milliseconds Seconds(double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); }
 
+// The largest request body taken: the largest upload and its multipart framing.
+inline uint64_t MaxBodyBytes(const core::LimitsConfig& limits) { return limits.max_upload_bytes + core::kMultipartFramingBytes; }
+
 struct Context {
   Context(GatewayOptions o, speech::SpeechServicePtr s, asio::thread_pool& b)
       : options(std::move(o)),
         service(std::move(s)),
         blocking(&b),
-        // At least one whole upload, or an upload of the largest size would be refused forever.
-        uploads(std::max(options.limits.max_upload_memory_bytes, options.limits.max_upload_bytes + core::kMultipartFramingBytes)) {}
+        // At least one whole upload, or an upload of the largest size would be refused forever
+        // (ParseConfig sees to it; options need not come from a config).
+        uploads(std::max<uint64_t>(options.limits.max_upload_memory_bytes, MaxBodyBytes(options.limits))),
+        connections(options.limits.max_connections) {}
 
   const GatewayOptions options;
   const speech::SpeechServicePtr service;
   asio::thread_pool* const blocking;  // CPU work (decoding, resampling)
-  UploadBudget uploads;
+  Budget uploads;      // bytes of request bodies held
+  Budget connections;  // open connections on the client listeners
   std::atomic<bool> draining{false};
   std::atomic<int> active{0};
-  std::atomic<int> connections{0};  // on the client listeners
 };
 
 // Counts a request or stream as active for its lifetime (drain waits for these).

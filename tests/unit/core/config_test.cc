@@ -235,9 +235,23 @@ TEST(Config, MissingFileIsAClearError) {
   EXPECT_THROW(LoadConfigFile("/nonexistent/voxgate.yaml"), ConfigError);
 }
 
+// Environment variables set for one test, unset at its end however it ends.
+class ScopedEnvironment {
+ public:
+  explicit ScopedEnvironment(std::initializer_list<std::pair<const std::string, std::string>> vars) : vars_(vars) {
+    for (const auto& [name, value] : vars_) setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnvironment() { Clear(); }
+  void Clear() {
+    for (const auto& [name, value] : vars_) unsetenv(name.c_str());
+  }
+
+ private:
+  std::map<std::string, std::string> vars_;
+};
+
 TEST(Config, ValuesComeFromTheEnvironment) {
-  setenv("VOXGATE_TEST_ROUTER", "voxgate-router-preview:7001", 1);
-  setenv("VOXGATE_TEST_CAPACITY", "3", 1);
+  ScopedEnvironment env({{"VOXGATE_TEST_ROUTER", "voxgate-router-preview:7001"}, {"VOXGATE_TEST_CAPACITY", "3"}});
   const ServerConfig c = ParseConfig(R"(
 listen: "${VOXGATE_TEST_ROUTER}"
 pools:
@@ -254,8 +268,6 @@ pools:
   EXPECT_EQ(c.pools[0].engines[1].address, "unix:/run/3$x.sock");  // a lone $ is itself
   // An alias is its anchor: expanded once ("$${" stays a literal).
   EXPECT_EQ(ParseConfig("listen: &a \"x$${VOXGATE_TEST_CAPACITY}\"\nadmin: *a").admin, "x${VOXGATE_TEST_CAPACITY}");
-  unsetenv("VOXGATE_TEST_ROUTER");
-  unsetenv("VOXGATE_TEST_CAPACITY");
 }
 
 TEST(Config, AnUnsetOrMalformedVariableNamesTheKey) {
@@ -267,26 +279,10 @@ TEST(Config, AnUnsetOrMalformedVariableNamesTheKey) {
   EXPECT_THAT(ErrorOf("listen: \"${}\""), HasSubstr("does not name an environment variable"));
   EXPECT_THAT(ErrorOf("? [a]\n: b"), HasSubstr("a key that is not a plain name"));
   // A bad value from the environment says where it came from.
-  setenv("VOXGATE_TEST_CAPACITY", "lots", 1);
+  ScopedEnvironment env({{"VOXGATE_TEST_CAPACITY", "lots"}});
   EXPECT_THAT(ErrorOf("pools: [{name: a, languages: [en-US], engines: [{engine: pocketsphinx, capacity: \"${VOXGATE_TEST_CAPACITY}\"}]}]"),
               HasSubstr("pools[0].engines[0].capacity: expected an integer from 0 to 1024, got \"lots\" (from ${VOXGATE_TEST_CAPACITY})"));
-  unsetenv("VOXGATE_TEST_CAPACITY");
 }
-
-// Environment variables set for one test, unset at its end however it ends.
-class ScopedEnvironment {
- public:
-  explicit ScopedEnvironment(std::initializer_list<std::pair<const std::string, std::string>> vars) : vars_(vars) {
-    for (const auto& [name, value] : vars_) setenv(name.c_str(), value.c_str(), 1);
-  }
-  ~ScopedEnvironment() { Clear(); }
-  void Clear() {
-    for (const auto& [name, value] : vars_) unsetenv(name.c_str());
-  }
-
- private:
-  std::map<std::string, std::string> vars_;
-};
 
 // A file with the given text, removed at the end of the test.
 class ScopedFile {

@@ -40,6 +40,11 @@ bool WaitFor(const std::function<bool()>& condition) {
   return true;
 }
 
+// Whether the upload memory held comes to `bytes` (within 10 s).
+bool UploadMemoryReaches(double bytes) {
+  return WaitFor([bytes] { return Metric("voxgate_upload_memory_bytes") == bytes; });
+}
+
 std::string UploadHeader(const std::string& length_header) {
   return "POST /v1/audio/transcriptions HTTP/1.1\r\nHost: localhost\r\n"
          "Content-Type: multipart/form-data; boundary=x\r\n" + length_header + "\r\n\r\n";
@@ -97,8 +102,7 @@ TEST_F(UploadLimitsTest, UploadsOverTheMemoryBudgetAreRefusedUntilItIsFree) {
   const int slow = Connect(gateway.listen_address());
   ASSERT_GE(slow, 0);
   ASSERT_TRUE(SendAll(slow, UploadHeader("Content-Length: 150000") + std::string(1000, 'a')));
-  ASSERT_TRUE(WaitFor([] { return Metric("voxgate_upload_memory_bytes") == 150000; }))
-      << Metric("voxgate_upload_memory_bytes");
+  ASSERT_TRUE(UploadMemoryReaches(150000)) << Metric("voxgate_upload_memory_bytes");
 
   // One more that does not fit is refused before its body is sent (so it never sees 100 Continue),
   // and so is a chunked one (it may grow to max_upload_bytes).
@@ -118,7 +122,7 @@ TEST_F(UploadLimitsTest, UploadsOverTheMemoryBudgetAreRefusedUntilItIsFree) {
   const std::string answered = ReceiveUntil(slow, "\r\n\r\n", seconds(10));
   EXPECT_EQ(answered.substr(0, 12), "HTTP/1.1 400") << answered;  // not multipart: but read and answered
   close(slow);
-  ASSERT_TRUE(WaitFor([] { return Metric("voxgate_upload_memory_bytes") == 0; }));
+  ASSERT_TRUE(UploadMemoryReaches(0));
   const std::string next = Exchange(gateway.listen_address(), UploadHeader("Content-Length: 50000\r\nConnection: close") + std::string(50000, 'a'));
   EXPECT_EQ(next.substr(0, 12), "HTTP/1.1 400") << next;
   gateway.Stop();
@@ -187,7 +191,6 @@ TEST_F(UploadLimitsTest, EveryWayARequestEndsReturnsItsUploadMemory) {
   options.api_keys = *keys;
   Gateway gateway(options, engine_);
   ASSERT_TRUE(gateway.Start().ok());
-  auto memory_returned = [] { return WaitFor([] { return Metric("voxgate_upload_memory_bytes") == 0; }); };
   const std::string key = "Authorization: Bearer secret\r\n";
 
   // Two uploads, one after the other, on one connection.
@@ -197,26 +200,26 @@ TEST_F(UploadLimitsTest, EveryWayARequestEndsReturnsItsUploadMemory) {
     ASSERT_TRUE(SendAll(fd, UploadHeader(key + "Content-Length: 5000") + std::string(5000, 'a')));
     const std::string answer = ReceiveUntil(fd, "}", seconds(10));
     EXPECT_EQ(answer.substr(0, 12), "HTTP/1.1 400") << answer;
-    EXPECT_TRUE(memory_returned()) << i;
+    EXPECT_TRUE(UploadMemoryReaches(0)) << i;
   }
   close(fd);
   // No key: refused from the header, before any memory is taken.
   const std::string unauthorized = Exchange(gateway.listen_address(), UploadHeader("Content-Length: 50000") + std::string(50000, 'a'));
   EXPECT_EQ(unauthorized.substr(0, 12), "HTTP/1.1 401") << unauthorized;
-  EXPECT_TRUE(memory_returned());
+  EXPECT_TRUE(UploadMemoryReaches(0));
   // A chunked body that grows past the limit.
   std::string chunked = UploadHeader(key + "Transfer-Encoding: chunked");
   for (int i = 0; i < 30; ++i) chunked += absl::StrCat(absl::Hex(8192), "\r\n", std::string(8192, 'a'), "\r\n");
   const std::string too_big = Exchange(gateway.listen_address(), chunked + "0\r\n\r\n");
   EXPECT_EQ(too_big.substr(0, 12), "HTTP/1.1 413") << too_big;
-  EXPECT_TRUE(memory_returned());
+  EXPECT_TRUE(UploadMemoryReaches(0));
   // A speech request (streamed by its own code path) and a WebSocket stream.
   const std::string speech_body = R"({"model": "tts-1", "input": "hi", "voice": "fake-voice"})";
   const std::string speech = Exchange(gateway.listen_address(),
       absl::StrCat("POST /v1/audio/speech HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n", key,
                    "Content-Type: application/json\r\nContent-Length: ", speech_body.size(), "\r\n\r\n", speech_body));
   EXPECT_EQ(speech.substr(0, 12), "HTTP/1.1 200") << speech;
-  EXPECT_TRUE(memory_returned());
+  EXPECT_TRUE(UploadMemoryReaches(0));
   const int ws = Connect(gateway.listen_address());
   ASSERT_TRUE(SendAll(ws, "GET /v1/recognize?language=en-US HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
                           "Connection: Upgrade\r\n" + key + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
@@ -236,11 +239,11 @@ TEST_F(UploadLimitsTest, AStalledUploadIsCutOffAfterTheIdleTimeout) {
   const int fd = Connect(gateway.listen_address());
   ASSERT_GE(fd, 0);
   ASSERT_TRUE(SendAll(fd, UploadHeader("Content-Length: 100000") + std::string(1000, 'a')));
-  ASSERT_TRUE(WaitFor([] { return Metric("voxgate_upload_memory_bytes") == 100000; }));
+  ASSERT_TRUE(UploadMemoryReaches(100000));
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(ReceiveUntil(fd, "", seconds(10)), "");  // closed without an answer
   EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(5));
-  EXPECT_TRUE(WaitFor([] { return Metric("voxgate_upload_memory_bytes") == 0; }));
+  EXPECT_TRUE(UploadMemoryReaches(0));
   close(fd);
   gateway.Stop();
 }
