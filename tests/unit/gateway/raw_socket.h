@@ -41,6 +41,13 @@ inline bool SendAll(int fd, const std::string& bytes) {
   return true;
 }
 
+// A WebSocket handshake request for `target` ("/v1/recognize?language=en-US"); `headers`: more
+// header lines, each ending in "\r\n".
+inline std::string WebSocketUpgrade(const std::string& target, const std::string& headers = "") {
+  return "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" + headers +
+         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+}
+
 // What arrives within `timeout` until the peer closes, or until `until` has arrived (empty: only
 // the close or the timeout end it).
 inline std::string ReceiveUntil(int fd, const std::string& until, std::chrono::milliseconds timeout) {

@@ -9,6 +9,7 @@
 
 #include "gateway/gateway.h"
 #include "testing/fake_speech_service.h"
+#include "testing/wait_for.h"
 #include "unit/gateway/raw_socket.h"
 
 namespace voxgate::gateway {
@@ -17,6 +18,8 @@ namespace {
 using testing::Connect;
 using testing::ReceiveUntil;
 using testing::SendAll;
+using testing::WebSocketUpgrade;
+using testing::WaitFor;
 
 TEST(ShutdownTest, TheServiceMayOutliveTheGatewayWithStreamsOpen) {
   auto engine = std::make_shared<voxgate::testing::FakeSpeechService>(4);
@@ -29,8 +32,7 @@ TEST(ShutdownTest, TheServiceMayOutliveTheGatewayWithStreamsOpen) {
     ASSERT_TRUE(gateway.Start().ok());
     fd = Connect(gateway.listen_address());
     ASSERT_GE(fd, 0);
-    ASSERT_TRUE(SendAll(fd, "GET /v1/recognize?language=en-US HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
-                            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+    ASSERT_TRUE(SendAll(fd, WebSocketUpgrade("/v1/recognize?language=en-US")));
     const std::string answer = ReceiveUntil(fd, "ready", std::chrono::seconds(10));  // the 101, then the ready message
     ASSERT_NE(answer.find(" 101 "), std::string::npos) << answer;
     ASSERT_NE(answer.find("ready"), std::string::npos) << answer;
@@ -42,9 +44,7 @@ TEST(ShutdownTest, TheServiceMayOutliveTheGatewayWithStreamsOpen) {
   }
   // The gateway is gone when the engine gets to the stream and tells its observer it ended.
   engine->SetPaused(false);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (engine->active() != 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  EXPECT_EQ(engine->active(), 0);
+  EXPECT_TRUE(WaitFor([&] { return engine->active() == 0; })) << engine->active() << " streams still in the engine";
   engine.reset();
   close(fd);
 }

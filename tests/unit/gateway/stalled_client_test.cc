@@ -37,9 +37,7 @@ TEST(StalledClientTest, AClientThatStopsReadingIsCutOffAndItsStreamFreed) {
 
   const int fd = Connect(gateway.listen_address(), /*receive_buffer=*/2048);
   ASSERT_GE(fd, 0);
-  ASSERT_TRUE(SendAll(fd, "GET /v1/recognize?language=en-US&interim_results=true HTTP/1.1\r\n"
-                          "Host: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  ASSERT_TRUE(SendAll(fd, testing::WebSocketUpgrade("/v1/recognize?language=en-US&interim_results=true")));
   // Like every client, wait for the handshake's answer before sending frames.
   const std::string response = testing::ReceiveUntil(fd, "\r\n\r\n", std::chrono::seconds(10));
   ASSERT_NE(response.find(" 101 "), std::string::npos) << response;

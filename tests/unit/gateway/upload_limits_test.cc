@@ -13,6 +13,7 @@
 #include "core/metrics.h"
 #include "gateway/gateway.h"
 #include "testing/fake_speech_service.h"
+#include "testing/wait_for.h"
 #include "unit/gateway/raw_socket.h"
 
 namespace voxgate::gateway {
@@ -23,21 +24,13 @@ using std::chrono::seconds;
 using testing::Connect;
 using testing::ReceiveUntil;
 using testing::SendAll;
+using testing::WaitFor;
 
 // The value of a series in the process's metrics ("name" or "name{labels}"), or -1.
 double Metric(const std::string& series) {
   const std::string text = core::Metrics().RenderText();
   const size_t at = text.find("\n" + series + " ");
   return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size() + 2));
-}
-
-bool WaitFor(const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(10));
-  }
-  return true;
 }
 
 // Whether the upload memory held comes to `bytes` (within 10 s).
@@ -221,8 +214,7 @@ TEST_F(UploadLimitsTest, EveryWayARequestEndsReturnsItsUploadMemory) {
   EXPECT_EQ(speech.substr(0, 12), "HTTP/1.1 200") << speech;
   EXPECT_TRUE(UploadMemoryReaches(0));
   const int ws = Connect(gateway.listen_address());
-  ASSERT_TRUE(SendAll(ws, "GET /v1/recognize?language=en-US HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
-                          "Connection: Upgrade\r\n" + key + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+  ASSERT_TRUE(SendAll(ws, testing::WebSocketUpgrade("/v1/recognize?language=en-US", key)));
   EXPECT_NE(ReceiveUntil(ws, "\r\n\r\n", seconds(10)).find(" 101 "), std::string::npos);
   EXPECT_EQ(Metric("voxgate_upload_memory_bytes"), 0);
   close(ws);

@@ -13,12 +13,14 @@
 #include <thread>
 
 #include "fake_nvml_control.h"
+#include "testing/wait_for.h"
 
 namespace voxgate::gpu {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using voxgate::testing::WaitFor;
 
 struct LogLine {
   core::Severity severity;
@@ -233,14 +235,6 @@ class GpuTelemetryTest : public ::testing::Test {
     }
     // A name with characters the exposition format must escape.
     fake_.set_name(1, "NVIDIA \"A100\" \\ PCIe", "GPU-1111");
-  }
-  static bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > end) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    return true;
   }
 };
 

@@ -5,16 +5,12 @@
 
 #include <thread>
 
+#include "testing/wait_for.h"
+
 namespace voxgate::pool {
 namespace {
 
-bool WaitFor(const std::function<bool()>& done) {
-  for (int i = 0; i < 250; ++i) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
+using testing::WaitFor;
 
 TEST(EngineProcess, RestartsACrashingProcessWithBackoff) {
   EngineProcess::Options options;

@@ -11,6 +11,7 @@
 #include "testing/synthesize_sync.h"
 #include "testing/grpc_callback_queue.h"
 #include "testing/translate_sync.h"
+#include "testing/wait_for.h"
 
 namespace voxgate::pool {
 namespace {
@@ -19,6 +20,7 @@ using ::testing::HasSubstr;
 using testing::FakeSpeechService;
 using testing::RecordingObserver;
 using testing::TranslateSync;
+using testing::WaitFor;
 
 // Two fake engines behind real gRPC servers, and a pool over them.
 class PoolTest : public ::testing::Test {
@@ -69,13 +71,6 @@ class PoolTest : public ::testing::Test {
     pool_.reset();
     for (auto& s : servers_) s->Shutdown(std::chrono::milliseconds(100));
     std::filesystem::remove_all(dir_);
-  }
-  static bool WaitFor(const std::function<bool()>& done) {
-    for (int i = 0; i < 250; ++i) {
-      if (done()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
   }
 
   std::string dir_ = [] {

@@ -9,6 +9,7 @@
 #include "core/metrics.h"
 #include "testing/fake_speech_service.h"
 #include "testing/synthesize_sync.h"
+#include "testing/wait_for.h"
 
 namespace voxgate::router {
 namespace {
@@ -16,6 +17,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing::FakeSpeechService;
 using testing::RecordingObserver;
+using testing::WaitFor;
 
 Route To(const std::string& language, const std::string& name, speech::SpeechServicePtr pool, const std::string& model = "") {
   Route r;
@@ -186,10 +188,6 @@ class ShadowTest : public ::testing::Test {
   }
   core::Histogram::Snapshot Wer() const {
     return core::Metrics().GetHistogram("voxgate_shadow_word_error_rate", "", {0, 0.01, 0.05, 0.1, 0.25, 0.5, 1}, Labels()).snapshot();
-  }
-  bool WaitFor(const std::function<bool()>& done) {
-    for (int i = 0; i < 500 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    return done();
   }
 
   std::shared_ptr<FakeSpeechService> primary_ = std::make_shared<FakeSpeechService>();
