@@ -173,28 +173,48 @@ asio::awaitable<void> ReadFrames(Ws& ws, FrameChannel& out) {
     auto [ec, n] = co_await ws.async_read(buffer, kAwait);
     Frame frame{ec, ec ? std::string() : beast::buffers_to_string(buffer.data()), ws.got_text()};
     co_await out.async_send(boost::system::error_code{}, std::move(frame), kAwait);
-    if (ec) co_return;
+    if (ec) {
+      out.close();  // a session that missed the last frame (see NextFrame) sees the end
+      co_return;
+    }
   }
 }
 
-// The client's next message, or nullopt when the stream ended first (it failed while the client
-// was quiet).
-asio::awaitable<std::optional<Frame>> NextFrame(FrameChannel& frames, SteppedStream& recognition) {
+// What the session waits for between client messages: the next one, the stream's end (it
+// failed while the client was quiet), or the client's idle timeout.
+struct Next {
+  std::optional<Frame> frame;
+  bool stream_ended = false;  // neither: the client sent nothing for `idle`
+};
+// The idle timeout runs only here, while the client owes the next message; Beast's own is off, as
+// it would also count the time the server takes (waiting for room in the stream, finishing after
+// the end of audio) and cut the client off without a close frame. (When two of these complete
+// at once, the losing frame is dropped; the session ends then anyway.)
+asio::awaitable<Next> NextFrame(FrameChannel& frames, SteppedStream& recognition, std::chrono::milliseconds idle) {
   using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(co_await asio::this_coro::executor, idle);
+  auto frame_of = [](std::tuple<boost::system::error_code, Frame> received) {
+    auto& [ec, frame] = received;
+    // A closed channel: the reader ended and its last frame went to an earlier wait.
+    if (ec) return Frame{asio::error::eof, {}, false};
+    return std::move(frame);
+  };
   if (!recognition.started()) {  // nothing to end yet (vosk starts its stream at the first audio)
-    auto [ec, frame] = co_await frames.async_receive(kAwait);
-    co_return frame;
+    auto which = co_await (frames.async_receive(kAwait) || timer.async_wait(kAwait));
+    if (which.index() == 1) co_return Next{};
+    co_return Next{frame_of(std::get<0>(std::move(which)))};
   }
-  auto which = co_await (frames.async_receive(kAwait) || recognition.WaitEnded());
-  if (which.index() == 1) co_return std::nullopt;
-  co_return std::get<1>(std::get<0>(std::move(which)));
+  auto which = co_await (frames.async_receive(kAwait) || recognition.WaitEnded() || timer.async_wait(kAwait));
+  if (which.index() == 1) co_return Next{std::nullopt, true};
+  if (which.index() == 2) co_return Next{};
+  co_return Next{frame_of(std::get<0>(std::move(which)))};
 }
 
 // After the session: takes what the reader still hands over, until it ends.
 asio::awaitable<void> DrainFrames(FrameChannel& frames) {
   while (true) {
     auto [ec, frame] = co_await frames.async_receive(kAwait);
-    if (ec || frame.ec) co_return;
+    if (ec || frame.ec) co_return;  // ec: the reader closed the channel
   }
 }
 
@@ -204,7 +224,8 @@ asio::awaitable<void> CloseWith(Ws& ws, const absl::Status& status) {
 }
 
 void ConfigureSocket(Ws& ws, Context& ctx, const std::string& request_id) {
-  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), Seconds(ctx.options.limits.idle_timeout_seconds), false});
+  // The client's idle timeout is NextFrame's.
+  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
   ws.read_message_max(ctx.options.limits.max_frame_bytes);
   ws.set_option(websocket::stream_base::decorator([request_id](websocket::response_type& res) {
     res.set(http::field::server, "voxgate");
@@ -225,7 +246,6 @@ std::optional<absl::Status> ReadFailure(const boost::system::error_code& ec, con
   if (ec == websocket::error::message_too_big) {
     return absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", ctx.options.limits.max_frame_bytes, " bytes"));
   }
-  if (ec == beast::error::timeout) return absl::DeadlineExceededError(absl::StrCat("no message for ", ctx.options.limits.idle_timeout_seconds, " s"));
   return std::nullopt;
 }
 
@@ -270,11 +290,13 @@ struct Step {
   std::optional<absl::Status> end;
 };
 asio::awaitable<Step> NextStep(FrameChannel& frames, SteppedStream& recognition, bool& reader_done, const Context& ctx) {
-  auto frame = co_await NextFrame(frames, recognition);
-  if (!frame) {
+  const double idle_seconds = ctx.options.limits.idle_timeout_seconds;
+  auto [frame, stream_ended] = co_await NextFrame(frames, recognition, Seconds(idle_seconds));
+  if (stream_ended) {
     (void)recognition.Take();  // records how it ended
     co_return Step{std::nullopt, recognition.ended().value_or(absl::InternalError("the recognition ended early"))};
   }
+  if (!frame) co_return Step{std::nullopt, absl::DeadlineExceededError(absl::StrCat("no message for ", idle_seconds, " s"))};
   if (frame->ec) {
     reader_done = true;
     co_return Step{std::nullopt, ReadFailure(frame->ec, ctx)};

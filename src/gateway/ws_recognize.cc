@@ -92,15 +92,20 @@ struct StreamState {
   ResultLatency latency{"/v1/recognize"};
 };
 
-// While the client streams audio, `idle_timeout` without a message from it ends the stream. While
-// the server is the one keeping the client waiting (the stream holds audio back; the client has
-// sent its end of audio and waits for results, through a queue or a failover), pings tell a
-// client that is still there from one that vanished.
+// While the client streams audio, `idle_timeout` without a message from it ends the stream. When
+// the server keeps the client waiting, the client's silence must not count:
+// - after the end of audio (results still to come, through a queue or a failover) the reader
+//   still reads, so Beast's pings tell a client that is still there from one that vanished;
+// - while the stream holds audio back the reader does not read, so a pong would go unseen and
+//   Beast would cut a live client off: there is no idle timeout then (the wait is bounded).
 void ClientIdleTimeout(Ws& ws, double idle_timeout_seconds) {
   ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), Seconds(idle_timeout_seconds), false});
 }
 void ServerBusyKeepAlive(Ws& ws, double idle_timeout_seconds) {
   ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), Seconds(idle_timeout_seconds), true});
+}
+void NoIdleTimeout(Ws& ws) {
+  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
 }
 
 asio::awaitable<void> SendErrorAndClose(Ws& ws, const absl::Status& status) {
@@ -129,7 +134,7 @@ asio::awaitable<absl::Status> WriteAudio(Ws& ws, StreamState& st, std::span<cons
     // the stream's own status, which is the one that tells the client what happened.
     if (absl::IsFailedPrecondition(s)) co_return absl::OkStatus();
     if (!absl::IsResourceExhausted(s)) co_return s;
-    ServerBusyKeepAlive(ws, limits.idle_timeout_seconds);
+    NoIdleTimeout(ws);
     const bool ready = co_await st.events->WaitReadyForAudio(BackpressureTimeout(limits));
     ClientIdleTimeout(ws, limits.idle_timeout_seconds);
     if (!ready) co_return absl::DeadlineExceededError("the recognizer fell behind the audio for too long");
@@ -291,7 +296,8 @@ asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
       continue;  // OnDone follows the cancel
     }
     if (next.done) {
-      status = !st.client_error.ok() ? st.client_error : *next.done;
+      // The cancel's own CANCELLED does not replace why the stream was cancelled.
+      if (status.ok()) status = !st.client_error.ok() ? st.client_error : *next.done;
       break;
     }
     const auto& r = *next.result;

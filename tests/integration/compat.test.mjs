@@ -3,10 +3,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { Server, librivoxClips, synthesize, tempDir, wordErrorRate, withTimeout } from './harness.mjs';
+import { Server, librivoxClips, streamFile, synthesize, tempDir, wordErrorRate, withTimeout } from './harness.mjs';
 
 let server, voskUrl;
 const clip = librivoxClips()[1];
@@ -163,10 +163,10 @@ const mimiHeaders = (process, extra = {}) => ({ 'x-mimi-process': process, 'x-mi
   'content-type': 'audio/x-pcm;bit=16;rate=16000;channels=1', ...extra });
 
 // A mimi client: audio in 16 KiB frames without waiting (libmimiio's tx thread), then recog-break.
-async function mimiSession(url, headers) {
+async function mimiSession(url, headers, pcm = pcm16k) {
   const c = open(url, { headers });
   await c.opened;
-  for (let pos = 0; pos < pcm16k.length; pos += 16384) c.ws.send(pcm16k.subarray(pos, pos + 16384));
+  for (let pos = 0; pos < pcm.length; pos += 16384) c.ws.send(pcm.subarray(pos, pos + 16384));
   c.ws.send(JSON.stringify({ command: 'recog-break' }));
   const close = await withTimeout(c.closed, 60000, 'server closes after recog-finished');
   return { close, messages: c.inbox.map((m) => JSON.parse(m.data)) };
@@ -240,4 +240,50 @@ test('mimi: refusals come in the handshake; HTTP recognition, translation and sy
   const bad = await fetch(`${server.url}/speech_synthesis`, { method: 'POST', body: new URLSearchParams({ text: 'x', lang: 'en', audio_format: 'Speex' }) });
   assert.equal(bad.status, 400);
   assert.match((await bad.json()).error.message, /Speex/);
+});
+
+// The idle timeout counts the client's silence only. Each client here sends 21 s of audio as fast
+// as it may, so the server keeps it waiting for longer than the 1 s timeout: its audio is held
+// back (the pool takes 10 s ahead), then the last results take seconds after its end of audio.
+test('idle timeout: a client the server keeps waiting is never cut off; a silent one gets close 1008 and the reason', async () => {
+  const idle = await Server.start({ config: `
+vosk_listen: 127.0.0.1:0
+limits: {idle_timeout_seconds: 1}
+pools:
+  - name: asr-en
+    languages: [en-US]
+    engines: [{engine: pocketsphinx, capacity: 1}]
+` });
+  try {
+    const url = `ws://${idle.logs.find((e) => e.message === 'voxgate listening').vosk_listen}`;
+    const short = librivoxClips()[0];
+    const pcm = Buffer.concat(Array(3).fill(readFileSync(short.file).subarray(44)));
+    const reference = Array(3).fill(short.text).join(' ');
+    const wav = Buffer.alloc(44);
+    readFileSync(short.file).copy(wav, 0, 0, 44);
+    wav.writeUInt32LE(36 + pcm.length, 4);
+    wav.writeUInt32LE(pcm.length, 40);
+    const file = path.join(idle.dir, 'long.wav');
+    writeFileSync(file, Buffer.concat([wav, pcm]));
+
+    const vosk = await voskSession(url, { pcm });
+    const mimi = await mimiSession(idle.wsUrl + '/', mimiHeaders('asr'), pcm);
+    const native = await streamFile(WebSocket, `${idle.wsUrl}/v1/recognize?language=en-US`, file, { chunkMs: 250 });
+    assert.equal(vosk.close.code, 1000, vosk.close.reason);
+    assert.ok(wordErrorRate(reference, voskText(vosk)) < 0.5, voskText(vosk));
+    assert.equal(mimi.close.code, 1000, mimi.close.reason);
+    const mimiText = mimi.messages.at(-1).response.map((w) => w.result).join(' ');
+    assert.ok(wordErrorRate(reference, mimiText) < 0.5, mimiText);
+    assert.equal(native.code, 1000, native.reason);
+    assert.ok(wordErrorRate(reference, native.text) < 0.5, native.text);
+
+    for (const silent of [open(url), open(idle.wsUrl + '/', { headers: mimiHeaders('asr') })]) {
+      await silent.opened;
+      const close = await withTimeout(silent.closed, 10000, 'close of a silent client');
+      assert.equal(close.code, 1008, close.reason);
+      assert.match(close.reason, /no message for 1 s/);
+    }
+  } finally {
+    await idle.stop();
+  }
 });
