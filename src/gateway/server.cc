@@ -333,16 +333,19 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
   config.model = model == "whisper-1" ? "" : model;  // OpenAI clients send whisper-1: the default model
   if (!language.empty()) config.language_code = language;
   if (!config.model.empty()) {
+    // Only the serving engines list their models: with none (all loading, or all down) the model
+    // is not unknown, and the stream's own 503 "no healthy engine" says when to retry.
     auto caps = ctx.service->Describe();
     bool known = false;
     std::string names;
     if (caps.ok()) {
       for (const auto& m : caps->models) {
+        if (m.service != "asr") continue;
         known = known || m.name == config.model;
         names += (names.empty() ? "" : ", ") + m.name;
       }
     }
-    if (!known) {
+    if (!known && !names.empty()) {
       co_return Outcome{ErrorResponse(absl::NotFoundError("unknown model \"" + config.model + "\" (available: whisper-1 as an alias of the default, " + names + ")"))};
     }
   }
