@@ -1,4 +1,7 @@
 // The gateway's listeners and HTTP routes. WebSocket streams are handed to ws_recognize.cc.
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -198,7 +201,13 @@ constexpr size_t kMaxTranslateBodyBytes = 2 << 20;  // 128 texts of 10 KB (the e
 struct Outcome {
   Response response;
   double audio_seconds = 0;
+  bool client_gone = false;
 };
+
+// The outcome of a recognition that failed; CANCELLED: the client hung up.
+Outcome RecognitionFailed(const absl::Status& status, double audio_seconds) {
+  return Outcome{ErrorResponse(status), audio_seconds, absl::IsCancelled(status)};
+}
 
 // A request header, or for a browser mimi client (which cannot set WebSocket headers) the query
 // parameter of the same name without "x-mimi-": process, input-language, content-type, ...
@@ -236,15 +245,54 @@ asio::awaitable<std::invoke_result_t<Work>> OnBlockingPool(Context& ctx, Work wo
       *ctx.blocking, [&]() -> asio::awaitable<std::invoke_result_t<Work>> { co_return work(); }, asio::use_awaitable);
 }
 
+// Cancels a recognition stream once the client closes its connection (it timed out and gave up,
+// as clients and load balancers do), so that an abandoned request frees its engine slot at once
+// instead of running to its end. Bytes waiting to be read (a pipelined request) end the watch:
+// the client is there. Runs on the connection's strand, as does the request.
+class CancelOnHangUp {
+ public:
+  CancelOnHangUp(tcp::socket* socket, speech::RecognitionStream& stream) : socket_(socket), state_(std::make_shared<State>(&stream)) {
+    if (socket_ == nullptr) return;
+    socket_->async_wait(tcp::socket::wait_read, [socket = socket_, state = state_](boost::system::error_code ec) {
+      if (ec || state->stream == nullptr) return;
+      char byte;
+      const ssize_t n = recv(socket->native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))) return;
+      state->hung_up = true;
+      state->stream->Cancel();
+    });
+  }
+  ~CancelOnHangUp() {
+    if (socket_ == nullptr) return;
+    state_->stream = nullptr;
+    boost::system::error_code ignored;
+    socket_->cancel(ignored);  // nothing else waits on the socket while a request is served
+  }
+  CancelOnHangUp(const CancelOnHangUp&) = delete;
+  CancelOnHangUp& operator=(const CancelOnHangUp&) = delete;
+
+  bool hung_up() const { return state_->hung_up; }
+
+ private:
+  struct State {
+    explicit State(speech::RecognitionStream* s) : stream(s) {}
+    speech::RecognitionStream* stream;  // null once the watch ended
+    bool hung_up = false;
+  };
+  tcp::socket* const socket_;
+  const std::shared_ptr<State> state_;
+};
+
 // Runs a whole clip through a recognition stream, a block at a time (decoded on the blocking pool
 // as the stream takes it), respecting the stream's flow control. Results are taken as they come:
-// an hour-long clip has more of them than a stream may queue.
+// an hour-long clip has more of them than a stream may queue. CANCELLED: the client hung up.
 asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> RecognizeClip(
-    Context& ctx, const speech::RecognitionConfig& config, UploadAudio& clip) {
+    Context& ctx, const speech::RecognitionConfig& config, UploadAudio& clip, const Incoming& in) {
   EventsOwner<StreamEvents> events(co_await asio::this_coro::executor);
   auto started = ctx.service->StartRecognition(config, events.observer());
   if (!started.ok()) co_return started.status();
   speech::RecognitionStreamPtr stream = std::move(*started);
+  CancelOnHangUp watch(in.socket, *stream);
   const auto deadline = std::chrono::steady_clock::now() +
                         Seconds(ctx.options.limits.request_timeout_seconds);
   std::vector<speech::RecognitionResult> finals;
@@ -298,6 +346,7 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
     }
     if (next.overflowed) co_return absl::InternalError("too many results queued");
     if (next.done) {
+      if (watch.hung_up()) co_return absl::CancelledError("the client closed the connection");
       if (!next.done->ok()) co_return *next.done;
       co_return finals;
     }
@@ -353,8 +402,8 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
   const double max_seconds = ctx.options.limits.max_stream_seconds;
   auto clip = co_await OnBlockingPool(ctx, [&] { return UploadAudio::FromFile(file->data, kModelSampleRate, max_seconds); });
   if (!clip.ok()) co_return Outcome{ErrorResponse(clip.status())};
-  auto finals = co_await RecognizeClip(ctx, config, *clip);
-  if (!finals.ok()) co_return Outcome{ErrorResponse(finals.status()), clip->seconds()};
+  auto finals = co_await RecognizeClip(ctx, config, *clip, in);
+  if (!finals.ok()) co_return RecognitionFailed(finals.status(), clip->seconds());
 
   openai::Transcription t{std::move(*finals), language.empty() ? config.language_code : language, clip->seconds(),
                           absl::StrContains(granularities, "word")};
@@ -392,8 +441,8 @@ asio::awaitable<Outcome> MimiRecognize(Context& ctx, const Request& req, const I
   rc.interim_results = false;
   in.Stamp(rc);
   rc.report = in.report;
-  auto finals = co_await RecognizeClip(ctx, rc, *clip);
-  if (!finals.ok()) co_return Outcome{ErrorResponse(finals.status()), clip->seconds()};
+  auto finals = co_await RecognizeClip(ctx, rc, *clip, in);
+  if (!finals.ok()) co_return RecognitionFailed(finals.status(), clip->seconds());
   config->progressive = false;  // one answer with everything
   mimi::Session session(*config, mimi::NewSessionId());
   for (const auto& r : *finals) session.OnResult(r);
@@ -743,6 +792,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
       outcome = co_await Route(ctx, admin, req, in, route);
     } else {
       ActiveGuard active(ctx);  // only client work counts (drain waits for it)
+      in.socket = &stream.socket();
       outcome = co_await Route(ctx, admin, req, in, route);
     }
     Response& res = outcome.response;
@@ -759,6 +809,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
       record.seconds = seconds;
       record.response_bytes = res.body().size();
       record.audio_seconds = outcome.audio_seconds;
+      record.client_gone = outcome.client_gone;
       if (record.status >= 400) {
         // Every error response is ErrorResponse's {"error": {"message", "code"}}.
         const auto body = nlohmann::json::parse(res.body(), nullptr, false);

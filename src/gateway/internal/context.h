@@ -66,6 +66,8 @@ struct Incoming {
   std::string remote;  // the client's IP
   core::TraceContext trace;
   speech::CallReportPtr report = std::make_shared<speech::CallReport>();
+  // The client's connection while an HTTP request is served, to notice a client that hangs up.
+  tcp::socket* socket = nullptr;
 
   // A speech request's fields that say whose it is. The report goes only to the request's main
   // call (set it by hand), so that side calls (a stream's translations) do not mix into it.
