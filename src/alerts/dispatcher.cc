@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "alerts/internal/text.h"
@@ -19,6 +21,10 @@ namespace {
 constexpr int64_t kPruneEveryMs = 60 * 1000;
 constexpr int64_t kMaxSleepMs = 60 * 1000;
 constexpr int64_t kMaxPauseMs = 3600 * 1000;
+// After a failed write of due groups (disk full, read-only volume), flushing waits this long,
+// doubling per failure up to the max, so the relay does not spin on an error.
+constexpr int64_t kFlushRetryMinMs = 1000;
+constexpr int64_t kFlushRetryMaxMs = 60 * 1000;
 
 core::Counter& DestinationCounter(const char* name, const char* help, const std::string& destination) {
   return core::Metrics().GetCounter(name, help, {{"destination", destination}});
@@ -28,15 +34,33 @@ std::string Dump(const json& doc) { return doc.dump(-1, ' ', false, json::error_
 
 bool Retryable(int status) { return status == 0 || status == 408 || status == 425 || status >= 500; }
 
+// Retry-After's two forms (RFC 9110 10.2.3): delay-seconds (digits; a fraction is tolerated)
+// or an IMF-fixdate, in seconds from `now_ms` (wall time). Anything else (hex, a sign, trailing
+// garbage): nullopt.
+std::optional<double> ParseRetryAfter(const std::string& value, int64_t now_ms) {
+  const size_t first = value.find_first_not_of(" \t");
+  if (first == std::string::npos) return std::nullopt;
+  const std::string v = value.substr(first, value.find_last_not_of(" \t") - first + 1);
+  if (v.find_first_not_of("0123456789.") == std::string::npos) {
+    if (v.find_first_of("0123456789") == std::string::npos) return std::nullopt;
+    char* end = nullptr;
+    const double seconds = std::strtod(v.c_str(), &end);
+    if (end != v.c_str() + v.size() || !std::isfinite(seconds)) return std::nullopt;
+    return seconds;
+  }
+  std::tm tm{};
+  const char* end = strptime(v.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  const time_t at = timegm(&tm);
+  if (at == static_cast<time_t>(-1)) return std::nullopt;
+  return std::max(0.0, static_cast<double>(at) - static_cast<double>(now_ms) / 1000.0);
+}
+
 }  // namespace
 
-int64_t RetryAfterMs(const HttpResponse& r) {
-  std::optional<double> header, body;
-  if (!r.retry_after.empty()) {
-    char* end = nullptr;
-    const double v = std::strtod(r.retry_after.c_str(), &end);
-    if (end != r.retry_after.c_str() && std::isfinite(v) && v >= 0) header = v;
-  }
+int64_t RetryAfterMs(const HttpResponse& r, int64_t now_ms) {
+  if (now_ms == 0) now_ms = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::optional<double> header = ParseRetryAfter(r.retry_after, now_ms), body;
   json doc = json::parse(r.body, nullptr, false);
   if (doc.is_object()) {
     if (auto it = doc.find("retry_after"); it != doc.end() && it->is_number()) {
@@ -79,7 +103,27 @@ Dispatcher::Dispatcher(DispatcherOptions options, Outbox& outbox, Transport& tra
     DestinationCounter("voxgate_alert_delivery_errors_total", "Failed delivery attempts that will be retried, by destination.", d.name);
     DestinationCounter("voxgate_alert_rate_limited_total", "HTTP 429 answers from a destination.", d.name);
   }
+  std::set<std::string> configured;
+  for (const auto& d : options_.destinations) configured.insert(d.name);
+  // Notifications for a destination the config no longer has (renamed, removed) would never be
+  // sent, yet count toward max_undelivered until every input gets 503: they fail now.
+  if (auto undelivered = outbox_.UndeliveredByDestination(); undelivered.ok()) {
+    for (const auto& [name, n] : *undelivered) {
+      if (configured.count(name)) continue;
+      if (auto s = outbox_.FailUndelivered(name, now, "destination no longer configured"); !s.ok()) {
+        core::LogError("cannot write to the alert outbox", {{"error", std::string(s.message())}});
+        continue;
+      }
+      DestinationCounter("voxgate_alert_notifications_failed_total", "Notifications given up on, by destination.", name)
+          .Increment(static_cast<double>(n));
+      core::LogError("alert destination is gone from the config; its undelivered notifications are marked failed",
+                     {{"destination", name}, {"notifications", n}});
+    }
+  } else {
+    core::LogError("cannot read the alert outbox", {{"error", std::string(undelivered.status().message())}});
+  }
   for (const auto& row : outbox_.recovered_in_flight()) {
+    if (!configured.count(row.destination)) continue;  // failed above
     core::LogWarning("alert notification was on the wire when the relay stopped; sending it again with the same id",
                      {{"notification_id", row.id}, {"destination", row.destination}});
   }
@@ -322,15 +366,30 @@ core::TimePoint Dispatcher::RunDue() {
     std::lock_guard lock(mu_);
     now = NowMs();
     next = now + kMaxSleepMs;
-    auto due = outbox_.DueGroups(now);
-    if (due.ok()) {
-      for (GroupRow& g : *due) {
-        if (auto s = FlushGroup(std::move(g), now); !s.ok()) {
-          core::LogError("cannot write an alert notification to the outbox", {{"error", std::string(s.message())}});
+    if (now >= flush_retry_at_ms_) {
+      absl::Status failed;
+      int failures = 0;
+      auto due = outbox_.DueGroups(now);
+      if (due.ok()) {
+        for (GroupRow& g : *due) {
+          if (auto s = FlushGroup(std::move(g), now); !s.ok()) {
+            if (failures++ == 0) failed = s;
+          }
         }
+      } else {
+        failed = due.status();
+        failures = 1;
       }
-    } else {
-      core::LogError("cannot read the alert outbox", {{"error", std::string(due.status().message())}});
+      if (failures > 0) {
+        // The due groups stay due (rolled back); retry them later, not on the next spin.
+        flush_backoff_ms_ = flush_backoff_ms_ == 0 ? kFlushRetryMinMs : std::min(2 * flush_backoff_ms_, kFlushRetryMaxMs);
+        flush_retry_at_ms_ = now + flush_backoff_ms_;
+        core::LogError(due.ok() ? "cannot write an alert notification to the outbox" : "cannot read the alert outbox",
+                       {{"error", std::string(failed.message())}, {"groups", failures}, {"retry_in_seconds", flush_backoff_ms_ / 1000.0}});
+      } else {
+        flush_backoff_ms_ = 0;
+        flush_retry_at_ms_ = 0;
+      }
     }
     if (now - last_prune_ms_ >= kPruneEveryMs) {
       last_prune_ms_ = now;
@@ -338,7 +397,7 @@ core::TimePoint Dispatcher::RunDue() {
         core::LogWarning("cannot prune the alert outbox", {{"error", std::string(s.message())}});
       }
     }
-    if (auto f = outbox_.NextFlushAt(); f.ok() && *f) next = std::min(next, **f);
+    if (auto f = outbox_.NextFlushAt(); f.ok() && *f) next = std::min(next, std::max(**f, flush_retry_at_ms_));
     for (size_t i = 0; i < destinations_.size(); ++i) {
       DestinationState& d = destinations_[i];
       if (!d.in_flight_id.empty()) continue;  // its result wakes us
@@ -385,6 +444,7 @@ void Dispatcher::OnResult(size_t index, const std::string& id, HttpResponse r) {
     const std::string& name = d.spec.name;
     json fields = {{"destination", name}, {"destination_type", DestinationTypeName(d.spec.type)}, {"notification_id", id}};
     absl::Status written;
+    const bool expired = now - n.created_at_ms >= options_.give_up_after.count();
     if (r.status >= 200 && r.status < 300) {
       std::string remote_id;
       if (json body = json::parse(r.body, nullptr, false); body.is_object()) {
@@ -394,9 +454,10 @@ void Dispatcher::OnResult(size_t index, const std::string& id, HttpResponse r) {
       DestinationCounter("voxgate_alert_notifications_sent_total", "Notifications delivered, by destination.", name).Increment();
       fields["attempts"] = n.attempts + 1;
       core::LogInfo("alert notification delivered", fields);
-    } else if (r.status == 429) {
-      // The destination pauses; this notification keeps its place and is not a failed attempt.
-      const int64_t pause = RetryAfterMs(r);
+    } else if (r.status == 429 && !expired) {
+      // The destination pauses; this notification keeps its place and is not a failed attempt
+      // (but a destination that rate-limits it for give_up_after makes it fail, below).
+      const int64_t pause = RetryAfterMs(r, now);
       d.paused_until_ms = now + pause;
       written = outbox_.SetState(id, NotificationState::kPending, n.attempts, d.paused_until_ms, now, "", "rate limited (HTTP 429)");
       DestinationCounter("voxgate_alert_rate_limited_total", "HTTP 429 answers from a destination.", name).Increment();
@@ -406,7 +467,6 @@ void Dispatcher::OnResult(size_t index, const std::string& id, HttpResponse r) {
       const std::string error = r.status == 0 ? r.error : absl::StrCat("HTTP ", r.status, ": ", internal::TruncateBytes(r.body, 300));
       fields["error"] = error;
       fields["attempts"] = n.attempts + 1;
-      const bool expired = now - n.created_at_ms >= options_.give_up_after.count();
       if (!Retryable(r.status) || expired) {
         written = outbox_.SetState(id, NotificationState::kFailed, n.attempts + 1, 0, now, "", error);
         DestinationCounter("voxgate_alert_notifications_failed_total", "Notifications given up on, by destination.", name).Increment();

@@ -144,11 +144,14 @@ class Dispatcher {
   std::vector<DestinationState> destinations_;
   std::mt19937_64 rng_;
   int64_t last_prune_ms_ = 0;
+  int64_t flush_backoff_ms_ = 0;   // 0: the last flush of due groups succeeded
+  int64_t flush_retry_at_ms_ = 0;  // due groups wait until then after a failed flush
 };
 
 // How long a 429 asks to wait, in ms: Discord's JSON `retry_after` (seconds) or the
-// Retry-After header (seconds); when both, the body's finer value unless it disagrees with the
-// header by more than a second (old Discord API versions sent milliseconds there). Default 5 s.
-int64_t RetryAfterMs(const HttpResponse& response);
+// Retry-After header (seconds, or an HTTP date: from `now_ms`, wall time; 0: the system
+// clock's); when both, the body's finer value unless it disagrees with the header by more than
+// a second (old Discord API versions sent milliseconds there). Default 5 s, at most an hour.
+int64_t RetryAfterMs(const HttpResponse& response, int64_t now_ms = 0);
 
 }  // namespace voxgate::alerts

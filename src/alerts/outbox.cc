@@ -313,6 +313,20 @@ absl::StatusOr<int64_t> Outbox::CountByState(NotificationState state) {
   return CountOf(db(), "SELECT COUNT(*) FROM notifications WHERE state = CAST(? AS INTEGER)", &value);
 }
 
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Outbox::UndeliveredByDestination() {
+  Statement s(db(), "SELECT destination, COUNT(*) FROM notifications WHERE state <= 1 GROUP BY destination ORDER BY destination");
+  std::vector<std::pair<std::string, int64_t>> out;
+  while (s.Step()) out.emplace_back(s.Text(0), s.Int(1));
+  if (auto st = s.status(); !st.ok()) return st;
+  return out;
+}
+
+absl::Status Outbox::FailUndelivered(const std::string& destination, int64_t now_ms, const std::string& last_error) {
+  Statement s(db(), "UPDATE notifications SET state = 3, updated_at = ?, last_error = ? WHERE destination = ? AND state <= 1");
+  s.Bind(1, now_ms).Bind(2, last_error).Bind(3, destination);
+  return s.Run();
+}
+
 absl::Status Outbox::Prune(int64_t before_ms, int64_t now_ms) {
   if (auto s = Statement(db(), "DELETE FROM notifications WHERE state >= 2 AND updated_at < ?").Bind(1, before_ms).Run(); !s.ok()) return s;
   return Statement(db(), "DELETE FROM tombstones WHERE expires_at < ?").Bind(1, now_ms).Run();

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -95,6 +96,10 @@ class Outbox {
   absl::StatusOr<int64_t> CountUndelivered();
   absl::StatusOr<int64_t> CountUndelivered(const std::string& destination);
   absl::StatusOr<int64_t> CountByState(NotificationState state);
+  // Pending and in flight, by destination name.
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> UndeliveredByDestination();
+  // Marks every pending and in-flight notification of `destination` failed.
+  absl::Status FailUndelivered(const std::string& destination, int64_t now_ms, const std::string& last_error);
   // Removes delivered and failed notifications last updated before `before_ms`, and expired
   // tombstones.
   absl::Status Prune(int64_t before_ms, int64_t now_ms);

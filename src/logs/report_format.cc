@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <string_view>
 #include <vector>
 
 
@@ -40,6 +42,52 @@ std::string Printf(const char* format, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
   return buf;
+}
+
+// Text from the log (messages, routes, the file name) made safe for a terminal: C0 and C1
+// control characters and DEL would move the cursor, recolour or retitle it (ESC sequences), so
+// they are written as \x1b (C1, U+0080..U+009F, as \u009b) and bytes that are not UTF-8 as \xff.
+std::string Printable(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  char buf[8];
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+      ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      out += s[i++];
+      continue;
+    }
+    // A UTF-8 sequence: its length from the lead byte, then continuation bytes, no overlong
+    // forms (the shortest encoding only) and nothing past U+10FFFF or among surrogates.
+    const size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    bool valid = n > 0 && i + n <= s.size();
+    uint32_t cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+    for (size_t k = 1; valid && k < n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      valid = (b & 0xc0) == 0x80;
+      cp = (cp << 6) | (b & 0x3f);
+    }
+    valid = valid && !(n == 3 && cp < 0x800) && !(n == 4 && (cp < 0x10000 || cp > 0x10ffff)) && !(cp >= 0xd800 && cp <= 0xdfff);
+    if (!valid) {
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+      ++i;
+    } else if (cp <= 0x9f) {
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+      out += buf;
+      i += n;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
 }
 
 // Seconds as a person reads them: 850us, 12.3ms, 1.25s.
@@ -85,6 +133,9 @@ std::string Duration(int64_t us) {
 // in every row) are left out.
 std::string Table(std::vector<std::vector<std::string>> rows) {
   if (rows.size() < 2) return "";
+  for (auto& row : rows) {
+    for (auto& cell : row) cell = Printable(cell);
+  }
   const size_t columns = rows[0].size();
   std::vector<bool> keep(columns, false);
   for (size_t c = 0; c < columns; ++c) {
@@ -137,6 +188,13 @@ std::string CsvField(const std::string& s) {
 
 std::string CsvNumber(double v) { return std::isnan(v) ? "" : Printf("%.9g", v); }
 
+// Text that a spreadsheet would take for a formula (= + - @, or a tab or CR before one; OWASP's
+// "CSV injection") gets a leading ' so that it is shown as text. Numbers do not come here.
+std::string CsvText(std::string s) {
+  if (!s.empty() && std::string_view("=+-@\t\r").find(s[0]) != std::string_view::npos) s.insert(0, 1, '\'');
+  return s;
+}
+
 const std::vector<std::string> kCsvColumns = {
     "section",     "name",        "pool",        "engine",      "start",       "end",         "requests",
     "server_errors", "client_errors", "error_ratio", "latency_p50", "latency_p90", "latency_p99", "latency_max",
@@ -148,13 +206,10 @@ const std::vector<std::string> kCsvColumns = {
 class CsvRow {
  public:
   explicit CsvRow(std::string section) : cells_(kCsvColumns.size()) { Set("section", std::move(section)); }
-  CsvRow& Set(const std::string& column, std::string value) {
-    const auto it = std::find(kCsvColumns.begin(), kCsvColumns.end(), column);
-    cells_[static_cast<size_t>(it - kCsvColumns.begin())] = std::move(value);
-    return *this;
-  }
-  CsvRow& Set(const std::string& column, double value) { return Set(column, CsvNumber(value)); }
-  CsvRow& Set(const std::string& column, uint64_t value) { return Set(column, std::to_string(value)); }
+  CsvRow& Set(const std::string& column, std::string value) { return Put(column, CsvText(std::move(value))); }
+  CsvRow& Set(const std::string& column, const char* value) { return Set(column, std::string(value)); }
+  CsvRow& Set(const std::string& column, double value) { return Put(column, CsvNumber(value)); }
+  CsvRow& Set(const std::string& column, uint64_t value) { return Put(column, std::to_string(value)); }
   std::string Line() const {
     std::string line;
     for (size_t i = 0; i < cells_.size(); ++i) line += (i ? "," : "") + CsvField(cells_[i]);
@@ -162,6 +217,12 @@ class CsvRow {
   }
 
  private:
+  CsvRow& Put(const std::string& column, std::string cell) {
+    const auto it = std::find(kCsvColumns.begin(), kCsvColumns.end(), column);
+    cells_[static_cast<size_t>(it - kCsvColumns.begin())] = std::move(cell);
+    return *this;
+  }
+
   std::vector<std::string> cells_;
 };
 
@@ -284,7 +345,7 @@ Json ReportToJson(const Report& r) {
 
 std::string FormatReportText(const Report& r) {
   const Totals& t = r.totals;
-  std::string out = "voxgate logs: " + r.input + " (" + r.form + ", " + Count(t.bytes) + " bytes)\n";
+  std::string out = "voxgate logs: " + Printable(r.input) + " (" + r.form + ", " + Count(t.bytes) + " bytes)\n";
   out += "lines " + Count(t.lines) + ": " + Count(t.access_lines) + " access, " + Count(t.skipped) + " skipped";
   std::vector<std::string> why;
   for (const auto& [n, what] : {std::pair{t.not_json, "not JSON"}, {t.not_object, "not an object"},
@@ -365,7 +426,7 @@ std::string FormatReportText(const Report& r) {
     }
     out += Table(std::move(rows));
   }
-  for (const auto& note : r.notes) out += "note: " + note + "\n";
+  for (const auto& note : r.notes) out += "note: " + Printable(note) + "\n";
   return out;
 }
 

@@ -385,6 +385,96 @@ TEST(RetryAfterTest, BodyAndHeader) {
   EXPECT_EQ(RetryAfterMs({429, "", "999999", ""}), 3600 * 1000) << "at most an hour";
 }
 
+TEST(RetryAfterTest, HttpDateIsRelativeToNowAndGarbageIsIgnored) {
+  // Wed, 21 Oct 2026 07:28:00 GMT is 1792567680 s after the epoch.
+  const int64_t now = 1'792'567'680'000 - 90'000;
+  EXPECT_EQ(RetryAfterMs({429, "", "Wed, 21 Oct 2026 07:28:00 GMT", ""}, now), 90'000);
+  EXPECT_EQ(RetryAfterMs({429, "", "Wed, 21 Oct 2026 07:28:00 GMT", ""}, now + 200'000), 50) << "a date past: at once";
+  EXPECT_EQ(RetryAfterMs({429, "", "Wed, 21 Oct 2026 07:28:00 GMT", ""}, now - 86'400'000), 3600 * 1000) << "at most an hour";
+  EXPECT_EQ(RetryAfterMs({429, "", " 7 ", ""}, now), 7000) << "surrounding whitespace is fine";
+  for (const char* bad : {"0x1A", "7s", "7 seconds", "-3", "1e3", "inf", "Wed, 21 Oct 2026 07:28:00 GMTx", "tomorrow"}) {
+    EXPECT_EQ(RetryAfterMs({429, "", bad, ""}, now), 5000) << bad;
+  }
+}
+
+TEST_F(DispatcherTest, A429ForeverFailsOnceGiveUpAfterHasPassed) {
+  options_.routes[0].group_wait = seconds(0);
+  options_.give_up_after = minutes(10);
+  Open();
+  Submit({Firing("A", "x")});
+  const auto start = clock_.Now();
+  int answers = 0;
+  while (clock_.Now() - start < minutes(30) && dispatcher_->Status()["failed"] == 0) {
+    dispatcher_->RunDue();
+    while (transport_.pending() > 0) {
+      transport_.Reply(429, "", "5");
+      answers++;
+    }
+    clock_.Advance(seconds(1));
+  }
+  EXPECT_EQ(dispatcher_->Status()["failed"], 1) << "rate-limited for give_up_after: failed, not retried forever";
+  EXPECT_EQ(dispatcher_->Status()["undelivered"], 0);
+  EXPECT_GE(clock_.Now() - start, minutes(10));
+  EXPECT_LE(clock_.Now() - start, minutes(10) + seconds(10));
+  EXPECT_GE(answers, 100) << "paused 5 s at a time until then";
+  const size_t sent = transport_.sent().size();
+  Advance(hours(1));
+  EXPECT_EQ(transport_.sent().size(), sent);
+}
+
+TEST_F(DispatcherTest, AFailingOutboxWriteBacksOffInsteadOfSpinning) {
+  options_.routes[0].group_wait = seconds(0);
+  Open();
+  Submit({Firing("A", "x")});
+  // The volume turns read-only: every write fails, the due group stays due.
+  ASSERT_TRUE(internal::Exec(outbox_->db(), "PRAGMA query_only = ON").ok());
+  core::TimePoint next = dispatcher_->RunDue();
+  EXPECT_GE(next, clock_.Now() + seconds(1)) << "not at once again";
+  EXPECT_GE(dispatcher_->RunDue(), clock_.Now() + seconds(1)) << "a second call before the retry does not spin either";
+  clock_.Advance(next - clock_.Now());
+  next = dispatcher_->RunDue();
+  EXPECT_GE(next, clock_.Now() + seconds(2)) << "the wait doubles";
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(next - clock_.Now());
+    next = dispatcher_->RunDue();
+  }
+  EXPECT_GE(next, clock_.Now() + seconds(60));
+  EXPECT_LE(next, clock_.Now() + seconds(60)) << "at most a minute";
+  EXPECT_TRUE(transport_.sent().empty());
+  // Writable again: the group is notified at the next retry, and flushing is prompt again after.
+  ASSERT_TRUE(internal::Exec(outbox_->db(), "PRAGMA query_only = OFF").ok());
+  clock_.Advance(next - clock_.Now());
+  dispatcher_->RunDue();
+  ASSERT_EQ(transport_.pending(), 1u);
+  transport_.Reply(200);
+  Submit({Firing("B", "x")});
+  dispatcher_->RunDue();
+  EXPECT_EQ(transport_.pending(), 1u) << "the backoff was reset by the successful flush";
+}
+
+TEST_F(DispatcherTest, UndeliveredNotificationsOfARemovedDestinationFailAtStart) {
+  options_.destinations = {Destination{"gone", DestinationType::kWebhook, "http://gone.test/secret", 100, 100, milliseconds(1000), ""}};
+  options_.routes[0].group_wait = seconds(0);
+  options_.max_undelivered = 2;
+  Open();
+  Submit({Firing("A", "x"), Firing("B", "x")});
+  dispatcher_->RunDue();
+  ASSERT_EQ(dispatcher_->Status()["undelivered"], 2);
+  transport_.Forget();  // the relay stops with one on the wire
+  // Restarted with the destination renamed.
+  options_.destinations = {Destination{"hook", DestinationType::kWebhook, "http://hook.test/secret", 100, 100, milliseconds(1000), ""}};
+  options_.seed = 43;  // the same seed would make the same notification ids again
+  Open();
+  EXPECT_EQ(dispatcher_->Status()["undelivered"], 0);
+  EXPECT_EQ(dispatcher_->Status()["failed"], 2);
+  auto r = dispatcher_->Submit({Firing("C", "x")});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->accepted, 1u);
+  Advance(seconds(1));
+  ASSERT_EQ(transport_.sent().size(), 1u);
+  EXPECT_EQ(transport_.sent()[0].url, "http://hook.test/secret");
+}
+
 TEST_F(DispatcherTest, A4xxOtherThan429IsPermanent) {
   options_.routes[0].group_wait = seconds(0);
   Open();

@@ -160,5 +160,80 @@ TEST(ReportFormat, TextNamesEverySection) {
   EXPECT_THAT(text, ::testing::ContainsRegex("\nunix:/tmp/x/asr-1.sock +asr-en-us +rtf +baseline +2026-12-01T10:20"));
 }
 
+// Names and messages straight from a log line, hostile to a spreadsheet and to a terminal.
+Report HostileReport() {
+  Report r;
+  r.input = "logs\x1b]0;owned\x07.json";
+  r.form = "json-lines";
+  GroupReport route;
+  route.name = "=HYPERLINK(\"http://evil.test\",\"click\")";
+  route.requests = 3;
+  r.routes.push_back(route);
+  GroupReport engine;
+  engine.name = "-2+3";
+  engine.pool = "@SUM(A1)";
+  r.engines.push_back(engine);
+  SlowRequest slow;
+  slow.route = "/v1/\x1b[2J\x1b[31mred";
+  slow.engine = "caf\xc3\xa9\x7f";
+  slow.trace = "+1";
+  slow.request_id = "\tcmd";
+  slow.latency_s = 1.5;
+  r.slowest.push_back(slow);
+  Burst burst;
+  burst.start_us = kT0;
+  burst.end_us = kT0 + 60000000;
+  burst.errors = 12;
+  burst.top_message = "\rboom \xc2\x9b" "2J and \xff";
+  burst.top_message_count = 12;
+  r.bursts.push_back(burst);
+  Anomaly anomaly;
+  anomaly.engine = "e";
+  anomaly.metric = "error_ratio";
+  anomaly.against = "baseline";
+  anomaly.value = -0.25;  // a number: never prefixed
+  anomaly.reference = 0.5;
+  anomaly.samples = 20;
+  r.anomalies.push_back(anomaly);
+  return r;
+}
+
+TEST(ReportFormat, CsvTextThatLooksLikeAFormulaIsPrefixedNumbersAreNot) {
+  const auto rows = ParseCsv(FormatReportCsv(HostileReport()));
+  const auto& header = rows[0];
+  const auto column = [&](const std::string& name) {
+    return static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  };
+  std::map<std::string, std::vector<std::string>> by_section;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    ASSERT_EQ(rows[i].size(), header.size()) << "row " << i;
+    by_section[rows[i][0]] = rows[i];
+  }
+  EXPECT_EQ(by_section["route"][column("name")], "'=HYPERLINK(\"http://evil.test\",\"click\")");
+  EXPECT_EQ(by_section["engine"][column("name")], "'-2+3");
+  EXPECT_EQ(by_section["engine"][column("pool")], "'@SUM(A1)");
+  EXPECT_EQ(by_section["slowest"][column("trace")], "'+1");
+  EXPECT_EQ(by_section["slowest"][column("detail")], "'\tcmd");
+  EXPECT_EQ(by_section["slowest"][column("value")], "1.5");
+  EXPECT_EQ(by_section["burst"][column("detail")], "'\rboom \xc2\x9b" "2J and \xff");
+  EXPECT_EQ(by_section["anomaly"][column("value")], "-0.25") << "numbers stay numbers";
+  EXPECT_EQ(by_section["anomaly"][column("name")], "error_ratio vs baseline");
+  EXPECT_EQ(by_section["route"][column("requests")], "3");
+}
+
+TEST(ReportFormat, TextShowsControlCharactersAsEscapes) {
+  const std::string text = FormatReportText(HostileReport());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    ASSERT_TRUE(c == '\n' || (c >= 0x20 && c != 0x7f)) << "a raw control character at " << i << ": " << static_cast<int>(c);
+  }
+  EXPECT_EQ(text.find("\xc2\x9b"), std::string::npos) << "C1 CSI";
+  EXPECT_EQ(text.find('\xff'), std::string::npos) << "a byte that is not UTF-8";
+  EXPECT_THAT(text, ::testing::HasSubstr("voxgate logs: logs\\x1b]0;owned\\x07.json (json-lines"));
+  EXPECT_THAT(text, ::testing::HasSubstr("/v1/\\x1b[2J\\x1b[31mred"));
+  EXPECT_THAT(text, ::testing::HasSubstr("caf\xc3\xa9\\x7f")) << "UTF-8 text stays as it is";
+  EXPECT_THAT(text, ::testing::HasSubstr("\\x0dboom \\u009b2J and \\xff (12)"));
+}
+
 }  // namespace
 }  // namespace voxgate::logs
