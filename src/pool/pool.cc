@@ -508,7 +508,9 @@ void Pool::EngineStreamDone(size_t engine, const PooledStream* stream, const abs
   dispatch_cv_.notify_all();
   if (IsEngineFailure(status)) {
     OnEngineFailureLocked(engine, status);
-  } else {
+  } else if (!absl::IsCancelled(status)) {
+    // A cancelled call says nothing of the engine: it is also how a stream leaves an engine
+    // that hung, which must not wipe out that failure.
     e.health.OnStreamSuccess();
   }
 }

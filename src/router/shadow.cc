@@ -106,7 +106,8 @@ class Shadow : public speech::RecognitionObserver, public std::enable_shared_fro
  public:
   explicit Shadow(std::shared_ptr<Comparison> comparison) : comparison_(std::move(comparison)) {}
 
-  void Start(speech::SpeechService& service, const speech::RecognitionConfig& config) {
+  void Start(speech::SpeechService& service, speech::RecognitionConfig config) {
+    config.report = nullptr;  // the client's access line is about the primary only
     auto stream = service.StartRecognition(config, shared_from_this());
     std::lock_guard lock(mu_);
     if (stream.ok()) {

@@ -527,5 +527,46 @@ TEST_F(HangPoolTest, AnIdleStreamIsNotTakenForAHang) {
   EXPECT_EQ(fakes_[0]->started() + fakes_[1]->started(), 1);
 }
 
+class HangEjectionPoolTest : public HangPoolTest {
+ protected:
+  void Configure(Pool::Options& options) override {
+    HangPoolTest::Configure(options);
+    options.health.consecutive_failures_to_eject = 2;
+    options.health.base_ejection = std::chrono::seconds(30);
+  }
+};
+
+// A stream leaves an engine that hung by cancelling its call there, and the call then ends
+// CANCELLED: that says nothing good of the engine, so two hangs in a row still eject it.
+TEST_F(HangEjectionPoolTest, TwoHangsInARowEjectTheEngine) {
+  std::vector<std::shared_ptr<RecordingObserver>> observers;
+  std::vector<speech::RecognitionStreamPtr> streams;
+  int hung = -1;
+  for (int round = 0; round < 2; ++round) {
+    observers.push_back(std::make_shared<RecordingObserver>());
+    auto stream = pool_->StartRecognition({}, observers.back());
+    ASSERT_TRUE(stream.ok());
+    streams.push_back(std::move(*stream));
+    ASSERT_TRUE(streams.back()->Write(std::vector<int16_t>(1600, 0)).ok());
+    ASSERT_TRUE(WaitFor([&] { return !observers.back()->results().empty(); }));
+    // The first round's stream moved off the hung engine, so the second lands there again.
+    if (round == 0) hung = pool_->EngineStatuses()[0].outstanding == 1 ? 0 : 1;
+    ASSERT_EQ(pool_->EngineStatuses()[hung].outstanding, 1) << "round " << round;
+    fakes_[hung]->SetPaused(true);
+    ASSERT_TRUE(streams.back()->Write(std::vector<int16_t>(1600, 0)).ok());
+    clock_.Advance(std::chrono::seconds(3));  // past the result timeout: the stream moves
+    ASSERT_TRUE(WaitFor([&] { return pool_->EngineStatuses()[1 - hung].outstanding == round + 1; }));
+    fakes_[hung]->SetPaused(false);  // the abandoned call ends, CANCELLED
+    ASSERT_TRUE(WaitFor([&] { return pool_->EngineStatuses()[hung].outstanding == 0; }));
+  }
+  EXPECT_EQ(pool_->EngineStatuses()[hung].state, EngineState::kEjected);
+  for (size_t i = 0; i < streams.size(); ++i) {
+    streams[i]->Finish();
+    ASSERT_TRUE(observers[i]->WaitDone());
+    EXPECT_TRUE(observers[i]->status().ok()) << observers[i]->status();
+    EXPECT_EQ(observers[i]->results().back().transcript, "3200 samples");
+  }
+}
+
 }  // namespace
 }  // namespace voxgate::pool

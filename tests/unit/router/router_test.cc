@@ -212,6 +212,17 @@ TEST_F(ShadowTest, ADifferentEngineShowsADifferenceButTheClientSeesOnlyThePrimar
   EXPECT_DOUBLE_EQ(Wer().sum, 0.5);  // one word inserted into two
 }
 
+TEST_F(ShadowTest, TheClientsCallReportIsThePrimarysOnly) {
+  Router router = MakeRouter("report");
+  speech::RecognitionConfig config;
+  config.report = std::make_shared<speech::CallReport>();
+  EXPECT_EQ(RunStreamWith(router, config), "160 samples");
+  ASSERT_TRUE(WaitFor([&] { return Comparisons("compared") == 1; }));
+  EXPECT_EQ(primary_->last_config().report, config.report);
+  // Else the client's access line would name the shadow's pool and add its engine time.
+  EXPECT_EQ(shadow_->last_config().report, nullptr);
+}
+
 TEST_F(ShadowTest, AFailingShadowNeverAffectsThePrimary) {
   shadow_->FailStreamsWith(absl::InternalError("shadow broke"));
   Router router = MakeRouter("failing");
