@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/utf8.h"
+
 
 namespace voxgate::logs {
 namespace {
@@ -63,28 +65,18 @@ std::string Printable(const std::string& s) {
       out += s[i++];
       continue;
     }
-    // A UTF-8 sequence: its length from the lead byte, then continuation bytes, no overlong
-    // forms (the shortest encoding only) and nothing past U+10FFFF or among surrogates.
-    const size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    bool valid = n > 0 && i + n <= s.size();
-    uint32_t cp = n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
-    for (size_t k = 1; valid && k < n; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      valid = (b & 0xc0) == 0x80;
-      cp = (cp << 6) | (b & 0x3f);
-    }
-    valid = valid && !(n == 3 && cp < 0x800) && !(n == 4 && (cp < 0x10000 || cp > 0x10ffff)) && !(cp >= 0xd800 && cp <= 0xdfff);
-    if (!valid) {
+    const core::CodePoint cp = core::DecodeUtf8(s, i);
+    if (cp.length == 0) {
       std::snprintf(buf, sizeof buf, "\\x%02x", c);
       out += buf;
       ++i;
-    } else if (cp <= 0x9f) {
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
+    } else if (cp.value <= 0x9f) {
+      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp.value));
       out += buf;
-      i += n;
+      i += cp.length;
     } else {
-      out.append(s, i, n);
-      i += n;
+      out.append(s, i, cp.length);
+      i += cp.length;
     }
   }
   return out;

@@ -1,8 +1,7 @@
 #include "speech/text.h"
 
-#include <cstdint>
-
 #include "absl/strings/str_cat.h"
+#include "core/utf8.h"
 #include "speech/language.h"
 
 namespace voxgate::speech {
@@ -18,19 +17,9 @@ absl::Status CheckPlainText(std::string_view text, size_t* characters) {
       ++i;
       continue;
     }
-    // The lead byte says how many continuation bytes follow.
-    const int extra = c >= 0xf0 ? (c <= 0xf4 ? 3 : -1) : c >= 0xe0 ? 2 : c >= 0xc2 ? 1 : -1;
-    if (extra < 0 || i + extra >= text.size()) return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
-    bool ok = true;
-    uint32_t cp = c & (0x3f >> extra);
-    for (int k = 1; ok && k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      ok = (cc & 0xc0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    ok = ok && !(extra == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) && !(extra == 3 && (cp < 0x10000 || cp > 0x10ffff));
-    if (!ok) return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
-    i += static_cast<size_t>(extra) + 1;
+    const size_t length = core::DecodeUtf8(text, i).length;
+    if (length == 0) return absl::InvalidArgumentError(absl::StrCat("invalid UTF-8 at byte ", i));
+    i += length;
   }
   if (characters != nullptr) *characters = count;
   return absl::OkStatus();
