@@ -147,6 +147,7 @@ void Pool::CheckAll() {
       e.described_at = now;
     }
     const bool was_in_rotation = e.health.InRotation(now);
+    e.refused = false;
     e.last_check = c.health.ok() ? "ok" : std::string(c.health.message());
     e.draining = absl::IsFailedPrecondition(c.health);
     e.health.OnCheck(c.health.ok() && e.described);
@@ -301,7 +302,7 @@ void Pool::DispatchLoop() {
     for (Waiter& w : queue_.PopExpired(clock_.Now())) {
       if (w.avoid.has_value()) {  // a stream whose engine failed
         PostLocked([stream = std::move(w.stream), seconds = std::chrono::duration<double>(options_.failover_timeout).count()] {
-          stream->Fail(absl::UnavailableError(absl::StrCat("the stream's engine failed and no other engine could take it over within ", seconds, " s")));
+          stream->Fail(absl::UnavailableError(absl::StrCat("the stream's engine failed or was full, and no other engine could take it over within ", seconds, " s")));
         });
         continue;
       }
@@ -393,7 +394,7 @@ std::optional<size_t> Pool::PickLocked(std::optional<size_t> avoid, const std::v
   double best_load = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < engines_.size(); ++i) {
     const Engine& e = *engines_[i];
-    if (tried[i] || !InRotationLocked(e, now) || e.outstanding >= e.capabilities.capacity) continue;
+    if (tried[i] || !InRotationLocked(e, now) || e.refused || e.outstanding >= e.capabilities.capacity) continue;
     if (avoid == i) {
       fallback = i;
       continue;
@@ -440,7 +441,8 @@ absl::Status Pool::TryAssign(const std::shared_ptr<PooledStream>& stream, std::o
     if (absl::IsCancelled(s)) return s;
     // The engine could not start the call: try the next (a full engine's count was stale, or it
     // just failed); a request the engine calls wrong is wrong everywhere.
-    if (!IsEngineFailure(s) && !absl::IsResourceExhausted(s)) return s;
+    e.refused = absl::IsResourceExhausted(s);
+    if (!IsEngineFailure(s) && !e.refused) return s;
     if (IsEngineFailure(s)) OnEngineFailureLocked(engine, s);
   }
 }
@@ -506,9 +508,11 @@ void Pool::EngineStreamDone(size_t engine, const PooledStream* stream, const abs
   if (it != e.streams.end()) e.streams.erase(it);
   assign_needed_ = true;
   dispatch_cv_.notify_all();
+  // A refusal says the engine is full, not that it failed (the stream waits for another slot).
+  e.refused = absl::IsResourceExhausted(status);
   if (IsEngineFailure(status)) {
     OnEngineFailureLocked(engine, status);
-  } else if (!absl::IsCancelled(status)) {
+  } else if (!absl::IsCancelled(status) && !e.refused) {
     // A cancelled call says nothing of the engine: it is also how a stream leaves an engine
     // that hung, which must not wipe out that failure.
     e.health.OnStreamSuccess();

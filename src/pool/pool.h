@@ -113,6 +113,10 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
     core::TimePoint described_at{};
     speech::Capabilities capabilities;
     int outstanding = 0;
+    // It refused a stream as full although `outstanding` left room (the engine still runs calls
+    // the pool let go of, such as one cancelled that did not answer in time): taken as full until
+    // one of its streams ends or its next health check.
+    bool refused = false;
     std::vector<std::pair<const PooledStream*, std::weak_ptr<PooledStream>>> streams;
     std::string last_check = "not checked yet";
     bool draining = false;  // its last check said NOT_SERVING

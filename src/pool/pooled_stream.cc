@@ -288,7 +288,9 @@ void PooledStream::OnEngineDone(uint64_t attempt, size_t engine, absl::Status st
     if (done_ || attempt != attempt_) return;  // an abandoned call
     call = std::move(engine_stream_);
     engine_.reset();
-    if (status.ok() || cancelled_ || !IsEngineFailure(status)) {
+    if (absl::IsResourceExhausted(status) && !cancelled_) {
+      end = BeginRetryLocked(status);
+    } else if (status.ok() || cancelled_ || !IsEngineFailure(status)) {
       end = cancelled_ && status.ok() ? absl::CancelledError("the stream was cancelled") : status;
     } else {
       end = BeginFailoverLocked(status);
@@ -297,6 +299,16 @@ void PooledStream::OnEngineDone(uint64_t attempt, size_t engine, absl::Status st
   call.reset();
   if (end) return Complete(*end);
   source_->RequestEngine(shared_from_this(), engine);
+}
+
+std::optional<absl::Status> PooledStream::BeginRetryLocked(const absl::Status& refusal) {
+  engine_.reset();
+  attempt_++;
+  // Nothing it sent since the last final result may be lost: without it, the refusal stands.
+  if (!replay_complete_) return refusal;
+  core::LogInfo("engine refused the stream as full; waiting for another slot",
+                {{"request_id", config_.request_id}, {"reason", std::string(refusal.message())}});
+  return std::nullopt;
 }
 
 std::optional<absl::Status> PooledStream::BeginFailoverLocked(const absl::Status& why) {

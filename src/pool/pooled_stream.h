@@ -99,6 +99,10 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
   void LeaveEngine(size_t engine, const absl::Status& why);
   // Starts moving to another engine; returns the status to end with instead, if it cannot.
   std::optional<absl::Status> BeginFailoverLocked(const absl::Status& why);
+  // The engine refused the call as full (RESOURCE_EXHAUSTED): the stream waits for another slot,
+  // which is no failover (the engine is fine); returns the status to end with instead, if it
+  // cannot resume.
+  std::optional<absl::Status> BeginRetryLocked(const absl::Status& refusal);
   // Ends the stream with `status` (once) and tells the client. Not under mu_.
   void Complete(absl::Status status);
 

@@ -230,6 +230,29 @@ TEST_F(PoolTest, AStreamWhoseEngineDiesMovesToAnotherWithItsAudio) {
   EXPECT_EQ(finals, 1);
 }
 
+// An engine may run more than the pool counts (a call the pool cancelled goes on until the
+// engine sees the cancel), so it can refuse a stream the pool thought it had room for.
+TEST_F(PoolTest, AStreamAnEngineRefusesAsFullWaitsForASlotWithItsAudio) {
+  fakes_[0]->SetCapacity(0);
+  fakes_[1]->SetCapacity(0);
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = pool_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
+  // Both refuse: the stream waits (through several health checks) instead of failing.
+  ASSERT_TRUE(WaitFor([&] { return pool_->queued_streams() == 1; }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(observer->done_count(), 0);
+  fakes_[1]->SetCapacity(2);
+  ASSERT_TRUE(WaitFor([&] { return fakes_[1]->active() == 1; }));
+  (*stream)->Finish();
+  ASSERT_TRUE(observer->WaitDone());
+  ASSERT_TRUE(observer->status().ok()) << observer->status();
+  EXPECT_EQ(observer->results().back().transcript, "4800 samples");
+  // A full engine is no failed one: both stay in rotation.
+  EXPECT_EQ(pool_->healthy_engines(), 2);
+}
+
 class OutlierPoolTest : public PoolTest {
  protected:
   void Configure(Pool::Options& options) override {
