@@ -11,6 +11,9 @@ namespace voxgate::pool {
 namespace {
 
 constexpr size_t kMaxChunkSamples = 16000;  // what one Write to an engine carries at most
+// An engine waiting for more audio may keep back this much it has not consumed (pocketsphinx
+// decodes whole 100 ms pieces): a client that pauses there is owed nothing.
+constexpr double kMaxHeldBackSeconds = 0.25;
 
 }  // namespace
 
@@ -65,6 +68,7 @@ PooledStream::PooledStream(Options options, speech::RecognitionConfig config, sp
       rate_(std::max(1, config_.sample_rate_hertz)),
       max_replay_samples_(static_cast<size_t>(options.max_replay_seconds * rate_)),
       max_backlog_samples_(std::max<size_t>(1, static_cast<size_t>(options.max_backlog_seconds * rate_))),
+      max_held_back_samples_(std::llround(kMaxHeldBackSeconds * rate_)),
       source_(std::move(source)),
       client_(std::move(client)),
       created_(options_.clock->Now()) {}
@@ -124,7 +128,7 @@ bool PooledStream::wants_engine() {
 void PooledStream::EngineLost(size_t engine) { LeaveEngine(engine, absl::UnavailableError("the engine left rotation")); }
 
 bool PooledStream::AwaitingEngineLocked() const {
-  return engine_stream_ != nullptr && (finish_sent_ || (consumed_ >= 0 && sent_ > consumed_));
+  return engine_stream_ != nullptr && (finish_sent_ || (consumed_ >= 0 && sent_ - consumed_ > max_held_back_samples_));
 }
 
 void PooledStream::CheckProgress() {

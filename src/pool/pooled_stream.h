@@ -93,7 +93,8 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
   // The client to tell that it may write again (then not under mu_), if it was refused and
   // there is room now.
   speech::RecognitionObserverPtr ClientReadyLocked();
-  // Whether the engine owes an answer: audio it has not said it consumed, or the final result.
+  // Whether the engine owes an answer: more audio than it may keep back that it has not said it
+  // consumed, or the final result.
   bool AwaitingEngineLocked() const;
   // Abandons the current engine call and starts moving elsewhere (EngineLost, CheckProgress).
   void LeaveEngine(size_t engine, const absl::Status& why);
@@ -111,6 +112,7 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
   const int rate_;  // samples per second
   const size_t max_replay_samples_;
   const size_t max_backlog_samples_;
+  const int64_t max_held_back_samples_;
   const std::shared_ptr<EngineSource> source_;  // the pool outlives its streams
 
   std::mutex deliver_mu_;  // held while calling the client: one call at a time, in order

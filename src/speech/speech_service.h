@@ -55,7 +55,9 @@ struct RecognitionResult {
   std::vector<WordInfo> words;
 };
 // A result that is not final and has no transcript only reports progress (how much audio the
-// engine consumed): engines send one at least every second of audio; the pool never passes it on.
+// engine consumed): engines send one at least every second of audio, and when they run out of
+// audio with some decoded since their last result (they may keep back under 0.25 s of audio,
+// such as part of a piece they decode whole); the pool never passes it on.
 
 // Receives the results of one stream. Calls come from the service's threads, one at a time for a
 // given stream; OnDone comes last and exactly once, after which nothing else is called.

@@ -3,6 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { Server, BIN, librivoxClips, streamFile, tempDir, childPids, sleep, withTimeout } from './harness.mjs';
@@ -119,6 +120,35 @@ test('SIGSTOP of an engine (a hang): detected within interval + timeout, its str
     assert.ok(backAt - contAt >= 900, `back after ${backAt - contAt} ms`);
   } finally {
     if (victim) process.kill(victim, 'SIGCONT');
+    assert.equal((await server.stop()).code, 0);
+  }
+});
+
+test('a client that pauses mid-utterance is not taken for a hung engine', async () => {
+  const server = await Server.start({ config: poolConfig({ replicas: 1, extra: 'progress: {result_timeout_seconds: 3}' }) });
+  try {
+    // One stream at a time: under the load of many, a first result can take longer than 3 s.
+    const alone = await streamFile(WebSocket, `${server.wsUrl}/v1/recognize`, recordings[0]);
+    assert.equal(alone.code, 1000, alone.reason);
+    const expected = finalsOf(alone);
+    // 1.05 s of speech, then 5 s of nothing: the engine has decoded what it could and keeps back
+    // half a 100 ms piece; it owes nothing, whatever the result timeout.
+    const pcm = readFileSync(recordings[0]).subarray(44);
+    const ws = new WebSocket(`${server.wsUrl}/v1/recognize`);
+    const finals = [];
+    const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    ws.on('message', (d) => { const m = JSON.parse(d.toString()); if (m.type === 'final' && m.text) finals.push(m.text); });
+    await new Promise((resolve) => ws.on('open', resolve));
+    const split = 32 * 1050;
+    ws.send(pcm.subarray(0, split));
+    await sleep(5000);
+    ws.send(pcm.subarray(split));
+    ws.send(JSON.stringify({ type: 'end' }));
+    const close = await withTimeout(closed, 60000, 'stream close');
+    assert.equal(close.code, 1000, close.reason);
+    assert.deepEqual(finals, expected);
+    assert.equal(logTime(server, 'engine stopped making progress on a stream'), undefined, 'no hang reported');
+  } finally {
     assert.equal((await server.stop()).code, 0);
   }
 });

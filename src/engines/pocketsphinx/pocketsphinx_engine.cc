@@ -32,6 +32,9 @@ constexpr size_t kPartialIntervalMilliseconds = 100;
 // At least this often (in audio) the pool hears how far the engine got, results or not: it takes
 // a stream whose engine says nothing for long as hung.
 constexpr size_t kProgressIntervalMilliseconds = 1000;
+// And when the client pauses this long, what was decoded since the last report: the engine owes
+// nothing then but the part of a piece it keeps back (under kPieceMilliseconds).
+constexpr absl::Duration kIdleProgressAfter = absl::Milliseconds(500);
 
 #define VOXGATE_RETURN_IF_ERROR(expr)         \
   do {                                        \
@@ -412,13 +415,19 @@ absl::Status PocketsphinxEngine::Serve(Slot& slot, StreamState& s) {
     piece.clear();
     bool ready_for_audio = false;
     busy.Pause();
+    // Whole pieces only (but the last): the decoder adapts its cepstral mean after each piece,
+    // so pieces cut by how the audio happened to arrive would make results timing-dependent.
+    auto ready = [&s, piece_samples]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
+      return s.stop.has_value() || s.finished || s.queued_samples >= piece_samples;
+    };
+    bool paused;
     {
       absl::MutexLock lock(&s.mu);
-      // Whole pieces only (but the last): the decoder adapts its cepstral mean after each piece,
-      // so pieces cut by how the audio happened to arrive would make results timing-dependent.
-      auto ready = [&s, piece_samples]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s.mu) {
-        return s.stop.has_value() || s.finished || s.queued_samples >= piece_samples;
-      };
+      paused = !s.mu.AwaitWithTimeout(absl::Condition(&ready), kIdleProgressAfter);
+    }
+    if (paused && processed_samples > reported_samples) send({});  // not under s.mu: OnResult may Write
+    {
+      absl::MutexLock lock(&s.mu);
       s.mu.Await(absl::Condition(&ready));
       if (s.stop.has_value()) return *s.stop;
       if (s.queued_samples == 0) break;  // finished and everything decoded
