@@ -618,7 +618,9 @@ absl::StatusOr<std::pair<size_t, std::shared_ptr<rpc::RemoteSpeechService>>> Poo
   std::vector<speech::ModelInfo> models;
   bool known = false;
   for (const auto& e : engines_) {
-    known = known || (e->described && serves(*e));
+    // An engine that is down (restarting, say) still counts with what it last described: the
+    // call is one to retry (503), not one no engine serves (404, which clients never retry).
+    known = known || (!e->removed && serves(*e));
     models.insert(models.end(), e->capabilities.models.begin(), e->capabilities.models.end());
   }
   return call.not_served(known, models);

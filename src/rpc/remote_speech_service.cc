@@ -119,12 +119,18 @@ class RemoteSpeechService::Call
 
   // Asks the engine to end the stream (in band, so OnDone comes once the engine has freed the
   // stream's decoder and the pool's count stays true); cancels the call outright if the engine
-  // does not answer within kCancelGrace.
+  // does not answer within kCancelGrace, or at once after the half-close (nothing may be written
+  // after it).
   void Cancel() {
     {
       std::unique_lock lock(mu_);
       if (ending_ || cancel_sent_) return;
       cancel_sent_ = true;
+      if (writes_done_sent_) {
+        lock.unlock();
+        context_.TryCancel();
+        return;
+      }
       writes_done_ = true;
       // Audio not yet on the wire is dropped; a write in flight must stay until it completes.
       while (queue_.size() > (write_in_flight_ ? 1u : 0u)) {

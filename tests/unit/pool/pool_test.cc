@@ -320,6 +320,14 @@ TEST_F(PoolTest, TranslatesOnAnEngineThatServesThePair) {
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("pairs served: en->es"));
 }
 
+TEST_F(PoolTest, ATranslationWhileEveryEngineIsDownIsOneToRetry) {
+  for (auto& server : servers_) server->Shutdown(std::chrono::milliseconds(0));
+  ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() + pool_->standby_engines() == 0; }));
+  auto r = TranslateSync(*pool_, EnToEs({"hello"}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("retry"));
+}
+
 TEST_F(PoolTest, AnEngineFailureIsRetriedElsewhereButABadRequestIsNot) {
   fakes_[0]->FailStreamsWith(absl::UnavailableError("engine restarting"));
   fakes_[1]->FailStreamsWith(absl::OkStatus());

@@ -193,6 +193,25 @@ TEST_F(EngineRpcTest, CancelEndsTheEngineStream) {
   EXPECT_EQ(fake_->active(), 0);
 }
 
+// After the half-close nothing more may be written, so the cancel cannot go in band: it must
+// not wait out the grace period meant for an engine that ignores an in-band cancel.
+TEST_F(EngineRpcTest, CancelAfterFinishEndsTheCallAtOnce) {
+  StartServer();
+  fake_->SetPaused(true);  // the final result never comes
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = remote_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(160, 0)).ok());
+  (*stream)->Finish();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the half-close goes out
+  (*stream)->Cancel();
+  ASSERT_TRUE(observer->WaitDone(std::chrono::milliseconds(1500))) << "CANCELLED only after the 2 s grace";
+  EXPECT_EQ(observer->status().code(), absl::StatusCode::kCancelled);
+  fake_->SetPaused(false);
+  for (int i = 0; i < 100 && fake_->active() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(fake_->active(), 0);  // the engine heard of it
+}
+
 TEST_F(EngineRpcTest, DroppingTheHandleCancels) {
   StartServer();
   auto observer = std::make_shared<RecordingObserver>();
