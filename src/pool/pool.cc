@@ -634,8 +634,9 @@ bool Pool::ReleaseAfterCall(UnaryCall& call, size_t engine, const absl::Status& 
     if (--e.outstanding == 0) e.idle_since = clock_.Now();
     assign_needed_ = true;  // a slot came free for queued streams too
     dispatch_cv_.notify_all();
-    if (IsEngineFailure(status)) {
-      OnEngineFailureLocked(engine, status);
+    const bool full = absl::IsResourceExhausted(status);  // every slot of the engine was busy
+    if (IsEngineFailure(status) || full) {
+      if (!full) OnEngineFailureLocked(engine, status);
       // Another engine may answer, if time is left and the budget allows; a request the engine
       // found wrong (bad language, empty text) is wrong everywhere and is never retried.
       call.last_error = status;
@@ -651,7 +652,7 @@ bool Pool::ReleaseAfterCall(UnaryCall& call, size_t engine, const absl::Status& 
     }
   }
   if (retry) {
-    core::Metrics().GetCounter("voxgate_pool_retries_total", "Unary calls retried on another engine after an engine failure.",
+    core::Metrics().GetCounter("voxgate_pool_retries_total", "Unary calls retried on another engine after an engine failed or was full.",
                                {{"pool", options_.name}}).Increment();
   }
   return retry;

@@ -345,6 +345,17 @@ TEST_F(PoolTest, AnEngineFailureIsRetriedElsewhereButABadRequestIsNot) {
   EXPECT_EQ(fakes_[0]->translations() + fakes_[1]->translations(), before + 1);  // asked once only
 }
 
+TEST_F(PoolTest, ATranslationAnEngineRefusesAsFullIsTriedOnAnother) {
+  fakes_[0]->FailStreamsWith(absl::ResourceExhaustedError("all 1 translation slots are busy"));
+  for (int i = 0; i < 4; ++i) {
+    auto r = TranslateSync(*pool_, EnToEs({"hello"}));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->texts[0], "[es] hello");
+  }
+  EXPECT_GT(fakes_[0]->translations(), 0);  // it was asked, and said it was full
+  EXPECT_EQ(pool_->healthy_engines(), 2);   // full is not failed
+}
+
 TEST_F(PoolTest, WhenEveryEngineFailsTheLastErrorComesBackAfterOneTryEach) {
   for (auto& f : fakes_) f->FailStreamsWith(absl::InternalError("model file corrupt"));
   auto r = TranslateSync(*pool_, EnToEs({"hello"}));
