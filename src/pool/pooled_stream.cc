@@ -312,6 +312,7 @@ std::optional<absl::Status> PooledStream::BeginRetryLocked(const absl::Status& r
   if (!replay_complete_) return refusal;
   core::LogInfo("engine refused the stream as full; waiting for another slot",
                 {{"request_id", config_.request_id}, {"reason", std::string(refusal.message())}});
+  sent_ = replay_base_;  // no engine has any of it now: none may be let go
   return std::nullopt;
 }
 
@@ -333,6 +334,7 @@ std::optional<absl::Status> PooledStream::BeginFailoverLocked(const absl::Status
   core::LogWarning("engine failed mid-stream; resuming on another engine",
                    {{"request_id", config_.request_id}, {"reason", std::string(why.message())},
                     {"replay_seconds", static_cast<double>(written_ - replay_base_) / rate_}});
+  sent_ = replay_base_;  // no engine has any of it now: none may be let go
   return std::nullopt;
 }
 

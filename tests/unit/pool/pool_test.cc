@@ -253,6 +253,33 @@ TEST_F(PoolTest, AStreamAnEngineRefusesAsFullWaitsForASlotWithItsAudio) {
   EXPECT_EQ(pool_->healthy_engines(), 2);
 }
 
+class ShortReplayPoolTest : public PoolTest {
+ protected:
+  void Configure(Pool::Options& options) override { options.stream.max_replay_seconds = 0.5; }
+};
+
+// Past the replay bound, audio an engine has is let go; while the stream waits for a new engine
+// after a failure, no engine has any of it, so none of it may go.
+TEST_F(ShortReplayPoolTest, AudioSentWhileTheStreamWaitsForANewEngineIsAllReplayed) {
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = pool_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE(WaitFor([&] { return fakes_[0]->active() + fakes_[1]->active() == 1; }));
+  const int first = fakes_[0]->active() == 1 ? 0 : 1;
+  fakes_[1 - first]->SetCapacity(0);  // the other engine is full for now
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(4800, 0)).ok());  // 0.3 s
+  ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
+  servers_[first]->Shutdown(std::chrono::milliseconds(0));
+  ASSERT_TRUE(WaitFor([&] { return pool_->queued_streams() == 1; }));
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(6400, 0)).ok());  // 0.7 s in all: past the bound
+  fakes_[1 - first]->SetCapacity(2);
+  ASSERT_TRUE(WaitFor([&] { return fakes_[1 - first]->active() == 1; }));
+  (*stream)->Finish();
+  ASSERT_TRUE(observer->WaitDone());
+  ASSERT_TRUE(observer->status().ok()) << observer->status();
+  EXPECT_EQ(observer->results().back().transcript, "11200 samples");
+}
+
 class OutlierPoolTest : public PoolTest {
  protected:
   void Configure(Pool::Options& options) override {
