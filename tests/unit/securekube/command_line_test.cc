@@ -365,6 +365,13 @@ TEST(PlanTest, SecretsAreMaskedForTheLog) {
                           "user=***", "--token=***", "--password", "***", "--docker-password=***", "--from-file=k",
                           "--", "--token=remote"));
   EXPECT_THAT(MaskedForLog({"get", "--token"}), ElementsAre("get", "--token"));
+  EXPECT_THAT(MaskedForLog({"-n", "prod", "set", "env", "deploy/api", "PASSWORD=hunter2", "DB_URL=postgres://u:p@db", "MODE-"}),
+              ElementsAre("-n", "prod", "set", "env", "deploy/api", "PASSWORD=***", "DB_URL=***", "MODE-"));
+  EXPECT_THAT(MaskedForLog({"run", "job", "--image=busybox", "--env=TOKEN=abc", "--env", "USER=ann"}),
+              ElementsAre("run", "job", "--image=busybox", "--env=TOKEN=***", "--env", "USER=***"));
+  // Elsewhere KEY=VALUE words are no secret (labels, images) and stay as typed.
+  EXPECT_THAT(MaskedForLog({"set", "image", "deploy/api", "api=voxgate:1.2"}),
+              ElementsAre("set", "image", "deploy/api", "api=voxgate:1.2"));
 }
 
 TEST(PlanTest, OnlyPlainApplyIsDiffed) {
