@@ -553,13 +553,15 @@ std::vector<std::string> MaskedForLog(const std::vector<std::string>& args) {
   auto secret = [](const std::string& name) {
     return name == "token" || name == "password" || name == "docker-password" || name == "from-literal" || name == "env";
   };
-  // --from-literal=KEY=VALUE and --env=KEY=VALUE keep KEY: it says which key was set, not to what.
-  auto masked_value = [&](const std::string& name, const std::string& value) {
+  // KEY=VALUE (--from-literal, --env, the words of `set env`) keeps KEY: it says which key was
+  // set, not to what.
+  auto masked_assignment = [&](const std::string& value) {
     const size_t eq = value.find('=');
-    if ((name == "from-literal" || name == "env") && eq != std::string::npos) return value.substr(0, eq + 1) + std::string(kMask);
-    return std::string(kMask);
+    return eq == std::string::npos ? std::string(kMask) : value.substr(0, eq + 1) + std::string(kMask);
   };
-  // `set env` takes its variables as KEY=VALUE words: each keeps KEY, as --from-literal does.
+  auto masked_value = [&](const std::string& name, const std::string& value) {
+    return name == "from-literal" || name == "env" ? masked_assignment(value) : std::string(kMask);
+  };
   bool set_env = false;
   std::vector<std::string> out = args;
   for (size_t i = 0; i < out.size(); ++i) {
@@ -567,7 +569,7 @@ std::vector<std::string> MaskedForLog(const std::vector<std::string>& args) {
     if (arg == "--") break;
     if (arg == "env" && i > 0 && args[i - 1] == "set") set_env = true;
     if (set_env && !IsFlag(arg) && arg.find('=') != std::string::npos) {
-      out[i] = masked_value("from-literal", arg);
+      out[i] = masked_assignment(arg);
       continue;
     }
     if (arg.size() <= 2 || arg[0] != '-' || arg[1] != '-') continue;

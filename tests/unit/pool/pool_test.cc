@@ -556,25 +556,33 @@ class HangPoolTest : public PoolTest {
     options.clock = &clock_;
     options.stream.result_timeout_seconds = 2;
   }
+  // Opens a stream, writes 0.1 s and waits for its engine's first result; `engine`: which fake.
+  void OpenStreamWithAResult(const std::shared_ptr<RecordingObserver>& observer, speech::RecognitionStreamPtr& stream,
+                             int& engine) {
+    auto started = pool_->StartRecognition({}, observer);
+    ASSERT_TRUE(started.ok());
+    stream = std::move(*started);
+    ASSERT_TRUE(stream->Write(std::vector<int16_t>(1600, 0)).ok());
+    ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
+    engine = fakes_[0]->started() == 1 ? 0 : 1;
+  }
   testing::FakeClock clock_;
 };
 
 TEST_F(HangPoolTest, AStreamWhoseEngineStopsAnsweringMovesToAnotherWithItsAudio) {
   auto observer = std::make_shared<RecordingObserver>();
-  auto stream = pool_->StartRecognition({}, observer);
-  ASSERT_TRUE(stream.ok());
-  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
-  ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
-  const int first = fakes_[0]->started() == 1 ? 0 : 1;
+  speech::RecognitionStreamPtr stream;
+  int first;
+  ASSERT_NO_FATAL_FAILURE(OpenStreamWithAResult(observer, stream, first));
   // The engine stays healthy for the health checks, but this stream gets no answer.
   fakes_[first]->SetPaused(true);
-  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(8000, 0)).ok());  // more than an engine may keep back
+  ASSERT_TRUE(stream->Write(std::vector<int16_t>(8000, 0)).ok());  // more than an engine may keep back
   clock_.Advance(std::chrono::seconds(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   EXPECT_EQ(fakes_[1 - first]->started(), 0);  // within the timeout: still waiting
   clock_.Advance(std::chrono::seconds(2));
   ASSERT_TRUE(WaitFor([&] { return fakes_[1 - first]->started() == 1; }));
-  (*stream)->Finish();
+  stream->Finish();
   ASSERT_TRUE(observer->WaitDone());
   fakes_[first]->SetPaused(false);
   ASSERT_TRUE(observer->status().ok()) << observer->status();
@@ -600,18 +608,16 @@ TEST_F(HangPoolTest, AnIdleStreamIsNotTakenForAHang) {
 // with a little audio it has not consumed, which it owes nothing for until more comes.
 TEST_F(HangPoolTest, AClientPausingWithAPartPieceUnconsumedIsNotTakenForAHang) {
   auto observer = std::make_shared<RecordingObserver>();
-  auto stream = pool_->StartRecognition({}, observer);
-  ASSERT_TRUE(stream.ok());
-  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
-  ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
-  const int first = fakes_[0]->started() == 1 ? 0 : 1;
+  speech::RecognitionStreamPtr stream;
+  int first;
+  ASSERT_NO_FATAL_FAILURE(OpenStreamWithAResult(observer, stream, first));
   fakes_[first]->SetPaused(true);  // keeps back the next 50 ms
-  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(800, 0)).ok());
+  ASSERT_TRUE(stream->Write(std::vector<int16_t>(800, 0)).ok());
   clock_.Advance(std::chrono::seconds(30));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   EXPECT_EQ(fakes_[1 - first]->started(), 0);
   fakes_[first]->SetPaused(false);
-  (*stream)->Finish();
+  stream->Finish();
   ASSERT_TRUE(observer->WaitDone());
   EXPECT_TRUE(observer->status().ok()) << observer->status();
   EXPECT_EQ(observer->results().back().transcript, "2400 samples");
