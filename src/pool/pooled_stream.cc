@@ -246,15 +246,15 @@ void PooledStream::OnEngineResult(uint64_t attempt, speech::RecognitionResult re
     if (result.audio_consumed_seconds > 0) {
       consumed_ = call_offset_ + std::llround(result.audio_consumed_seconds * rate_);
     }
-    // An empty partial only says the engine is making progress: nothing for the client.
-    if (!result.is_final && result.transcript.empty()) return;
     // The engine counts time from where its call started; the client from its stream's start.
     const double offset = static_cast<double>(call_offset_) / rate_;
-    result.start_seconds += offset;
-    result.end_seconds += offset;
-    for (auto& w : result.words) {
-      w.start_seconds += offset;
-      w.end_seconds += offset;
+    if (!speech::IsProgressOnly(result)) {
+      result.start_seconds += offset;
+      result.end_seconds += offset;
+      for (auto& w : result.words) {
+        w.start_seconds += offset;
+        w.end_seconds += offset;
+      }
     }
     if (result.audio_consumed_seconds > 0) {
       result.audio_consumed_seconds += offset;

@@ -57,7 +57,9 @@ struct RecognitionResult {
 // A result that is not final and has no transcript only reports progress (how much audio the
 // engine consumed): engines send one at least every second of audio, and when they run out of
 // audio with some decoded since their last result (they may keep back under 0.25 s of audio,
-// such as part of a piece they decode whole); the pool never passes it on.
+// such as part of a piece they decode whole). The pool passes it on, as a tier in front of it
+// needs it to tell a stream of silence from a hung engine; the gateway never sends it to a client.
+inline bool IsProgressOnly(const RecognitionResult& r) { return !r.is_final && r.transcript.empty(); }
 
 // Receives the results of one stream. Calls come from the service's threads, one at a time for a
 // given stream; OnDone comes last and exactly once, after which nothing else is called.

@@ -14,7 +14,7 @@ const LIBRIVOX_WER_BOUND = 0.33;
 const dir = tempDir('voxgate-split-');
 const tiers = {};
 
-function tierConfig(name, engines) {
+function tierConfig(name, engines, extra) {
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(file, `
 pools:
@@ -22,13 +22,14 @@ pools:
     languages: [en-US]
     health_check: {interval_seconds: 1, timeout_seconds: 1}
     engines: [${engines}]
+    ${extra}
 `);
   return file;
 }
 
-async function startTier(role, upstream, engines = `{address: "${upstream}"}`, name = role) {
+async function startTier(role, upstream, engines = `{address: "${upstream}"}`, name = role, extra = '') {
   const p = new LoggingProcess();
-  const ready = await p.spawn([`${BIN}/voxgate`, role, '--config', tierConfig(name, engines), '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+  const ready = await p.spawn([`${BIN}/voxgate`, role, '--config', tierConfig(name, engines, extra), '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
     'voxgate listening');
   p.listen = ready.listen;
   p.adminUrl = `http://${ready.admin}`;
@@ -151,6 +152,27 @@ test('a request without a traceparent starts a trace, and the engine logs under 
   assert.match(access['logging.googleapis.com/trace'], /^[0-9a-f]{32}$/);
   const engine = await lineOf('engine', (e) => e.message === 'rpc' && e.request_id === id, 'rpc line');
   assert.equal(engine['logging.googleapis.com/trace'], access['logging.googleapis.com/trace']);
+});
+
+test('a client streaming silence through the tiers is not taken for a hung tier, and hears no empty partials', async () => {
+  // An endpoint that holds its tier to a 3 s result timeout; the tiers below keep the default.
+  const quick = await startTier('endpoint', tiers.router.listen, undefined, 'quick', 'progress: {result_timeout_seconds: 3}');
+  try {
+    // Speech, then 6 s of silence, at the pace of a live microphone.
+    const clip = librivoxClips()[1].file;
+    const file = path.join(dir, 'speech-then-silence.wav');
+    writeFileSync(file, Buffer.concat([readFileSync(clip), Buffer.alloc(6 * 32000)]));
+    const [expected, heard] = await Promise.all([tiers.endpoint.listen, quick.listen].map(
+      (listen) => streamFile(WebSocket, `ws://${listen}/v1/recognize`, file, { paceMs: 100 })));
+    assert.equal(expected.code, 1000, expected.reason);
+    assert.equal(heard.code, 1000, heard.reason);
+    assert.ok(expected.text.split(' ').length >= 5, expected.text);
+    assert.equal(heard.text, expected.text);
+    assert.equal(quick.logs.find((e) => e.message === 'engine stopped making progress on a stream'), undefined, 'a hang was reported');
+    assert.deepEqual(heard.partials.filter((m) => !m.text), [], 'empty partials reached the client');
+  } finally {
+    await quick.stop();
+  }
 });
 
 test('SIGTERM of the endpoint: the open stream finishes, new connections are refused, exit 0', async () => {

@@ -109,6 +109,12 @@ class FakeSpeechService : public speech::SpeechService {
     std::lock_guard lock(mu_);
     capacity_ = capacity;
   }
+  // Partials from now on carry no words, only how much audio was consumed (an engine hearing
+  // silence).
+  void SetPartialsReportOnlyProgress(bool only_progress) {
+    std::lock_guard lock(mu_);
+    only_progress_ = only_progress;
+  }
   // While paused the worker consumes nothing (to fill buffers in flow-control tests).
   void SetPaused(bool paused) {
     {
@@ -208,7 +214,7 @@ class FakeSpeechService : public speech::SpeechService {
         const bool ready = s.refused && s.buffered <= max_buffered_ / 2;
         if (ready) s.refused = false;
         speech::RecognitionResult partial;
-        partial.transcript = std::to_string(s.total) + " samples";
+        if (!only_progress_) partial.transcript = std::to_string(s.total) + " samples";
         partial.audio_consumed_seconds = static_cast<double>(s.total) / 16000;
         lock.unlock();
         observer->OnResult(partial);
@@ -248,6 +254,7 @@ class FakeSpeechService : public speech::SpeechService {
   int translations_ = 0;
   int syntheses_ = 0;
   bool paused_ = false;
+  bool only_progress_ = false;
   bool stop_ = false;
   absl::Status fail_with_;
   std::string final_suffix_;

@@ -21,6 +21,7 @@ class StreamEvents : public speech::RecognitionObserver {
   explicit StreamEvents(asio::any_io_executor executor) : results_wake_(executor), ready_wake_(executor), done_wake_(executor) {}
 
   void OnResult(speech::RecognitionResult result) override {
+    if (speech::IsProgressOnly(result)) return;  // for the tiers' hang checks, not for clients
     {
       std::lock_guard lock(mu_);
       if (given_up_) return;

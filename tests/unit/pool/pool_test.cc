@@ -623,6 +623,65 @@ TEST_F(HangPoolTest, AClientPausingWithAPartPieceUnconsumedIsNotTakenForAHang) {
   EXPECT_EQ(observer->results().back().transcript, "2400 samples");
 }
 
+// Split deployment: a pool in front of this one, over gRPC as a router or endpoint tier is,
+// holds the tier to its own result timeout.
+class TieredPoolTest : public HangPoolTest {
+ protected:
+  void SetUp() override {
+    HangPoolTest::SetUp();
+    const std::string address = "unix:" + dir_ + "/tier.sock";
+    auto server = rpc::EngineServer::Start(pool_, address);
+    ASSERT_TRUE(server.ok()) << server.status();
+    (*server)->SetServing(true);
+    tier_server_ = std::move(*server);
+    Pool::Options options;
+    options.name = "front";
+    options.health_interval = std::chrono::milliseconds(50);
+    options.startup_probe_interval = std::chrono::milliseconds(20);
+    options.max_queued_streams = 0;
+    Configure(options);
+    front_ = std::make_shared<Pool>(
+        options, std::vector{std::make_shared<rpc::RemoteSpeechService>(address, rpc::RemoteSpeechService::Options{})});
+    front_->Start();
+    ASSERT_TRUE(WaitFor([&] { return front_->healthy_engines() == 1; }));
+  }
+  void TearDown() override {
+    if (front_) {
+      WaitFor([&] { return front_->active_streams() == 0; });
+      front_->Stop();
+      front_.reset();
+    }
+    if (tier_server_) tier_server_->Shutdown(std::chrono::milliseconds(100));
+    HangPoolTest::TearDown();
+  }
+  std::unique_ptr<rpc::EngineServer> tier_server_;
+  std::shared_ptr<Pool> front_;
+};
+
+// An engine hearing silence says how far it got but no words. Dropped by the tier, that left the
+// front with audio it thought owed, so a client streaming silence failed over after the timeout.
+TEST_F(TieredPoolTest, AFrontTierHearsHowFarTheEngineGotThroughSilenceAndTakesNoHang) {
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = front_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok()) << stream.status();
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
+  ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
+  for (auto& fake : fakes_) fake->SetPartialsReportOnlyProgress(true);
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(8000, 0)).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    const auto results = observer->results();
+    return std::abs(results.back().audio_consumed_seconds - 0.6) < 1e-6;
+  })) << "the front tier never heard that the engine consumed the silence";
+  EXPECT_TRUE(speech::IsProgressOnly(observer->results().back()));
+  clock_.Advance(std::chrono::seconds(3));  // past the result timeout
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the front's progress check runs
+  (*stream)->Finish();
+  ASSERT_TRUE(observer->WaitDone());
+  EXPECT_TRUE(observer->status().ok()) << observer->status();
+  EXPECT_EQ(observer->results().back().transcript, "9600 samples");
+  EXPECT_EQ(fakes_[0]->started() + fakes_[1]->started(), 1) << "the stream was moved";
+}
+
 class HangEjectionPoolTest : public HangPoolTest {
  protected:
   void Configure(Pool::Options& options) override {
