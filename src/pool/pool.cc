@@ -527,6 +527,10 @@ void Pool::OnEngineFailureLocked(size_t engine, const absl::Status& status) {
   const auto now = clock_.Now();
   recheck_ = true;
   health_cv_.notify_all();
+  // An engine that answered UNAVAILABLE itself (a tier with "no healthy engine", an engine
+  // shutting down) is alive: whether it can serve at all is for its health check, checked now,
+  // to say; its other streams go on. The stream or call tries another engine.
+  if (absl::IsUnavailable(status) && !rpc::IsUnreachable(status)) return;
   const bool was_in_rotation = InRotationLocked(e, now);
   if (absl::IsUnavailable(status)) {
     if (e.health.OnUnreachable()) {

@@ -13,6 +13,7 @@ constexpr char kEngine[] = "voxgate-engine";
 constexpr char kModelVersion[] = "voxgate-model-version";
 constexpr char kQueueSeconds[] = "voxgate-queue-seconds";
 constexpr char kEngineSeconds[] = "voxgate-engine-seconds";
+constexpr char kAnswered[] = "voxgate-answered";
 
 std::string Value(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata, const char* key) {
   auto it = metadata.find(key);
@@ -71,5 +72,9 @@ void ReceiveReport(const grpc::ClientContext& context, speech::CallReport* repor
   v.engine_seconds = Seconds(Value(trailers, kEngineSeconds));
   report->Merge(v);
 }
+
+void MarkAnswered(grpc::CallbackServerContext& context) { context.AddTrailingMetadata(kAnswered, "1"); }
+
+bool WasAnswered(const grpc::ClientContext& context) { return Value(context.GetServerTrailingMetadata(), kAnswered) == "1"; }
 
 }  // namespace voxgate::rpc

@@ -37,11 +37,13 @@ class CallLog {
   void set_language(std::string language) { language_ = std::move(language); }
   void AddAudioSeconds(double s) { audio_seconds_ += s; }
 
-  // Puts the report in the trailing metadata and writes the line; call just before Finish.
+  // Puts the report and the answered mark in the trailing metadata and writes the line; call
+  // just before Finish.
   void Finish(grpc::CallbackServerContext* context, const grpc::Status& status) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const auto report = report_->values();
     SendReport(*context, report);
+    MarkAnswered(*context);
     const absl::Status s = FromGrpcStatus(status);
     const int http = speech::HttpStatusFor(s);
     nlohmann::json fields = {{"httpRequest",

@@ -17,6 +17,17 @@
 namespace voxgate::rpc {
 namespace {
 
+constexpr char kUnreachable[] = "type.voxgate.dev/unreachable";
+
+// A call's status as the caller sees it: UNAVAILABLE that the engine did not answer itself
+// says so, and is marked for IsUnreachable.
+absl::Status StatusOf(const grpc::ClientContext& context, const grpc::Status& status) {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE || WasAnswered(context)) return FromGrpcStatus(status);
+  absl::Status s = absl::UnavailableError("engine unavailable: " + status.error_message());
+  s.SetPayload(kUnreachable, absl::Cord());
+  return s;
+}
+
 // Runs a callback at a deadline, for the few calls that need a fallback cancel. One thread for the
 // process, never destroyed (gRPC's callback Alarm double-freed its completion queue under ASan).
 class DelayedActions {
@@ -182,11 +193,7 @@ class RemoteSpeechService::Call
 
   void OnDone(const grpc::Status& status) override {
     ReceiveReport(context_, report_.get());
-    absl::Status s = FromGrpcStatus(status);
-    if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
-      s = absl::UnavailableError("engine unavailable: " + status.error_message());
-    }
-    observer_->OnDone(std::move(s));
+    observer_->OnDone(StatusOf(context_, status));
     observer_.reset();
     self_.reset();  // may delete this
   }
@@ -293,7 +300,7 @@ absl::StatusOr<speech::Capabilities> RemoteSpeechService::Describe() {
   context.set_deadline(std::chrono::system_clock::now() + options_.describe_timeout);
   v1::DescribeResponse response;
   grpc::Status status = stub->Describe(&context, v1::DescribeRequest(), &response);
-  if (!status.ok()) return FromGrpcStatus(status);
+  if (!status.ok()) return StatusOf(context, status);
   return FromProto(response);
 }
 
@@ -317,7 +324,7 @@ void RemoteSpeechService::Translate(speech::TranslationRequest request, speech::
   Call* raw = call.get();
   raw->stub->async()->Translate(&raw->context, &raw->request, &raw->response, [call = std::move(call)](grpc::Status status) {
     ReceiveReport(call->context, call->report.get());
-    if (!status.ok()) return call->done(FromGrpcStatus(status));
+    if (!status.ok()) return call->done(StatusOf(call->context, status));
     call->done(FromProto(call->response));
   });
 }
@@ -356,7 +363,7 @@ class SynthesizeCall : public grpc::ClientReadReactor<v1::SynthesizeResponse> {
 
   void OnDone(const grpc::Status& status) override {
     ReceiveReport(context_, report_.get());
-    observer_->OnDone(stopped_ ? absl::CancelledError("synthesis stopped by its caller") : FromGrpcStatus(status));
+    observer_->OnDone(stopped_ ? absl::CancelledError("synthesis stopped by its caller") : StatusOf(context_, status));
     delete this;
   }
 
@@ -402,5 +409,9 @@ absl::Status RemoteSpeechService::CheckHealth(std::chrono::milliseconds timeout)
 }
 
 bool RemoteSpeechService::IsServing() { return serving_; }
+
+bool IsUnreachable(const absl::Status& status) {
+  return absl::IsUnavailable(status) && status.GetPayload(kUnreachable).has_value();
+}
 
 }  // namespace voxgate::rpc

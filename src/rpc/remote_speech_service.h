@@ -11,6 +11,10 @@
 
 namespace voxgate::rpc {
 
+// An UNAVAILABLE from the transport: the engine could not be reached, crashed or went away.
+// (An engine or tier may itself answer UNAVAILABLE, "no healthy engine": that is not one.)
+bool IsUnreachable(const absl::Status& status);
+
 class RemoteSpeechService : public speech::SpeechService {
  public:
   struct Options {

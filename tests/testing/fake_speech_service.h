@@ -59,7 +59,7 @@ class FakeSpeechService : public speech::SpeechService {
     {
       std::lock_guard lock(mu_);
       translations_++;
-      fail = fail_with_;
+      fail = fail_with_.ok() ? fail_translations_with_ : fail_with_;
     }
     if (!fail.ok()) return done(fail);
     if (request.texts.empty()) return done(absl::InvalidArgumentError("nothing to translate"));
@@ -103,6 +103,11 @@ class FakeSpeechService : public speech::SpeechService {
   void FailStreamsWith(absl::Status status) {
     std::lock_guard lock(mu_);
     fail_with_ = std::move(status);
+  }
+  // Every translation from now on fails with `status`; streams go on.
+  void FailTranslationsWith(absl::Status status) {
+    std::lock_guard lock(mu_);
+    fail_translations_with_ = std::move(status);
   }
   // What Describe reports and StartRecognition allows from now on.
   void SetCapacity(int capacity) {
@@ -257,6 +262,7 @@ class FakeSpeechService : public speech::SpeechService {
   bool only_progress_ = false;
   bool stop_ = false;
   absl::Status fail_with_;
+  absl::Status fail_translations_with_;
   std::string final_suffix_;
   speech::RecognitionConfig last_config_;
   std::thread worker_;

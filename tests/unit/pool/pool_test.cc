@@ -383,6 +383,29 @@ TEST_F(PoolTest, ATranslationAnEngineRefusesAsFullIsTriedOnAnother) {
   EXPECT_EQ(pool_->healthy_engines(), 2);   // full is not failed
 }
 
+// In a split deployment the "engines" are tiers, which answer UNAVAILABLE themselves when they
+// cannot serve a request ("no healthy engine" for a language). Taking that for an unreachable
+// engine moved every stream off the tier, though its other engines served them well.
+TEST_F(PoolTest, AnEngineAnsweringUnavailableItselfKeepsItsStreams) {
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = pool_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
+  ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
+  const int engine = fakes_[0]->started() == 1 ? 0 : 1;
+  for (auto& f : fakes_) f->FailTranslationsWith(absl::UnavailableError("no healthy engine in pool \"mt\" yet; retry after 1 s"));
+  auto r = TranslateSync(*pool_, EnToEs({"hello"}));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);  // a retry, for the caller
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("no healthy engine in pool \"mt\""));
+  EXPECT_EQ(fakes_[0]->translations() + fakes_[1]->translations(), 2);  // each tried once
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
+  (*stream)->Finish();
+  ASSERT_TRUE(observer->WaitDone());
+  EXPECT_TRUE(observer->status().ok()) << observer->status();
+  EXPECT_EQ(observer->results().back().transcript, "3200 samples");
+  EXPECT_EQ(fakes_[1 - engine]->started(), 0) << "the stream was moved off its engine";
+}
+
 TEST_F(PoolTest, WhenEveryEngineFailsTheLastErrorComesBackAfterOneTryEach) {
   for (auto& f : fakes_) f->FailStreamsWith(absl::InternalError("model file corrupt"));
   auto r = TranslateSync(*pool_, EnToEs({"hello"}));

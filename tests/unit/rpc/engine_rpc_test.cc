@@ -158,6 +158,40 @@ TEST_F(EngineRpcTest, ServiceErrorsReachTheClient) {
   EXPECT_THAT(std::string(observer->status().message()), HasSubstr("en-US"));
 }
 
+// A tier in front must tell "the engine says it cannot serve this now" (it is alive) from "the
+// engine cannot be reached" (it is down).
+TEST_F(EngineRpcTest, AnUnavailableTheEngineAnswersIsToldFromAnUnreachableEngine) {
+  StartServer(1);
+  fake_->FailStreamsWith(absl::UnavailableError("no healthy engine in pool \"asr\""));
+  auto observer = std::make_shared<RecordingObserver>();
+  auto stream = remote_->StartRecognition({}, observer);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(160, 0)).ok());
+  ASSERT_TRUE(observer->WaitDone());
+  EXPECT_EQ(observer->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(observer->status().message(), "no healthy engine in pool \"asr\"");
+  EXPECT_FALSE(IsUnreachable(observer->status()));
+  speech::TranslationRequest hello;
+  hello.texts = {"hello"};
+  hello.source_language = "en";
+  hello.target_language = "es";
+  hello.deadline = std::chrono::system_clock::now() + std::chrono::seconds(5);
+  auto translated = testing::TranslateSync(*remote_, hello);
+  EXPECT_EQ(translated.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(IsUnreachable(translated.status()));
+
+  RemoteSpeechService gone("unix:/nonexistent/engine.sock", {});
+  auto lost = std::make_shared<RecordingObserver>();
+  auto call = gone.StartRecognition({}, lost);
+  ASSERT_TRUE(call.ok());
+  ASSERT_TRUE(lost->WaitDone());
+  EXPECT_EQ(lost->status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(lost->status().message()), HasSubstr("engine unavailable"));
+  EXPECT_TRUE(IsUnreachable(lost->status()));
+  auto unreached = testing::TranslateSync(gone, hello);
+  EXPECT_TRUE(IsUnreachable(unreached.status())) << unreached.status();
+}
+
 TEST_F(EngineRpcTest, FlowControlRefusesThenResumes) {
   StartServer(4, /*max_buffered=*/8000);
   fake_->SetPaused(true);
