@@ -559,7 +559,26 @@ void Pool::OnEngineFailureLocked(size_t engine, const absl::Status& status) {
 }
 
 void Pool::ReportEngineFailure(size_t engine, const absl::Status& status) {
+  // Short of CPU, an engine can leave one stream without a result for the whole timeout while it
+  // answers the others: that stream moves, but the engine is not failing. (Streams are asked
+  // outside the pool's lock: they call into the pool under their own.)
+  std::vector<std::shared_ptr<PooledStream>> streams;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [ptr, weak] : engines_[engine]->streams) {
+      if (auto s = weak.lock()) streams.push_back(std::move(s));
+    }
+  }
+  const auto since = clock_.Now() - std::chrono::duration_cast<core::Duration>(
+                                        std::chrono::duration<double>(options_.stream.result_timeout_seconds));
+  const bool answers_others = std::any_of(streams.begin(), streams.end(), [&](const auto& s) { return s->AnsweredOn(engine, since); });
   std::lock_guard lock(mu_);
+  if (answers_others) {
+    core::LogWarning("a stream got no result in time while its engine answered others (short of CPU?); "
+                     "it moves, the engine stays in rotation",
+                     {{"pool", options_.name}, {"engine", engines_[engine]->address}, {"reason", std::string(status.message())}});
+    return;
+  }
   core::LogWarning("engine stopped making progress on a stream",
                    {{"pool", options_.name}, {"engine", engines_[engine]->address}, {"reason", std::string(status.message())}});
   OnEngineFailureLocked(engine, status);

@@ -104,6 +104,7 @@ absl::Status PooledStream::Attach(size_t engine, speech::SpeechService& service)
       sent_ = replay_base_;
       consumed_ = -1;
       last_progress_ = options_.clock->Now();
+      last_result_ = {};
       finish_sent_ = false;
       PumpLocked();
       // The client may have been held back while the stream waited for this engine.
@@ -126,6 +127,11 @@ bool PooledStream::wants_engine() {
 }
 
 void PooledStream::EngineLost(size_t engine) { LeaveEngine(engine, absl::UnavailableError("the engine left rotation")); }
+
+bool PooledStream::AnsweredOn(size_t engine, core::TimePoint since) {
+  std::lock_guard lock(mu_);
+  return engine_ == engine && last_result_ > since;
+}
 
 bool PooledStream::AwaitingEngineLocked() const {
   return engine_stream_ != nullptr && (finish_sent_ || (consumed_ >= 0 && sent_ - consumed_ > max_held_back_samples_));
@@ -242,7 +248,7 @@ void PooledStream::OnEngineResult(uint64_t attempt, speech::RecognitionResult re
     std::lock_guard lock(mu_);
     if (done_ || attempt != attempt_) return;
     client = client_;
-    last_progress_ = options_.clock->Now();
+    last_progress_ = last_result_ = options_.clock->Now();
     if (result.audio_consumed_seconds > 0) {
       consumed_ = call_offset_ + std::llround(result.audio_consumed_seconds * rate_);
     }

@@ -32,7 +32,7 @@ class EngineSource {
   virtual void EngineStreamDone(size_t engine, const PooledStream* stream, const absl::Status& status) = 0;
   // Counts a resumed stream and the audio it replayed (called under the stream's lock).
   virtual void CountFailover(double replayed_seconds) = 0;
-  // The stream gave up on `engine` for an engine reason its call did not report (it hung).
+  // The stream gave up on `engine`: it owed the stream an answer for the result timeout.
   virtual void ReportEngineFailure(size_t engine, const absl::Status& status) = 0;
 };
 
@@ -70,6 +70,9 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
   // Called now and then by the pool: when the engine has owed an answer for longer than the
   // result timeout, the stream moves elsewhere and the engine's failure is reported.
   void CheckProgress();
+
+  // Whether the stream's call on `engine` gave a result after `since` (the engine is alive).
+  bool AnsweredOn(size_t engine, core::TimePoint since);
 
   // False once the stream was cancelled or ended: the pool does not queue it then.
   bool wants_engine();
@@ -131,6 +134,7 @@ class PooledStream : public std::enable_shared_from_this<PooledStream> {
   const core::TimePoint created_;
   bool placed_ = false;  // ReportPlacement has been called
   core::TimePoint last_progress_{};  // the engine's last result, or when it began to owe one
+  core::TimePoint last_result_{};    // the current call's last result; the epoch: none yet
   bool replay_complete_ = true;  // false: audio since the last final was dropped (too long)
   int failovers_ = 0;
   bool finished_ = false;

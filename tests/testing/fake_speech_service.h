@@ -5,11 +5,13 @@
 // on the fake's own thread, as in a real engine, so observers are never called from Write.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "speech/speech_service.h"
@@ -39,6 +41,7 @@ class FakeSpeechService : public speech::SpeechService {
     last_config_ = config;
     auto state = std::make_shared<State>();
     state->observer = std::move(observer);
+    state->index = started_ - 1;
     return std::make_unique<Stream>(this, state);
   }
   absl::StatusOr<speech::Capabilities> Describe() override {
@@ -120,6 +123,19 @@ class FakeSpeechService : public speech::SpeechService {
     std::lock_guard lock(mu_);
     only_progress_ = only_progress;
   }
+  // While held, the `index`-th stream started (from 0) gets nothing done; others go on (an
+  // engine that starves one stream).
+  void HoldStream(int index, bool held) {
+    {
+      std::lock_guard lock(mu_);
+      if (held) {
+        held_.insert(index);
+      } else {
+        held_.erase(index);
+      }
+    }
+    cv_.notify_all();
+  }
   // While paused the worker consumes nothing (to fill buffers in flow-control tests).
   void SetPaused(bool paused) {
     {
@@ -146,6 +162,7 @@ class FakeSpeechService : public speech::SpeechService {
     speech::RecognitionObserverPtr observer;
     size_t buffered = 0;
     size_t total = 0;
+    int index = 0;  // of the streams started
     bool refused = false;
     bool finished = false;
     bool cancelled = false;
@@ -196,10 +213,14 @@ class FakeSpeechService : public speech::SpeechService {
   void Run() {
     std::unique_lock lock(mu_);
     while (true) {
-      cv_.wait(lock, [this] { return stop_ || (!paused_ && !work_.empty()); });
+      auto next = work_.end();
+      cv_.wait(lock, [&] {
+        next = std::find_if(work_.begin(), work_.end(), [&](const Work& w) { return !held_.contains(w.state->index); });
+        return stop_ || (!paused_ && next != work_.end());
+      });
       if (stop_) return;
-      Work w = std::move(work_.front());
-      work_.pop_front();
+      Work w = std::move(*next);
+      work_.erase(next);
       State& s = *w.state;
       if (s.done) continue;
       auto observer = s.observer;
@@ -259,6 +280,7 @@ class FakeSpeechService : public speech::SpeechService {
   int translations_ = 0;
   int syntheses_ = 0;
   bool paused_ = false;
+  std::set<int> held_;
   bool only_progress_ = false;
   bool stop_ = false;
   absl::Status fail_with_;

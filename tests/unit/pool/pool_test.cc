@@ -646,6 +646,53 @@ TEST_F(HangPoolTest, AClientPausingWithAPartPieceUnconsumedIsNotTakenForAHang) {
   EXPECT_EQ(observer->results().back().transcript, "2400 samples");
 }
 
+class StarvedStreamPoolTest : public HangPoolTest {
+ protected:
+  void Configure(Pool::Options& options) override {
+    HangPoolTest::Configure(options);
+    options.health.consecutive_failures_to_eject = 1;
+  }
+};
+
+// Short of CPU, an engine may leave one stream without a result past the timeout while it still
+// answers the rest. The stream moves, as from a hang; but ejecting the engine for it moved all its
+// streams too, piling them onto engines as short of CPU.
+TEST_F(StarvedStreamPoolTest, AStreamStarvedWhileItsEngineAnswersOthersMovesAndTheEngineStays) {
+  auto starved_observer = std::make_shared<RecordingObserver>();
+  speech::RecognitionStreamPtr starved;
+  int engine;
+  ASSERT_NO_FATAL_FAILURE(OpenStreamWithAResult(starved_observer, starved, engine));
+  // A second stream on the same engine: the other one is out of rotation while it starts.
+  servers_[1 - engine]->SetServing(false);
+  ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() == 1; }));
+  auto served_observer = std::make_shared<RecordingObserver>();
+  auto served = pool_->StartRecognition({}, served_observer);
+  ASSERT_TRUE(served.ok());
+  ASSERT_TRUE((*served)->Write(std::vector<int16_t>(1600, 0)).ok());
+  ASSERT_TRUE(WaitFor([&] { return !served_observer->results().empty(); }));
+  ASSERT_EQ(fakes_[engine]->started(), 2);
+  servers_[1 - engine]->SetServing(true);
+  ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() == 2; }));
+
+  fakes_[engine]->HoldStream(0, true);
+  ASSERT_TRUE(starved->Write(std::vector<int16_t>(8000, 0)).ok());
+  clock_.Advance(std::chrono::milliseconds(1500));
+  ASSERT_TRUE((*served)->Write(std::vector<int16_t>(1600, 0)).ok());
+  ASSERT_TRUE(WaitFor([&] { return served_observer->results().size() == 2; }));
+  clock_.Advance(std::chrono::milliseconds(1500));  // the starved stream: 3 s; the other's last result: 1.5 s
+  ASSERT_TRUE(WaitFor([&] { return fakes_[1 - engine]->started() >= 1; })) << "the starved stream did not move";
+  EXPECT_EQ(pool_->EngineStatuses()[engine].state, EngineState::kHealthy);
+  fakes_[engine]->HoldStream(0, false);
+  for (auto* s : {&starved, &*served}) (*s)->Finish();
+  ASSERT_TRUE(starved_observer->WaitDone());
+  ASSERT_TRUE(served_observer->WaitDone());
+  EXPECT_TRUE(starved_observer->status().ok()) << starved_observer->status();
+  EXPECT_EQ(starved_observer->results().back().transcript, "9600 samples");
+  EXPECT_TRUE(served_observer->status().ok()) << served_observer->status();
+  EXPECT_EQ(served_observer->results().back().transcript, "3200 samples");
+  EXPECT_EQ(fakes_[1 - engine]->started(), 1) << "the stream its engine answered was moved";
+}
+
 // Split deployment: a pool in front of this one, over gRPC as a router or endpoint tier is,
 // holds the tier to its own result timeout.
 class TieredPoolTest : public HangPoolTest {
