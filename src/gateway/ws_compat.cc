@@ -296,7 +296,7 @@ asio::awaitable<Step> NextStep(FrameChannel& frames, SteppedStream& recognition,
     (void)recognition.Take();  // records how it ended
     co_return Step{std::nullopt, recognition.ended().value_or(absl::InternalError("the recognition ended early"))};
   }
-  if (!frame) co_return Step{std::nullopt, absl::DeadlineExceededError(absl::StrCat("no message for ", idle_seconds, " s"))};
+  if (!frame) co_return Step{std::nullopt, speech::ClientIdleError(idle_seconds)};
   if (frame->ec) {
     reader_done = true;
     co_return Step{std::nullopt, ReadFailure(frame->ec, ctx)};

@@ -85,6 +85,8 @@ struct StreamState {
   absl::Status client_error;  // why the reader gave up on the client, sent by the writer
   bool client_gone = false;
   bool ended = false;  // the client sent its end of audio
+  Clock::time_point last_message = Clock::now();  // or when the reader was ready for one again
+  bool awaiting_room = false;  // audio waits for room in the stream: the client owes nothing
   double audio_seconds = 0;
   int finals = 0;
   int partials = 0;
@@ -92,12 +94,14 @@ struct StreamState {
   ResultLatency latency{"/v1/recognize"};
 };
 
-// While the client streams audio, `idle_timeout` without a message from it ends the stream. When
+// While the client streams audio, `idle_timeout` without a message from it ends the stream
+// (IdleWatch: Beast's idle timer would close the socket without a close frame or a reason). When
 // the server keeps the client waiting, the client's silence must not count:
 // - after the end of audio (results still to come, through a queue or a failover) the reader
 //   still reads, so Beast's pings tell a client that is still there from one that vanished;
-// - while the stream holds audio back the reader does not read, so a pong would go unseen and
-//   Beast would cut a live client off: there is no idle timeout then (the wait is bounded).
+// - while the stream holds audio back the reader does not read, and the client owes nothing (the
+//   wait is bounded).
+// Before the stream starts (the handshake, a first message with the config) Beast's timer runs.
 void ClientIdleTimeout(Ws& ws, double idle_timeout_seconds) {
   ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), Seconds(idle_timeout_seconds), false});
 }
@@ -126,7 +130,7 @@ void EndOfAudio(Ws& ws, StreamState& st, const core::LimitsConfig& limits) {
 }
 
 // Writes audio into the stream, waiting (bounded) while its buffer is full.
-asio::awaitable<absl::Status> WriteAudio(Ws& ws, StreamState& st, std::span<const int16_t> samples, const core::LimitsConfig& limits) {
+asio::awaitable<absl::Status> WriteAudio(StreamState& st, std::span<const int16_t> samples, const core::LimitsConfig& limits) {
   while (true) {
     absl::Status s = st.stream->Write(samples);
     if (s.ok()) st.latency.OnAudioSent(st.audio_seconds);
@@ -134,9 +138,10 @@ asio::awaitable<absl::Status> WriteAudio(Ws& ws, StreamState& st, std::span<cons
     // the stream's own status, which is the one that tells the client what happened.
     if (absl::IsFailedPrecondition(s)) co_return absl::OkStatus();
     if (!absl::IsResourceExhausted(s)) co_return s;
-    NoIdleTimeout(ws);
+    st.awaiting_room = true;
     const bool ready = co_await st.events->WaitReadyForAudio(BackpressureTimeout(limits));
-    ClientIdleTimeout(ws, limits.idle_timeout_seconds);
+    st.awaiting_room = false;
+    st.last_message = Clock::now();
     if (!ready) co_return absl::DeadlineExceededError("the recognizer fell behind the audio for too long");
     if (st.events->done()) co_return absl::OkStatus();  // the writer reports why it ended
   }
@@ -156,14 +161,13 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
     if (ec) {
       if (ec == websocket::error::message_too_big) {
         fail(absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", limits.max_frame_bytes, " bytes")));
-      } else if (ec == beast::error::timeout && !st.ended) {
-        fail(absl::DeadlineExceededError(absl::StrCat("no message for ", limits.idle_timeout_seconds, " s")));
       } else if (!st.events->done()) {
         st.client_gone = true;  // vanished or closed without {"type":"end"}
         st.stream->Cancel();
       }
       co_return;
     }
+    st.last_message = Clock::now();
     // After the end of audio the reader stays, so that Beast answers pings and sees the close
     // handshake and a client that vanishes; what a client still sends changes nothing.
     if (st.ended) continue;
@@ -178,7 +182,7 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
       if (!rest.ok()) co_return fail(rest.status());
       samples = std::move(*rest);
       if (!samples.empty()) {
-        if (auto s = co_await WriteAudio(ws, st, samples, limits); !s.ok()) co_return fail(s);
+        if (auto s = co_await WriteAudio(st, samples, limits); !s.ok()) co_return fail(s);
       }
       EndOfAudio(ws, st, limits);
       continue;  // the writer closes the connection after the last final result
@@ -191,8 +195,27 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
     }
     if (samples.empty()) continue;
     if (st.events->done()) co_return;  // ended early; the writer closes with the reason
-    if (auto s = co_await WriteAudio(ws, st, samples, limits); !s.ok()) co_return fail(s);
+    if (auto s = co_await WriteAudio(st, samples, limits); !s.ok()) co_return fail(s);
   }
+}
+
+// Ends the stream when the client owes a message for `idle_timeout`; the writer then closes with
+// 1008 and the reason. Returns only when cancelled (it runs beside the reader and the writer).
+asio::awaitable<void> IdleWatch(StreamState& st, const core::LimitsConfig& limits) {
+  const auto idle = Seconds(limits.idle_timeout_seconds);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto owes = [&] { return !st.ended && !st.awaiting_room && !st.events->done(); };
+  while (owes() || st.awaiting_room) {
+    timer.expires_at(st.awaiting_room ? Clock::now() + idle : st.last_message + idle);
+    if (auto [ec] = co_await timer.async_wait(kAwait); ec) co_return;
+    if (owes() && Clock::now() >= st.last_message + idle) {
+      st.client_error = speech::ClientIdleError(limits.idle_timeout_seconds);
+      st.stream->Cancel();
+      break;
+    }
+  }
+  timer.expires_at(Clock::time_point::max());
+  co_await timer.async_wait(kAwait);
 }
 
 // Sends one message. A client that stops reading fills the socket buffers and would hold the
@@ -406,6 +429,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
   if (!status.ok()) {
     co_await SendErrorAndClose(ws, status);
   } else {
+    NoIdleTimeout(ws);  // IdleWatch's, from here on
     ws.text(true);
     co_await ws.async_write(asio::buffer(native::ReadyJson(st.in.id, st.config)), kAwait);
     absl::Status first_status;
@@ -413,7 +437,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
       std::vector<int16_t> samples;
       first_status = input.Append({static_cast<const char*>(first.data().data()), first.size()}, samples);
       st.audio_seconds += static_cast<double>(samples.size()) / kModelSampleRate;
-      if (first_status.ok() && !samples.empty()) first_status = co_await WriteAudio(ws, st, samples, limits);
+      if (first_status.ok() && !samples.empty()) first_status = co_await WriteAudio(st, samples, limits);
     }
     if (!first_status.ok()) {
       st.client_error = first_status;
@@ -423,7 +447,8 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     }
     using namespace asio::experimental::awaitable_operators;
     if (first_status.ok()) {
-      co_await (ReadLoop(ws, st, input, ctx) && WriteLoop(ws, st, ctx));
+      st.last_message = Clock::now();
+      co_await ((ReadLoop(ws, st, input, ctx) && WriteLoop(ws, st, ctx)) || IdleWatch(st, limits));
     } else {
       co_await WriteLoop(ws, st, ctx);
     }

@@ -1,6 +1,7 @@
 #include "speech/call_report.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 
 namespace voxgate::speech {
 
@@ -16,7 +17,18 @@ void AddCallReportFields(nlohmann::json& fields, const CallReport::Values& repor
   if (audio_seconds > 0 && report.engine_seconds > 0) fields["rtf"] = report.engine_seconds / audio_seconds;
 }
 
+namespace {
+constexpr char kClientIdle[] = "type.voxgate.dev/client-idle";
+}  // namespace
+
+absl::Status ClientIdleError(double seconds) {
+  absl::Status s = absl::DeadlineExceededError(absl::StrCat("no message for ", seconds, " s"));
+  s.SetPayload(kClientIdle, absl::Cord());
+  return s;
+}
+
 int HttpStatusFor(const absl::Status& s) {
+  if (s.GetPayload(kClientIdle).has_value()) return 408;
   switch (s.code()) {
     case absl::StatusCode::kOk: return 200;
     case absl::StatusCode::kInvalidArgument:

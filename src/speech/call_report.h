@@ -69,8 +69,11 @@ void AddCallReportFields(nlohmann::json& fields, const CallReport::Values& repor
                          double tier_seconds);
 
 // How a status reads to an HTTP client (and in every tier's access line): 200, 4xx, 5xx; 499
-// for a caller that went away.
+// for a caller that went away; 408 for ClientIdleError.
 int HttpStatusFor(const absl::Status& status);
+// The client sent nothing for `seconds` while the server waited for it: DEADLINE_EXCEEDED, but
+// the client's doing (a client error in access lines), not the server's.
+absl::Status ClientIdleError(double seconds);
 // The status as a short lowercase code: "invalid_argument", "over_capacity", "too_large", ...
 std::string ErrorCode(const absl::Status& status);
 // An access line's outcome for an HTTP status: "ok", "client_error", "server_error" or

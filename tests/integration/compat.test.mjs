@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { Server, librivoxClips, streamFile, synthesize, tempDir, wordErrorRate, withTimeout } from './harness.mjs';
+import { Server, librivoxClips, streamFile, sleep, synthesize, tempDir, wordErrorRate, withTimeout } from './harness.mjs';
 
 let server, voskUrl;
 const clip = librivoxClips()[1];
@@ -273,11 +273,21 @@ pools:
     assert.equal(native.code, 1000, native.reason);
     assert.ok(wordErrorRate(reference, native.text) < 0.5, native.text);
 
-    for (const silent of [open(url), open(idle.wsUrl + '/', { headers: mimiHeaders('asr') })]) {
+    const silentClients = [open(url), open(idle.wsUrl + '/', { headers: mimiHeaders('asr') }), open(`${idle.wsUrl}/v1/recognize?language=en-US`)];
+    for (const silent of silentClients) {
       await silent.opened;
       const close = await withTimeout(silent.closed, 10000, 'close of a silent client');
       assert.equal(close.code, 1008, close.reason);
       assert.match(close.reason, /no message for 1 s/);
+    }
+    // The client's silence is its own doing, not a server error.
+    for (const route of ['/vosk', '/mimi', '/v1/recognize']) {
+      const silentLine = (e) => e.message === 'stream' && e.route === route && e.error_code === 'deadline_exceeded';
+      const deadline = Date.now() + 5000;
+      while (!idle.logs.some(silentLine) && Date.now() < deadline) await sleep(20);
+      const line = idle.logs.find(silentLine);
+      assert.ok(line, `${route}: no access line for the silent client: ${JSON.stringify(idle.logs.filter((e) => e.route === route))}`);
+      assert.equal(line.outcome, 'client_error', JSON.stringify(line));
     }
   } finally {
     await idle.stop();
