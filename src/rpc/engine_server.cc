@@ -350,6 +350,7 @@ class EngineServer::Service : public v1::Engine::CallbackService {
     auto* reactor = context->DefaultReactor();
     auto caps = service_->Describe();
     if (caps.ok()) *response = ToProto(*caps);
+    MarkAnswered(*context);
     reactor->Finish(ToGrpcStatus(caps.status()));
     return reactor;
   }
