@@ -85,7 +85,7 @@ struct StreamState {
   absl::Status client_error;  // why the reader gave up on the client, sent by the writer
   bool client_gone = false;
   bool ended = false;  // the client sent its end of audio
-  Clock::time_point last_message = Clock::now();  // or when the reader was ready for one again
+  Clock::time_point last_message{};  // or when the reader was ready for one again
   bool awaiting_room = false;  // audio waits for room in the stream: the client owes nothing
   double audio_seconds = 0;
   int finals = 0;

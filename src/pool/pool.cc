@@ -362,11 +362,16 @@ void Pool::PostLocked(std::function<void()> task) {
   dispatch_cv_.notify_all();
 }
 
-void Pool::EngineLostLocked(size_t engine) {
+std::vector<std::shared_ptr<PooledStream>> Pool::StreamsOnLocked(size_t engine) const {
   std::vector<std::shared_ptr<PooledStream>> streams;
-  for (auto& [ptr, weak] : engines_[engine]->streams) {
+  for (const auto& [ptr, weak] : engines_[engine]->streams) {
     if (auto s = weak.lock()) streams.push_back(std::move(s));
   }
+  return streams;
+}
+
+void Pool::EngineLostLocked(size_t engine) {
+  auto streams = StreamsOnLocked(engine);
   if (streams.empty()) return;
   PostLocked([streams = std::move(streams), engine] {
     for (const auto& s : streams) s->EngineLost(engine);
@@ -565,9 +570,7 @@ void Pool::ReportEngineFailure(size_t engine, const absl::Status& status) {
   std::vector<std::shared_ptr<PooledStream>> streams;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [ptr, weak] : engines_[engine]->streams) {
-      if (auto s = weak.lock()) streams.push_back(std::move(s));
-    }
+    streams = StreamsOnLocked(engine);
   }
   const auto since = clock_.Now() - std::chrono::duration_cast<core::Duration>(
                                         std::chrono::duration<double>(options_.stream.result_timeout_seconds));
@@ -869,10 +872,9 @@ void Pool::CheckProgress() {
   std::vector<std::shared_ptr<PooledStream>> streams;
   {
     std::lock_guard lock(mu_);
-    for (const auto& e : engines_) {
-      for (const auto& [ptr, weak] : e->streams) {
-        if (auto s = weak.lock()) streams.push_back(std::move(s));
-      }
+    for (size_t i = 0; i < engines_.size(); ++i) {
+      auto on_engine = StreamsOnLocked(i);
+      streams.insert(streams.end(), on_engine.begin(), on_engine.end());
     }
   }
   for (const auto& s : streams) s->CheckProgress();

@@ -170,6 +170,8 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   void PostLocked(std::function<void()> task);
   // The engine left rotation because it failed: its streams move elsewhere.
   void EngineLostLocked(size_t engine);
+  // The streams with a call on `engine` (to ask or tell outside the lock).
+  std::vector<std::shared_ptr<PooledStream>> StreamsOnLocked(size_t engine) const;
   // Passive health: a call on `engine` failed for an engine reason.
   void OnEngineFailureLocked(size_t engine, const absl::Status& status);
   std::string OverCapacityMessage(int capacity) const;

@@ -63,6 +63,21 @@ class PoolTest : public ::testing::Test {
     }
     return streams;
   }
+  // Opens a stream and waits for an engine to take it; `engine`: which fake.
+  void OpenPlacedStream(const std::shared_ptr<RecordingObserver>& observer, speech::RecognitionStreamPtr& stream, int& engine) {
+    auto started = pool_->StartRecognition({}, observer);
+    ASSERT_TRUE(started.ok()) << started.status();
+    stream = std::move(*started);
+    ASSERT_TRUE(WaitFor([&] { return fakes_[0]->active() + fakes_[1]->active() == 1; }));
+    engine = fakes_[0]->active() == 1 ? 0 : 1;
+  }
+  // The same, then writes 0.1 s and waits for the engine's first result.
+  void OpenStreamWithAResult(const std::shared_ptr<RecordingObserver>& observer, speech::RecognitionStreamPtr& stream,
+                             int& engine) {
+    ASSERT_NO_FATAL_FAILURE(OpenPlacedStream(observer, stream, engine));
+    ASSERT_TRUE(stream->Write(std::vector<int16_t>(1600, 0)).ok());
+    ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
+  }
   void TearDown() override {
     // Streams a test let go end on gRPC threads; they touch the pool (and a fake clock that a
     // derived fixture owns and destroys before this base) until their engine calls are done.
@@ -210,16 +225,15 @@ TEST_F(QueueingPoolTest, CancellingAWaitingStreamEndsIt) {
 
 TEST_F(PoolTest, AStreamWhoseEngineDiesMovesToAnotherWithItsAudio) {
   auto observer = std::make_shared<RecordingObserver>();
-  auto stream = pool_->StartRecognition({}, observer);
-  ASSERT_TRUE(stream.ok());
-  ASSERT_TRUE(WaitFor([&] { return fakes_[0]->active() + fakes_[1]->active() == 1; }));
-  const int first = fakes_[0]->active() == 1 ? 0 : 1;
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
+  speech::RecognitionStreamPtr stream;
+  int first;
+  ASSERT_NO_FATAL_FAILURE(OpenPlacedStream(observer, stream, first));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(stream->Write(std::vector<int16_t>(1600, 0)).ok());
   ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
   servers_[first]->Shutdown(std::chrono::milliseconds(0));
   ASSERT_TRUE(WaitFor([&] { return fakes_[1 - first]->active() == 1; }));
-  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
-  (*stream)->Finish();
+  ASSERT_TRUE(stream->Write(std::vector<int16_t>(1600, 0)).ok());
+  stream->Finish();
   ASSERT_TRUE(observer->WaitDone());
   ASSERT_TRUE(observer->status().ok()) << observer->status();
   // The new engine got all the audio since the (absent) last final result: nothing lost.
@@ -262,19 +276,18 @@ class ShortReplayPoolTest : public PoolTest {
 // after a failure, no engine has any of it, so none of it may go.
 TEST_F(ShortReplayPoolTest, AudioSentWhileTheStreamWaitsForANewEngineIsAllReplayed) {
   auto observer = std::make_shared<RecordingObserver>();
-  auto stream = pool_->StartRecognition({}, observer);
-  ASSERT_TRUE(stream.ok());
-  ASSERT_TRUE(WaitFor([&] { return fakes_[0]->active() + fakes_[1]->active() == 1; }));
-  const int first = fakes_[0]->active() == 1 ? 0 : 1;
+  speech::RecognitionStreamPtr stream;
+  int first;
+  ASSERT_NO_FATAL_FAILURE(OpenPlacedStream(observer, stream, first));
   fakes_[1 - first]->SetCapacity(0);  // the other engine is full for now
-  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(4800, 0)).ok());  // 0.3 s
+  ASSERT_TRUE(stream->Write(std::vector<int16_t>(4800, 0)).ok());  // 0.3 s
   ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
   servers_[first]->Shutdown(std::chrono::milliseconds(0));
   ASSERT_TRUE(WaitFor([&] { return pool_->queued_streams() == 1; }));
-  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(6400, 0)).ok());  // 0.7 s in all: past the bound
+  ASSERT_TRUE(stream->Write(std::vector<int16_t>(6400, 0)).ok());  // 0.7 s in all: past the bound
   fakes_[1 - first]->SetCapacity(2);
   ASSERT_TRUE(WaitFor([&] { return fakes_[1 - first]->active() == 1; }));
-  (*stream)->Finish();
+  stream->Finish();
   ASSERT_TRUE(observer->WaitDone());
   ASSERT_TRUE(observer->status().ok()) << observer->status();
   EXPECT_EQ(observer->results().back().transcript, "11200 samples");
@@ -388,18 +401,16 @@ TEST_F(PoolTest, ATranslationAnEngineRefusesAsFullIsTriedOnAnother) {
 // engine moved every stream off the tier, though its other engines served them well.
 TEST_F(PoolTest, AnEngineAnsweringUnavailableItselfKeepsItsStreams) {
   auto observer = std::make_shared<RecordingObserver>();
-  auto stream = pool_->StartRecognition({}, observer);
-  ASSERT_TRUE(stream.ok());
-  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
-  ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
-  const int engine = fakes_[0]->started() == 1 ? 0 : 1;
+  speech::RecognitionStreamPtr stream;
+  int engine;
+  ASSERT_NO_FATAL_FAILURE(OpenStreamWithAResult(observer, stream, engine));
   for (auto& f : fakes_) f->FailTranslationsWith(absl::UnavailableError("no healthy engine in pool \"mt\" yet; retry after 1 s"));
   auto r = TranslateSync(*pool_, EnToEs({"hello"}));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);  // a retry, for the caller
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("no healthy engine in pool \"mt\""));
   EXPECT_EQ(fakes_[0]->translations() + fakes_[1]->translations(), 2);  // each tried once
-  ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
-  (*stream)->Finish();
+  ASSERT_TRUE(stream->Write(std::vector<int16_t>(1600, 0)).ok());
+  stream->Finish();
   ASSERT_TRUE(observer->WaitDone());
   EXPECT_TRUE(observer->status().ok()) << observer->status();
   EXPECT_EQ(observer->results().back().transcript, "3200 samples");
@@ -578,16 +589,6 @@ class HangPoolTest : public PoolTest {
   void Configure(Pool::Options& options) override {
     options.clock = &clock_;
     options.stream.result_timeout_seconds = 2;
-  }
-  // Opens a stream, writes 0.1 s and waits for its engine's first result; `engine`: which fake.
-  void OpenStreamWithAResult(const std::shared_ptr<RecordingObserver>& observer, speech::RecognitionStreamPtr& stream,
-                             int& engine) {
-    auto started = pool_->StartRecognition({}, observer);
-    ASSERT_TRUE(started.ok());
-    stream = std::move(*started);
-    ASSERT_TRUE(stream->Write(std::vector<int16_t>(1600, 0)).ok());
-    ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
-    engine = fakes_[0]->started() == 1 ? 0 : 1;
   }
   testing::FakeClock clock_;
 };
