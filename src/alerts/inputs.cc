@@ -188,6 +188,7 @@ struct KnownEvent {
 constexpr KnownEvent kKnownEvents[] = {
     {"engine_unhealthy", "VoxgateEngineUnhealthy", "warning", true},
     {"engine_healthy", "VoxgateEngineUnhealthy", "warning", false},
+    {"engine_removed", "VoxgateEngineUnhealthy", "warning", false},
     {"pool_no_healthy_engine", "VoxgatePoolNoHealthyEngine", "critical", true},
     {"pool_healthy", "VoxgatePoolNoHealthyEngine", "critical", false},
 };

@@ -33,8 +33,8 @@ absl::StatusOr<ParsedInput> ParseAlertmanager(std::string_view body, int64_t now
 absl::StatusOr<ParsedInput> ParseCloudMonitoring(std::string_view body, int64_t now_ms);
 
 // voxgate's events. Lines with an "event" field the relay knows are conditions that fire and
-// resolve (engine_unhealthy/engine_healthy, pool_no_healthy_engine/pool_healthy, at any
-// severity); any other line at or above `min_severity` is a one-shot alert that expires after
+// resolve (engine_unhealthy/engine_healthy or engine_removed, pool_no_healthy_engine/pool_healthy,
+// at any severity); any other line at or above `min_severity` is a one-shot alert that expires after
 // `resolve_timeout_ms` without a resolved notification.
 struct EventOptions {
   core::Severity min_severity = core::Severity::kError;

@@ -144,6 +144,7 @@ void Pool::CheckAll() {
       }
       e.capabilities = std::move(*c.capabilities);
       e.described = true;
+      e.ever_described = true;
       e.described_at = now;
     }
     const bool was_in_rotation = e.health.InRotation(now);
@@ -156,7 +157,10 @@ void Pool::CheckAll() {
       nlohmann::json fields = {{"pool", options_.name}, {"engine", e.address},
                                {"state", std::string(EngineStateName(e.health.state(now)))}, {"reason", e.last_check}};
       // Events for the alert relay; an engine that says it is draining left on purpose.
-      if (in_rotation || !e.draining) fields["event"] = in_rotation ? "engine_healthy" : "engine_unhealthy";
+      if (in_rotation || !e.draining) {
+        fields["event"] = in_rotation ? "engine_healthy" : "engine_unhealthy";
+        e.alerted = !in_rotation;
+      }
       core::Log(in_rotation ? core::Severity::kInfo : core::Severity::kWarning,
                 in_rotation ? "engine in rotation" : "engine out of rotation", std::move(fields));
       if (in_rotation) OnJoinedLocked(e, now);
@@ -164,6 +168,10 @@ void Pool::CheckAll() {
       // it is draining (NOT_SERVING) lets them finish. A standby takes its place either way.
       if (!in_rotation && !e.draining) EngineLostLocked(c.index);
       if (!in_rotation && !e.standby && !e.removed) PromoteStandbyLocked("an engine in rotation left");
+    } else if (in_rotation && e.alerted) {
+      // Its ejection ran out between two checks: no check saw it leave or come back.
+      core::LogInfo("engine back in rotation after its ejection", {{"pool", options_.name}, {"engine", e.address}, {"event", "engine_healthy"}});
+      e.alerted = false;
     }
     if (absl::IsUnavailable(c.health)) e.described = false;  // a restarted engine may differ
   }
@@ -174,14 +182,16 @@ void Pool::CheckAll() {
   dispatch_cv_.notify_all();
 }
 
-// The pool-wide events: it lost its last engine in rotation, or has one again. (Not before it
-// ever had one: engines that are still loading are no alert.)
+// The pool-wide events: it lost its last engine in rotation, or has one (again, or for the first
+// time since this process started: that resolves the alert of a process before it). Engines that
+// are still loading are no alert.
 void Pool::NoteServingLocked() {
   const bool serving = AnyInRotationLocked();
-  if (serving_ != serving && ever_healthy_) {
+  if (serving_ != serving) {
     if (serving) {
-      core::LogInfo("pool has a healthy engine again", {{"pool", options_.name}, {"event", "pool_healthy"}});
-    } else if (!draining_ && !stopping_) {
+      core::LogInfo(ever_healthy_ ? "pool has a healthy engine again" : "pool has a healthy engine",
+                    {{"pool", options_.name}, {"event", "pool_healthy"}});
+    } else if (ever_healthy_ && !draining_ && !stopping_) {
       core::LogError("pool has no healthy engine", {{"pool", options_.name}, {"event", "pool_no_healthy_engine"}});
     }
   }
@@ -466,7 +476,9 @@ absl::StatusOr<speech::RecognitionStreamPtr> Pool::StartRecognition(const speech
   PooledStream::Options stream_options = options_.stream;
   stream_options.clock = &clock_;
   auto stream = std::make_shared<PooledStream>(stream_options, config, std::move(observer), shared_from_this());
-  absl::Status s = TryAssign(stream, std::nullopt);
+  // Streams already waiting go first: a slot that just came free is theirs, and the dispatcher
+  // hands it to the oldest. (A new stream that sees an empty queue races nobody it should wait for.)
+  absl::Status s = queued_streams() == 0 ? TryAssign(stream, std::nullopt) : absl::ResourceExhaustedError("streams are waiting");
   if (s.ok()) return PooledStream::MakeHandle(std::move(stream));
   if (!absl::IsResourceExhausted(s)) return s;
   std::lock_guard lock(mu_);
@@ -542,6 +554,7 @@ void Pool::OnEngineFailureLocked(size_t engine, const absl::Status& status) {
       core::LogWarning("engine unreachable; out of rotation until it passes health checks",
                        {{"pool", options_.name}, {"engine", e.address}, {"reason", std::string(status.message())},
                         {"event", "engine_unhealthy"}});
+      e.alerted = true;
       EngineLostLocked(engine);
       // A standby takes the failed engine's place (the failed one becomes the standby when it
       // is back).
@@ -557,6 +570,7 @@ void Pool::OnEngineFailureLocked(size_t engine, const absl::Status& status) {
     core::LogWarning("engine ejected: its streams keep failing",
                      {{"pool", options_.name}, {"engine", e.address}, {"ejections", e.health.ejections()},
                       {"reason", std::string(status.message())}, {"event", "engine_unhealthy"}});
+    e.alerted = true;
     EngineLostLocked(engine);
     if (was_in_rotation) PromoteStandbyLocked("an engine in rotation was ejected");
   }
@@ -644,9 +658,11 @@ absl::StatusOr<std::pair<size_t, std::shared_ptr<rpc::RemoteSpeechService>>> Poo
   std::vector<speech::ModelInfo> models;
   bool known = false;
   for (const auto& e : engines_) {
-    // An engine that is down (restarting, say) still counts with what it last described: the
-    // call is one to retry (503), not one no engine serves (404, which clients never retry).
-    known = known || (!e->removed && serves(*e));
+    if (e->removed) continue;
+    // An engine that is down (restarting, say) still counts with what it last described, and one
+    // that never described itself (still loading) may serve anything: the call is one to retry
+    // (503), not one no engine serves (404, which clients never retry).
+    known = known || serves(*e) || !e->ever_described;
     models.insert(models.end(), e->capabilities.models.begin(), e->capabilities.models.end());
   }
   return call.not_served(known, models);
@@ -763,6 +779,9 @@ void Pool::StartSynthesisAttempt(std::shared_ptr<UnaryCall> call, std::shared_pt
   service->Synthesize(*request, std::make_shared<SynthesisAttempt>(shared_from_this(), call, request, std::move(observer), index));
 }
 
+// What the pool offers, and what it can take now: the models of every engine it has (one that
+// is down or restarting still offers what it last described, so a tier or client in front asks
+// and hears "retry", not "no such model"); capacity and load of the engines in rotation only.
 absl::StatusOr<speech::Capabilities> Pool::Describe() {
   std::lock_guard lock(mu_);
   speech::Capabilities caps;
@@ -770,9 +789,11 @@ absl::StatusOr<speech::Capabilities> Pool::Describe() {
   const auto now = clock_.Now();
   for (const auto& engine : engines_) {
     const Engine& e = *engine;
-    if (!InRotationLocked(e, now)) continue;
-    caps.capacity += e.capabilities.capacity;
-    caps.active_streams += e.outstanding;
+    if (e.removed) continue;
+    if (InRotationLocked(e, now)) {
+      caps.capacity += e.capabilities.capacity;
+      caps.active_streams += e.outstanding;
+    }
     for (const auto& m : e.capabilities.models) {
       bool seen = false;
       for (const auto& have : caps.models) seen = seen || have.name == m.name;
@@ -861,8 +882,10 @@ void Pool::RemoveEngine(const std::string& address) {
     if (e->address != address || e->removed) continue;
     e->removed = true;
     e->standby = false;
-    core::LogInfo("engine no longer discovered; finishing its streams",
-                  {{"pool", options_.name}, {"engine", address}, {"open_streams", e->outstanding}});
+    nlohmann::json fields = {{"pool", options_.name}, {"engine", address}, {"open_streams", e->outstanding}};
+    if (e->alerted) fields["event"] = "engine_removed";  // an engine that is gone is no longer unhealthy
+    e->alerted = false;
+    core::LogInfo("engine no longer discovered; finishing its streams", std::move(fields));
     BalanceStandbyLocked(clock_.Now());
     return;
   }

@@ -109,7 +109,8 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
     std::string address;
     std::shared_ptr<rpc::RemoteSpeechService> service;  // null once removed and idle
     EngineHealth health;
-    bool described = false;
+    bool described = false;       // since it last was unreachable (a restarted engine may differ)
+    bool ever_described = false;  // if not, what it serves is unknown
     core::TimePoint described_at{};
     speech::Capabilities capabilities;
     int outstanding = 0;
@@ -122,6 +123,7 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
     bool draining = false;  // its last check said NOT_SERVING
     bool removed = false;   // discovery no longer lists it
     bool standby = false;
+    bool alerted = false;  // its last event for the alert relay was engine_unhealthy
     core::TimePoint ramp_start{};  // slow start; {}: full share
     core::TimePoint idle_since{};
     std::vector<core::Gauge*> state_gauges;  // voxgate_pool_engine_state, one per EngineState

@@ -100,10 +100,12 @@ void Router::Synthesize(speech::SynthesisRequest request, speech::SynthesisObser
   if (request.language_code.empty() && !request.voice.empty()) {
     // The voice's language, from the pools behind the synthesis routes.
     std::vector<speech::ModelInfo> models;
+    std::string unready;  // a pool that never had an engine up may have the voice
     for (const Route& r : routes_) {
       if (r.service != "tts") continue;
       for (const auto& t : r.targets) {
         if (auto caps = t.pool.service->Describe(); caps.ok()) models.insert(models.end(), caps->models.begin(), caps->models.end());
+        if (!t.pool.service->IsServing()) unready = t.pool.name;
       }
     }
     for (const auto& m : models) {
@@ -111,6 +113,10 @@ void Router::Synthesize(speech::SynthesisRequest request, speech::SynthesisObser
         request.language_code = voice->language_code;
         break;
       }
+    }
+    if (request.language_code.empty() && !unready.empty()) {
+      return observer->OnDone(absl::UnavailableError(absl::StrCat("voice \"", request.voice, "\" not found while pool \"", unready,
+                                                                  "\" has no healthy engine; retry after 1 s")));
     }
     if (request.language_code.empty()) {
       const std::vector<std::string> voices = speech::VoiceNames(models);

@@ -146,6 +146,13 @@ TEST(LogLinesTest, EngineEventsFireAndResolveOneAlert) {
   ASSERT_TRUE(up.has_value()) << "a resolving event counts at any severity";
   EXPECT_EQ(Fingerprint(up->labels), Fingerprint(down->labels));
   EXPECT_FALSE(up->FiringAt(kNow));
+  auto gone = AlertFromLogLine(nlohmann::json::parse(R"({"severity": "INFO", "message": "engine no longer discovered",
+      "pool": "asr-en-us", "engine": "unix:/tmp/x/asr-en-us-0.sock", "open_streams": 0,
+      "event": "engine_removed", "logging.googleapis.com/labels": {"tier": "all-in-one", "module": "pool"}})"),
+                               options, kNow);
+  ASSERT_TRUE(gone.has_value()) << "an engine that is gone resolves its alert";
+  EXPECT_EQ(Fingerprint(gone->labels), Fingerprint(down->labels));
+  EXPECT_FALSE(gone->FiringAt(kNow));
 
   auto none = AlertFromLogLine(nlohmann::json::parse(R"({"severity": "CRITICAL", "message": "no engine", "pool": "mt",
       "event": "pool_no_healthy_engine"})"), options, kNow);

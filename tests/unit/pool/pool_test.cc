@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <future>
+
+#include "absl/strings/str_cat.h"
+#include "core/log.h"
 
 #include "rpc/engine_server.h"
 #include "testing/fake_clock.h"
@@ -22,11 +26,46 @@ using testing::RecordingObserver;
 using testing::TranslateSync;
 using testing::WaitFor;
 
+// The events the alert relay reads from the pool's log lines ("event" fields), "event engine" in
+// the order written. Sinks cannot be removed: one is added for the whole test binary.
+class Events {
+ public:
+  static Events& Get() {
+    static Events* events = [] {
+      auto* e = new Events;
+      core::AddLogSink(core::Severity::kDebug, [e](const nlohmann::json& line) {
+        if (!line.contains("event") || !line.contains("pool")) return;
+        std::lock_guard lock(e->mu_);
+        e->lines_.push_back(absl::StrCat(line.value("event", ""), " ", line.value("pool", ""), " ", line.value("engine", "")));
+      });
+      return e;
+    }();
+    return *events;
+  }
+  // Whether `line` ("event pool engine", engine empty for pool events) was written.
+  bool Has(const std::string& line) {
+    core::FlushLogs();
+    std::lock_guard lock(mu_);
+    return std::find(lines_.begin(), lines_.end(), line) != lines_.end();
+  }
+  // Forgets what earlier tests' pools wrote (engine addresses repeat from test to test).
+  void Clear() {
+    core::FlushLogs();
+    std::lock_guard lock(mu_);
+    lines_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
 // Two fake engines behind real gRPC servers, and a pool over them.
 class PoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     testing::HoldGrpcCallbackQueue();
+    Events::Get().Clear();
     std::vector<std::shared_ptr<rpc::RemoteSpeechService>> remotes;
     for (int i = 0; i < 2; ++i) {
       remotes.push_back(std::make_shared<rpc::RemoteSpeechService>(StartEngine(), rpc::RemoteSpeechService::Options{}));
@@ -223,6 +262,63 @@ TEST_F(QueueingPoolTest, CancellingAWaitingStreamEndsIt) {
   EXPECT_EQ(pool_->queued_streams(), 0u);
 }
 
+class FairQueuePoolTest : public QueueingPoolTest {
+ protected:
+  void Configure(Pool::Options& options) override {
+    options.max_queued_streams = 3;
+    options.queue_timeout = std::chrono::seconds(5);
+  }
+};
+
+// An observer whose OnDone holds the thread it runs on until released.
+class HoldingObserver : public RecordingObserver {
+ public:
+  void OnDone(absl::Status status) override {
+    entered_.set_value();
+    release_.get_future().wait();
+    RecordingObserver::OnDone(std::move(status));
+  }
+  void WaitEntered() { entered_.get_future().wait(); }
+  void Release() { release_.set_value(); }
+
+ private:
+  std::promise<void> entered_, release_;
+};
+
+TEST_F(FairQueuePoolTest, ASlotThatComesFreeGoesToTheStreamWaitingNotToANewOne) {
+  std::vector<speech::RecognitionStreamPtr> streams = TakeEverySlot();
+  ASSERT_TRUE(WaitFor([&] { return pool_->active_streams() == 4; }));
+  // The pool ends a cancelled waiting stream on its dispatch thread, which holds that thread
+  // here: a slot that comes free meanwhile is not handed out yet.
+  auto holder = std::make_shared<HoldingObserver>();
+  auto held = pool_->StartRecognition({}, holder);
+  ASSERT_TRUE(held.ok()) << held.status();
+  auto waiting_observer = std::make_shared<RecordingObserver>();
+  auto waiting = pool_->StartRecognition({}, waiting_observer);
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  ASSERT_TRUE((*waiting)->Write(std::vector<int16_t>(160, 0)).ok());
+  (*waiting)->Finish();
+  (*held)->Cancel();
+  holder->WaitEntered();
+  streams[0]->Finish();
+  ASSERT_TRUE(WaitFor([&] { return pool_->active_streams() == 3; }));
+  // A new stream that comes now queues behind the one waiting.
+  auto newcomer_observer = std::make_shared<RecordingObserver>();
+  auto newcomer = pool_->StartRecognition({}, newcomer_observer);
+  ASSERT_TRUE(newcomer.ok()) << newcomer.status();
+  EXPECT_EQ(pool_->queued_streams(), 2u);
+  holder->Release();
+  ASSERT_TRUE(waiting_observer->WaitDone());
+  ASSERT_TRUE(waiting_observer->status().ok()) << waiting_observer->status();
+  EXPECT_EQ(waiting_observer->results().back().transcript, "160 samples");
+  EXPECT_EQ(newcomer_observer->done_count(), 0);
+  streams[1]->Finish();  // the next slot is the newcomer's
+  ASSERT_TRUE(WaitFor([&] { return pool_->queued_streams() == 0; }));
+  (*newcomer)->Finish();
+  ASSERT_TRUE(newcomer_observer->WaitDone());
+  EXPECT_TRUE(newcomer_observer->status().ok()) << newcomer_observer->status();
+}
+
 TEST_F(PoolTest, AStreamWhoseEngineDiesMovesToAnotherWithItsAudio) {
   auto observer = std::make_shared<RecordingObserver>();
   speech::RecognitionStreamPtr stream;
@@ -334,8 +430,13 @@ TEST_F(OutlierPoolTest, AnEngineThatFailsEveryStreamIsEjectedAndReturnsAfterItsE
   for (int i = 0; i < 4; ++i) run_stream();
   EXPECT_EQ(fakes_[0]->started(), failed_engine_streams);  // no traffic while ejected
 
+  const std::string engine = pool_->EngineStatuses()[0].address;
+  EXPECT_TRUE(Events::Get().Has("engine_unhealthy test " + engine));
+  Events::Get().Clear();
   clock_.Advance(std::chrono::seconds(30));
   EXPECT_EQ(pool_->EngineStatuses()[0].state, EngineState::kHealthy);
+  // No health check saw it leave or come back, but the alert relay hears that it is back.
+  EXPECT_TRUE(WaitFor([&] { return Events::Get().Has("engine_healthy test " + engine); }));
   fakes_[0]->FailStreamsWith(absl::OkStatus());
   for (int i = 0; i < 4; ++i) run_stream();
   EXPECT_GT(fakes_[0]->started(), failed_engine_streams);  // back in rotation
@@ -366,6 +467,35 @@ TEST_F(PoolTest, ATranslationWhileEveryEngineIsDownIsOneToRetry) {
   auto r = TranslateSync(*pool_, EnToEs({"hello"}));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("retry"));
+}
+
+TEST_F(PoolTest, DescribeListsWhatADownEngineServesButOnlyTheCapacityInRotation) {
+  servers_[0]->Shutdown(std::chrono::milliseconds(0));
+  ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() + pool_->standby_engines() == 1; }));
+  auto caps = pool_->Describe();
+  ASSERT_TRUE(caps.ok());
+  EXPECT_EQ(caps->capacity, 2);
+  EXPECT_EQ(caps->models.size(), 3u);
+  servers_[1]->Shutdown(std::chrono::milliseconds(0));
+  ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() + pool_->standby_engines() == 0; }));
+  caps = pool_->Describe();
+  EXPECT_EQ(caps->capacity, 0);
+  EXPECT_EQ(caps->models.size(), 3u);  // a client in front hears "retry", not "no such model"
+}
+
+TEST_F(PoolTest, CallsBeforeAnEngineFirstSaysWhatItServesAreOnesToRetry) {
+  Pool::Options options;
+  options.name = "loading";
+  auto loading = std::make_shared<Pool>(options, std::vector<std::shared_ptr<rpc::RemoteSpeechService>>{
+      std::make_shared<rpc::RemoteSpeechService>("unix:" + dir_ + "/not-up-yet.sock", rpc::RemoteSpeechService::Options{})});
+  loading->Start();
+  auto translated = TranslateSync(*loading, EnToEs({"hello"}));
+  EXPECT_EQ(translated.status().code(), absl::StatusCode::kUnavailable) << translated.status();
+  EXPECT_THAT(std::string(translated.status().message()), HasSubstr("retry after 1 s"));
+  auto spoken = std::make_shared<testing::SynthesisRecorder>();
+  loading->Synthesize(testing::SpeechOf("hello"), spoken);
+  EXPECT_EQ(spoken->Wait().code(), absl::StatusCode::kUnavailable) << spoken->Wait();
+  loading->Stop();
 }
 
 TEST_F(PoolTest, AnEngineFailureIsRetriedElsewhereButABadRequestIsNot) {
@@ -471,6 +601,31 @@ TEST_F(NoRetryBudgetPoolTest, WithoutBudgetAFailedCallFailsFast) {
   auto r = TranslateSync(*pool_, EnToEs({"hello"}));  // both idle: the first engine is tried
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(fakes_[1]->translations(), 0);
+}
+
+TEST_F(PoolTest, AnUnhealthyEngineThatDiscoveryDropsResolvesItsAlert) {
+  const std::string address = StartEngine();
+  pool_->AddEngine(address);
+  ASSERT_TRUE(WaitFor([&] { return pool_->healthy_engines() == 3; }));
+  servers_.back()->Shutdown(std::chrono::milliseconds(0));
+  ASSERT_TRUE(WaitFor([&] { return Events::Get().Has("engine_unhealthy test " + address); }));
+  pool_->RemoveEngine(address);
+  EXPECT_TRUE(Events::Get().Has("engine_removed test " + address));
+}
+
+TEST_F(PoolTest, APoolSaysWhenItFirstHasAHealthyEngine) {
+  // A process restarted while its pool had no healthy engine: the new one's first engine in
+  // rotation resolves the alert the old one raised.
+  std::vector<std::shared_ptr<rpc::RemoteSpeechService>> remotes;
+  for (const auto& status : pool_->EngineStatuses()) {
+    remotes.push_back(std::make_shared<rpc::RemoteSpeechService>(status.address, rpc::RemoteSpeechService::Options{}));
+  }
+  Pool::Options options;
+  options.name = "restarted";
+  auto restarted = std::make_shared<Pool>(options, remotes);
+  restarted->Start();
+  EXPECT_TRUE(WaitFor([&] { return Events::Get().Has("pool_healthy restarted "); }));
+  restarted->Stop();
 }
 
 TEST_F(PoolTest, DiscoveredEnginesJoinOnceHealthyAndRemovedOnesFinishTheirStreams) {

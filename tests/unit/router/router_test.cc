@@ -114,6 +114,24 @@ TEST(Router, SynthesisIsRoutedOnTheLanguageOrTheVoicesLanguage) {
   EXPECT_EQ(fake->syntheses(), 1);
 }
 
+TEST(Router, AVoiceNotFoundWhileASynthesisPoolIsDownIsOneToRetry) {
+  auto up = std::make_shared<FakeSpeechService>(), loading = std::make_shared<FakeSpeechService>();
+  Route tts_en = To("en", "tts-en", up), tts_de = To("de", "tts-de", loading);
+  tts_en.service = tts_de.service = "tts";
+  Router router({tts_en, tts_de});
+  loading->set_serving(false);  // its engines have not said what they speak yet
+  speech::SynthesisRequest request = testing::SpeechOf("hallo", "nova");
+  request.language_code.clear();
+  auto waiting = std::make_shared<testing::SynthesisRecorder>();
+  router.Synthesize(request, waiting);
+  EXPECT_EQ(waiting->Wait().code(), absl::StatusCode::kUnavailable) << waiting->Wait();
+  EXPECT_THAT(std::string(waiting->Wait().message()), HasSubstr("pool \"tts-de\" has no healthy engine; retry"));
+  loading->set_serving(true);
+  auto unknown = std::make_shared<testing::SynthesisRecorder>();
+  router.Synthesize(request, unknown);
+  EXPECT_EQ(unknown->Wait().code(), absl::StatusCode::kNotFound) << unknown->Wait();
+}
+
 TEST(Router, NoMatchNamesWhatIsServed) {
   Router router({To("en-US", "en", std::make_shared<FakeSpeechService>()), To("de-DE", "de", std::make_shared<FakeSpeechService>())});
   auto missing = router.Match("asr", "fr-FR");
