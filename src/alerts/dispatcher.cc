@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -127,6 +128,84 @@ Dispatcher::Dispatcher(DispatcherOptions options, Outbox& outbox, Transport& tra
     core::LogWarning("alert notification was on the wire when the relay stopped; sending it again with the same id",
                      {{"notification_id", row.id}, {"destination", row.destination}});
   }
+  // A route is known by what it matches (as Alertmanager keys its routes), numbered when several
+  // match the same, so groups keep their route when the list is reordered or a route's
+  // destinations or timings change.
+  std::map<std::string, int> seen;
+  for (const Route& r : options_.routes) {
+    std::string key = Dump(json(r.match));
+    if (const int n = ++seen[key]; n > 1) absl::StrAppend(&key, "#", n);
+    route_keys_.push_back(std::move(key));
+  }
+  route_keys_.push_back("default");
+  RerouteOrphanedGroups();
+}
+
+void Dispatcher::RerouteOrphanedGroups() {
+  auto groups = outbox_.Groups();
+  if (!groups.ok()) {
+    core::LogError("cannot read the alert outbox", {{"error", std::string(groups.status().message())}});
+    return;
+  }
+  for (const GroupRow& g : *groups) {
+    if (RouteByKey(g.route_key)) continue;
+    if (auto moved = Reroute(g, NowMs()); moved.ok()) {
+      core::LogWarning("alert group's route is gone from the config; its alerts take the routes they match now",
+                       {{"group_key", g.key}, {"alerts", *moved}});
+    } else {
+      core::LogError("cannot write to the alert outbox", {{"error", std::string(moved.status().message())}});
+    }
+  }
+}
+
+absl::StatusOr<size_t> Dispatcher::Reroute(const GroupRow& old, int64_t now) {
+  internal::Transaction tx(outbox_.db());
+  if (!tx.begun().ok()) return tx.begun();
+  auto alerts = outbox_.GroupAlerts(old.id);
+  if (!alerts.ok()) return alerts.status();
+  for (const StoredAlert& a : *alerts) {
+    for (size_t route : MatchRoutes(a.alert.labels)) {
+      auto [key, labels] = GroupKey(route, a.alert.labels);
+      auto group = outbox_.FindGroup(key);
+      if (!group.ok()) return group.status();
+      if (!*group) {
+        auto created = CreateGroup(route, key, labels, now);
+        if (!created.ok()) return created.status();
+        *group = std::move(*created);
+      }
+      // A firing alert is notified again on its new route (its destinations may be new to it);
+      // one that resolved after it was notified firing still gets its resolved notification.
+      if (!a.alert.FiringAt(now) && old.last_firing.count(a.fingerprint)) {
+        (*group)->last_firing.insert(a.fingerprint);
+        if (auto s = outbox_.UpdateGroup(**group); !s.ok()) return s;
+      }
+      if (auto s = outbox_.PutAlert((*group)->id, a, now); !s.ok()) return s;
+    }
+  }
+  if (auto s = outbox_.DeleteGroup(old.id); !s.ok()) return s;
+  if (auto s = tx.Commit(); !s.ok()) return s;
+  return alerts->size();
+}
+
+const Route& Dispatcher::RouteAt(size_t route) const {
+  return route < options_.routes.size() ? options_.routes[route] : default_route_;
+}
+
+std::optional<size_t> Dispatcher::RouteByKey(const std::string& key) const {
+  auto it = std::find(route_keys_.begin(), route_keys_.end(), key);
+  if (it == route_keys_.end()) return std::nullopt;
+  return static_cast<size_t>(it - route_keys_.begin());
+}
+
+absl::StatusOr<GroupRow> Dispatcher::CreateGroup(size_t route, const std::string& key, const LabelSet& labels, int64_t now) {
+  GroupRow g;
+  g.key = key;
+  g.route_key = route_keys_[route];
+  g.labels = labels;
+  g.created_at_ms = now;
+  g.next_flush_at_ms = now + RouteAt(route).group_wait.count();
+  if (auto s = outbox_.InsertGroup(g); !s.ok()) return s;
+  return g;
 }
 
 Dispatcher::~Dispatcher() = default;
@@ -152,7 +231,7 @@ std::vector<size_t> Dispatcher::MatchRoutes(const LabelSet& labels) const {
 }
 
 std::pair<std::string, LabelSet> Dispatcher::GroupKey(size_t route, const LabelSet& labels) const {
-  const Route& r = route < options_.routes.size() ? options_.routes[route] : default_route_;
+  const Route& r = RouteAt(route);
   LabelSet group;
   const bool all = std::find(r.group_by.begin(), r.group_by.end(), "...") != r.group_by.end();
   if (all) {
@@ -162,11 +241,11 @@ std::pair<std::string, LabelSet> Dispatcher::GroupKey(size_t route, const LabelS
       if (auto it = labels.find(name); it != labels.end()) group[name] = it->second;
     }
   }
-  return {absl::StrCat(route, ":", Dump(json(group))), group};
+  return {absl::StrCat(route_keys_[route], ":", Dump(json(group))), group};
 }
 
 std::vector<size_t> Dispatcher::RouteDestinations(size_t route) const {
-  const Route& r = route < options_.routes.size() ? options_.routes[route] : default_route_;
+  const Route& r = RouteAt(route);
   std::vector<size_t> out;
   for (size_t i = 0; i < destinations_.size(); ++i) {
     if (r.destinations.empty() || std::find(r.destinations.begin(), r.destinations.end(), destinations_[i].spec.name) != r.destinations.end()) {
@@ -217,15 +296,9 @@ absl::StatusOr<SubmitResult> Dispatcher::Submit(const std::vector<Alert>& alerts
             return absl::ResourceExhaustedError(absl::StrCat("the alert outbox is full: it holds ", held, " alerts; retry later"));
           }
           if (!*group) {
-            const Route& r = route < options_.routes.size() ? options_.routes[route] : default_route_;
-            GroupRow g;
-            g.key = key;
-            g.route = static_cast<int>(route);
-            g.labels = group_labels;
-            g.created_at_ms = now;
-            g.next_flush_at_ms = now + r.group_wait.count();
-            if (auto s = outbox_.InsertGroup(g); !s.ok()) return s;
-            *group = std::move(g);
+            auto created = CreateGroup(route, key, group_labels, now);
+            if (!created.ok()) return created.status();
+            *group = std::move(*created);
           }
           if (auto s = outbox_.PutAlert((*group)->id, {fp, alert}, now); !s.ok()) return s;
           held++;
@@ -267,13 +340,9 @@ absl::StatusOr<SubmitResult> Dispatcher::Submit(const std::vector<Alert>& alerts
 absl::Status Dispatcher::FlushGroup(GroupRow g, int64_t now) {
   internal::Transaction tx(outbox_.db());
   if (!tx.begun().ok()) return tx.begun();
-  if (static_cast<size_t>(g.route) > options_.routes.size()) {
-    // The config lost this route since the group was stored.
-    core::LogWarning("alert group's route is gone from the config; dropping the group", {{"group_key", g.key}});
-    if (auto s = outbox_.DeleteGroup(g.id); !s.ok()) return s;
-    return tx.Commit();
-  }
-  const Route& route = static_cast<size_t>(g.route) < options_.routes.size() ? options_.routes[g.route] : default_route_;
+  // Every group has a route of this config: the constructor re-routed the others.
+  const size_t route_index = RouteByKey(g.route_key).value_or(options_.routes.size());
+  const Route& route = RouteAt(route_index);
   auto alerts = outbox_.GroupAlerts(g.id);
   if (!alerts.ok()) return alerts.status();
   std::vector<Alert> firing, resolved;
@@ -293,7 +362,7 @@ absl::Status Dispatcher::FlushGroup(GroupRow g, int64_t now) {
   const bool send = new_firing || repeat || (route.send_resolved && !resolved.empty());
   if (send) {
     if (!route.send_resolved) resolved.clear();
-    for (size_t d : RouteDestinations(g.route)) {
+    for (size_t d : RouteDestinations(route_index)) {
       NotificationRow row;
       row.id = NewId();
       row.destination = destinations_[d].spec.name;

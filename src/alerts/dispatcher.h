@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -122,7 +123,15 @@ class Dispatcher {
     std::string in_flight_id;
   };
 
+  // Indices into options_.routes; options_.routes.size() is the default route.
   std::vector<size_t> MatchRoutes(const LabelSet& labels) const;
+  const Route& RouteAt(size_t route) const;
+  std::optional<size_t> RouteByKey(const std::string& key) const;
+  absl::StatusOr<GroupRow> CreateGroup(size_t route, const std::string& key, const LabelSet& labels, int64_t now_ms);
+  // Groups whose route this config does not have (edited or removed, or stored by a version
+  // that knew routes by index): their alerts join the groups of the routes they match now.
+  void RerouteOrphanedGroups();
+  absl::StatusOr<size_t> Reroute(const GroupRow& group, int64_t now_ms);  // the alerts moved
   std::pair<std::string, LabelSet> GroupKey(size_t route, const LabelSet& labels) const;
   std::vector<size_t> RouteDestinations(size_t route) const;
   absl::Status FlushGroup(GroupRow group, int64_t now_ms);
@@ -139,6 +148,7 @@ class Dispatcher {
   const core::TimePoint steady_anchor_;
   int64_t wall_anchor_ms_;
   Route default_route_;
+  std::vector<std::string> route_keys_;  // each route's identity, then the default route's
 
   mutable std::mutex mu_;
   std::vector<DestinationState> destinations_;

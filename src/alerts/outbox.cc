@@ -1,6 +1,10 @@
 #include "alerts/outbox.h"
 
+#include <limits>
+
 #include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
 
 namespace voxgate::alerts {
 
@@ -13,7 +17,7 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS alert_groups(
   id INTEGER PRIMARY KEY,
   group_key TEXT NOT NULL UNIQUE,
-  route INTEGER NOT NULL,
+  route_key TEXT NOT NULL,
   labels TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   next_flush_at INTEGER NOT NULL,
@@ -52,7 +56,17 @@ CREATE TABLE IF NOT EXISTS notifications(
   remote_id TEXT NOT NULL DEFAULT '',
   last_error TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS notifications_due ON notifications(destination, state, next_attempt_at, seq);
-PRAGMA user_version = 1;
+)sql";
+
+// The schema's version (PRAGMA user_version). 2: a group names its route by its key (version 1
+// stored the route's index, which a reordered route list makes point elsewhere).
+constexpr int kSchemaVersion = 2;
+
+// Brings a version 1 outbox up to date: its groups' routes are unknown (''), so the dispatcher
+// routes their alerts again.
+constexpr const char* kFromVersion1 = R"sql(
+ALTER TABLE alert_groups ADD COLUMN route_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE alert_groups DROP COLUMN route;
 )sql";
 
 std::string LabelsJson(const LabelSet& labels) { return json(labels).dump(); }
@@ -67,13 +81,13 @@ LabelSet LabelsFrom(const std::string& text) {
   return out;
 }
 
-constexpr const char* kGroupColumns = "id, group_key, route, labels, created_at, next_flush_at, last_notified_at, last_firing";
+constexpr const char* kGroupColumns = "id, group_key, route_key, labels, created_at, next_flush_at, last_notified_at, last_firing";
 
 GroupRow ReadGroup(const Statement& s) {
   GroupRow g;
   g.id = s.Int(0);
   g.key = s.Text(1);
-  g.route = static_cast<int>(s.Int(2));
+  g.route_key = s.Text(2);
   g.labels = LabelsFrom(s.Text(3));
   g.created_at_ms = s.Int(4);
   g.next_flush_at_ms = s.Int(5);
@@ -131,6 +145,24 @@ absl::StatusOr<int64_t> CountOf(sqlite3* db, const char* sql, const std::string*
   return s.Int(0);
 }
 
+// Creates the tables, or brings those of an older voxgate up to date, in one transaction.
+absl::Status Migrate(sqlite3* db) {
+  internal::Transaction tx(db);
+  if (!tx.begun().ok()) return tx.begun();
+  auto version = CountOf(db, "PRAGMA user_version");
+  if (!version.ok()) return version.status();
+  if (*version > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("written by a newer voxgate (schema version ", *version, ", this one knows ",
+                                                      kSchemaVersion, "); use that version or a new outbox"));
+  }
+  if (*version == 1) {
+    if (auto s = internal::Exec(db, kFromVersion1); !s.ok()) return s;
+  }
+  if (auto s = internal::Exec(db, kSchema); !s.ok()) return s;
+  if (auto s = internal::Exec(db, absl::StrCat("PRAGMA user_version = ", kSchemaVersion).c_str()); !s.ok()) return s;
+  return tx.Commit();
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(const std::string& path) {
@@ -146,7 +178,7 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(const std::string& path) {
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     if (auto s = internal::Exec(db.get(), pragma); !s.ok()) return absl::UnavailableError("alert outbox " + path + ": " + std::string(s.message()));
   }
-  if (auto s = internal::Exec(db.get(), kSchema); !s.ok()) return absl::UnavailableError("alert outbox " + path + ": " + std::string(s.message()));
+  if (auto s = Migrate(db.get()); !s.ok()) return absl::UnavailableError("alert outbox " + path + ": " + std::string(s.message()));
   std::unique_ptr<Outbox> outbox(new Outbox(std::move(db)));
   {
     Statement s(outbox->db(), Sql("SELECT ", kNotificationColumns, " FROM notifications WHERE state = 1 ORDER BY seq").c_str());
@@ -167,6 +199,8 @@ absl::StatusOr<std::optional<GroupRow>> Outbox::FindGroup(const std::string& key
   return std::optional<GroupRow>();
 }
 
+absl::StatusOr<std::vector<GroupRow>> Outbox::Groups() { return DueGroups(std::numeric_limits<int64_t>::max()); }
+
 absl::StatusOr<std::vector<GroupRow>> Outbox::DueGroups(int64_t now_ms) {
   Statement s(db(), Sql("SELECT ", kGroupColumns, " FROM alert_groups WHERE next_flush_at <= ? ORDER BY next_flush_at, id").c_str());
   s.Bind(1, now_ms);
@@ -185,9 +219,9 @@ absl::StatusOr<std::optional<int64_t>> Outbox::NextFlushAt() {
 
 absl::Status Outbox::InsertGroup(GroupRow& g) {
   Statement s(db(),
-              "INSERT INTO alert_groups(group_key, route, labels, created_at, next_flush_at, last_notified_at, last_firing) "
+              "INSERT INTO alert_groups(group_key, route_key, labels, created_at, next_flush_at, last_notified_at, last_firing) "
               "VALUES(?, ?, ?, ?, ?, ?, ?)");
-  s.Bind(1, g.key).Bind(2, int64_t{g.route}).Bind(3, LabelsJson(g.labels)).Bind(4, g.created_at_ms).Bind(5, g.next_flush_at_ms);
+  s.Bind(1, g.key).Bind(2, g.route_key).Bind(3, LabelsJson(g.labels)).Bind(4, g.created_at_ms).Bind(5, g.next_flush_at_ms);
   s.Bind(6, g.last_notified_at_ms).Bind(7, json(g.last_firing).dump());
   if (auto st = s.Run(); !st.ok()) return st;
   g.id = sqlite3_last_insert_rowid(db());

@@ -26,7 +26,7 @@ namespace voxgate::alerts {
 struct GroupRow {
   int64_t id = 0;
   std::string key;
-  int route = 0;
+  std::string route_key;  // the route's identity (Dispatcher), '' when unknown
   LabelSet labels;
   int64_t created_at_ms = 0;
   int64_t next_flush_at_ms = 0;
@@ -67,6 +67,7 @@ class Outbox {
 
   absl::StatusOr<std::optional<GroupRow>> FindGroup(const std::string& key);
   absl::StatusOr<std::vector<GroupRow>> DueGroups(int64_t now_ms);
+  absl::StatusOr<std::vector<GroupRow>> Groups();  // all of them
   absl::StatusOr<std::optional<int64_t>> NextFlushAt();
   absl::Status InsertGroup(GroupRow& group);  // sets group.id
   absl::Status UpdateGroup(const GroupRow& group);

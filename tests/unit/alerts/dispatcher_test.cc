@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <mutex>
 
+#include "absl/strings/str_cat.h"
+#include "alerts/internal/sqlite.h"
 #include "alerts/payloads.h"
 #include "testing/fake_clock.h"
 
@@ -510,6 +512,102 @@ TEST_F(DispatcherTest, StateSurvivesARestart) {
   Open();
   Advance(hours(1));
   EXPECT_EQ(transport_.sent().size(), 1u) << "a delivered notification is not sent again after a restart";
+}
+
+// A config whose routes send critical alerts to "pager" and the rest to "hook".
+void RouteCriticalToThePager(DispatcherOptions& options) {
+  options.destinations.push_back({"pager", DestinationType::kWebhook, "http://pager.test/", 100, 100, milliseconds(1000), ""});
+  Route critical = options.routes[0];
+  critical.match = {{"severity", "critical"}};
+  critical.destinations = {"pager"};
+  options.routes = {critical};
+}
+
+TEST_F(DispatcherTest, AGroupKeepsItsRouteWhenTheRouteListIsReordered) {
+  RouteCriticalToThePager(options_);
+  Open();
+  const Alert down = Firing("Down", "a", "critical");
+  Submit({down});
+  Advance(seconds(31));
+  ASSERT_EQ(transport_.sent().size(), 1u);
+  // A restart with a new route in front: the critical route moved from first to second.
+  Route team = options_.routes[0];
+  team.match = {{"team", "speech"}};
+  team.destinations = {"hook"};
+  team.group_wait = seconds(0);
+  options_.routes.insert(options_.routes.begin(), team);
+  Open();
+  Submit({Resolved(down)});
+  Advance(minutes(5));
+  ASSERT_EQ(transport_.sent().size(), 2u) << "the resolution reaches the group it resolves";
+  EXPECT_EQ(transport_.sent()[1].url, "http://pager.test/");
+  EXPECT_EQ(Bodies()[1]["status"], "resolved");
+  EXPECT_EQ(dispatcher_->Status()["groups"], 0);
+  Advance(hours(5));
+  EXPECT_EQ(transport_.sent().size(), 2u) << "no repeat of an alert that resolved";
+}
+
+TEST_F(DispatcherTest, TheAlertsOfARouteGoneFromTheConfigTakeTheRoutesTheyMatchNow) {
+  RouteCriticalToThePager(options_);
+  Open();
+  const Alert down = Firing("Down", "a", "critical"), gone = Firing("Gone", "b", "critical");
+  Submit({down, gone});
+  Advance(seconds(31));
+  ASSERT_EQ(transport_.sent().size(), 2u);  // a group each, to the pager
+  Submit({Resolved(gone)});                 // notified firing, resolved, its resolution not sent yet
+  // A restart without the critical route: both alerts take the default route (every
+  // destination, the default timings).
+  options_.routes.clear();
+  options_.seed++;  // a new process draws new notification ids
+  Open();
+  EXPECT_EQ(dispatcher_->Status()["groups"], 2);
+  Advance(seconds(31));
+  // What each destination heard after the restart: "alertname status".
+  auto heard = [&](const std::string& url) {
+    std::vector<std::string> out;
+    const auto sent = transport_.sent();
+    for (size_t i = 2; i < sent.size(); ++i) {
+      if (sent[i].url != url) continue;
+      const json body = json::parse(sent[i].body);
+      for (const auto& a : body["alerts"]) out.push_back(a["labels"]["alertname"].get<std::string>() + " " + a["status"].get<std::string>());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  // The firing alert is notified on its new route; the resolution owed is still told.
+  EXPECT_THAT(heard("http://hook.test/secret"), ::testing::ElementsAre("Down firing", "Gone resolved"));
+  EXPECT_THAT(heard("http://pager.test/"), ::testing::ElementsAre("Down firing", "Gone resolved"));
+  Submit({Resolved(down)});
+  Advance(minutes(6));
+  EXPECT_THAT(heard("http://hook.test/secret"), ::testing::ElementsAre("Down firing", "Down resolved", "Gone resolved"));
+  EXPECT_EQ(dispatcher_->Status()["groups"], 0);
+}
+
+TEST_F(DispatcherTest, AnOutboxOfTheVersionThatKnewRoutesByIndexIsUpgradedWithItsAlerts) {
+  {  // What that version left: schema version 1, a group on route 0 waiting to be notified.
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "alerts.db").c_str(), &raw), SQLITE_OK);
+    internal::SqlitePtr db(raw);
+    const std::string v1 = absl::StrCat(R"sql(
+      CREATE TABLE alert_groups(id INTEGER PRIMARY KEY, group_key TEXT NOT NULL UNIQUE, route INTEGER NOT NULL,
+        labels TEXT NOT NULL, created_at INTEGER NOT NULL, next_flush_at INTEGER NOT NULL,
+        last_notified_at INTEGER NOT NULL DEFAULT 0, last_firing TEXT NOT NULL DEFAULT '[]');
+      CREATE TABLE alerts(group_id INTEGER NOT NULL, fingerprint TEXT NOT NULL, labels TEXT NOT NULL,
+        annotations TEXT NOT NULL, starts_at INTEGER NOT NULL, ends_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+        generator_url TEXT NOT NULL, source TEXT NOT NULL, one_shot INTEGER NOT NULL, PRIMARY KEY(group_id, fingerprint));
+      INSERT INTO alert_groups(id, group_key, route, labels, created_at, next_flush_at)
+        VALUES(1, '0:{"alertname":"Down"}', 0, '{"alertname":"Down"}', )sql", kWallAnchor, ", ", kWallAnchor + 30000, R"sql();
+      INSERT INTO alerts VALUES(1, 'f1', '{"alertname":"Down","instance":"a"}', '{}', )sql", kWallAnchor,
+                                        ", 0, ", kWallAnchor, R"sql(, '', 'alertmanager', 0);
+      PRAGMA user_version = 1;)sql");
+    ASSERT_TRUE(internal::Exec(db.get(), v1.c_str()).ok());
+  }
+  Open();
+  EXPECT_EQ(dispatcher_->Status()["alerts"], 1);
+  Advance(seconds(31));
+  ASSERT_EQ(transport_.sent().size(), 1u);
+  EXPECT_EQ(Bodies()[0]["alerts"][0]["labels"]["instance"], "a");
+  EXPECT_EQ(Bodies()[0]["status"], "firing");
 }
 
 TEST_F(DispatcherTest, ACrashMidDeliveryResendsWithTheSameId) {
