@@ -101,10 +101,7 @@ struct StreamState {
 //   still reads, so Beast's pings tell a client that is still there from one that vanished;
 // - while the stream holds audio back the reader does not read, and the client owes nothing (the
 //   wait is bounded).
-// Before the stream starts (the handshake, a first message with the config) Beast's timer runs.
-void ClientIdleTimeout(Ws& ws, double idle_timeout_seconds) {
-  ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), Seconds(idle_timeout_seconds), false});
-}
+// Before the stream starts, ReadFirstMessage waits for a config with the same timeout.
 void ServerBusyKeepAlive(Ws& ws, double idle_timeout_seconds) {
   ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), Seconds(idle_timeout_seconds), true});
 }
@@ -116,6 +113,33 @@ asio::awaitable<void> SendErrorAndClose(Ws& ws, const absl::Status& status) {
   ws.text(true);
   co_await ws.async_write(asio::buffer(native::ErrorJson(status)), kAwait);
   co_await ws.async_close(CloseReasonFor(status), kAwait);
+}
+
+// Reads the client's first message (a config, audio or the end). A client that sends nothing
+// within idle_timeout gets the error and close 1008 "no message for N s" (Beast's idle timer would
+// drop the socket with no close frame): `silent` is then set, and the read ends with an error.
+struct FirstMessage {
+  beast::flat_buffer buffer;
+  boost::system::error_code error;
+  bool arrived = false;
+  bool silent = false;
+};
+asio::awaitable<void> ReadThenStopWatch(Ws& ws, FirstMessage& first, asio::steady_timer& watch) {
+  auto [ec, n] = co_await ws.async_read(first.buffer, kAwait);
+  first.error = ec;
+  first.arrived = true;
+  watch.cancel();
+}
+asio::awaitable<void> CloseIfSilent(Ws& ws, FirstMessage& first, asio::steady_timer& watch, double idle_timeout_seconds) {
+  co_await watch.async_wait(kAwait);
+  if (first.arrived) co_return;
+  first.silent = true;
+  co_await SendErrorAndClose(ws, speech::ClientIdleError(idle_timeout_seconds));  // beside the pending read
+}
+asio::awaitable<void> ReadFirstMessage(Ws& ws, FirstMessage& first, double idle_timeout_seconds) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer watch(co_await asio::this_coro::executor, Seconds(idle_timeout_seconds));
+  co_await (ReadThenStopWatch(ws, first, watch) && CloseIfSilent(ws, first, watch, idle_timeout_seconds));
 }
 
 // How long audio may wait for room in the stream. The tiers below end a stream that cannot go on
@@ -372,7 +396,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
   // keeps what a client that stops reading can pile up small, and lets the writer notice soon.
   boost::system::error_code ignored;
   beast::get_lowest_layer(ws).socket().set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), ignored);
-  ClientIdleTimeout(ws, limits.idle_timeout_seconds);
+  NoIdleTimeout(ws);  // ReadFirstMessage's, then IdleWatch's
   ws.read_message_max(limits.max_frame_bytes);
   ws.set_option(websocket::stream_base::decorator([&](websocket::response_type& res) {
     res.set(http::field::server, "voxgate");
@@ -393,12 +417,16 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
   if (config_in_query) status = native::ApplyQuery(target.substr(q + 1), st.config);
   if (status.ok() && ctx.draining) status = absl::UnavailableError("the server is shutting down; retry on another instance");
 
-  beast::flat_buffer first;
+  FirstMessage first_message;
+  const beast::flat_buffer& first = first_message.buffer;
   bool first_is_audio = false;
   bool end_at_once = false;
   if (status.ok() && !config_in_query) {
-    auto [ec, n] = co_await ws.async_read(first, kAwait);
-    if (ec == websocket::error::message_too_big) {
+    co_await ReadFirstMessage(ws, first_message, limits.idle_timeout_seconds);
+    const auto ec = first_message.error;
+    if (first_message.silent) {
+      status = speech::ClientIdleError(limits.idle_timeout_seconds);  // told and closed already
+    } else if (ec == websocket::error::message_too_big) {
       status = absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", limits.max_frame_bytes, " bytes"));
     } else if (ec) {
       co_return;  // gone before saying anything
@@ -427,9 +455,8 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     if (started.ok()) st.stream = std::move(*started);
   }
   if (!status.ok()) {
-    co_await SendErrorAndClose(ws, status);
+    if (!first_message.silent) co_await SendErrorAndClose(ws, status);
   } else {
-    NoIdleTimeout(ws);  // IdleWatch's, from here on
     ws.text(true);
     co_await ws.async_write(asio::buffer(native::ReadyJson(st.in.id, st.config)), kAwait);
     absl::Status first_status;
