@@ -60,7 +60,6 @@ std::optional<double> ParseRetryAfter(const std::string& value, int64_t now_ms) 
 }  // namespace
 
 int64_t RetryAfterMs(const HttpResponse& r, int64_t now_ms) {
-  if (now_ms == 0) now_ms = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::optional<double> header = ParseRetryAfter(r.retry_after, now_ms), body;
   json doc = json::parse(r.body, nullptr, false);
   if (doc.is_object()) {

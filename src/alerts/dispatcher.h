@@ -159,9 +159,9 @@ class Dispatcher {
 };
 
 // How long a 429 asks to wait, in ms: Discord's JSON `retry_after` (seconds) or the
-// Retry-After header (seconds, or an HTTP date: from `now_ms`, wall time; 0: the system
-// clock's); when both, the body's finer value unless it disagrees with the header by more than
-// a second (old Discord API versions sent milliseconds there). Default 5 s, at most an hour.
-int64_t RetryAfterMs(const HttpResponse& response, int64_t now_ms = 0);
+// Retry-After header (seconds, or an HTTP date: from `now_ms`, wall time); when both, the body's
+// finer value unless it disagrees with the header by more than a second (old Discord API
+// versions sent milliseconds there). Default 5 s, at most an hour.
+int64_t RetryAfterMs(const HttpResponse& response, int64_t now_ms);
 
 }  // namespace voxgate::alerts

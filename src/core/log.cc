@@ -293,10 +293,6 @@ std::string FormatRfc3339Utc(std::chrono::system_clock::time_point t) {
   return FormatRfc3339(std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count(), 6);
 }
 
-bool LogEnabled(Severity severity, SourceLocation where) {
-  return TheLevels().Enabled(severity, ModuleOf(where.file_name()));
-}
-
 bool LogEnabledFor(Severity severity, std::string_view module) { return TheLevels().Enabled(severity, module); }
 
 void Log(Severity severity, std::string_view message, nlohmann::json fields, SourceLocation where) {

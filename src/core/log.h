@@ -66,8 +66,7 @@ inline void LogError(std::string_view m, nlohmann::json f = nlohmann::json::obje
   Log(Severity::kError, m, std::move(f), where);
 }
 
-// Whether a line of `severity` from the calling file would be written (to skip building fields).
-bool LogEnabled(Severity severity, SourceLocation where = SourceLocation::current());
+// Whether a line of `severity` from `module` would be written (to skip building fields).
 bool LogEnabledFor(Severity severity, std::string_view module);
 
 // The modules levels can be set for.

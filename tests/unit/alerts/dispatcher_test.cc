@@ -380,11 +380,11 @@ TEST_F(DispatcherTest, Http429PausesTheDestinationForRetryAfterAndDropsNothing) 
 }
 
 TEST(RetryAfterTest, BodyAndHeader) {
-  EXPECT_EQ(RetryAfterMs({429, R"({"retry_after": 1.25})", "", ""}), 1250);
-  EXPECT_EQ(RetryAfterMs({429, "", "7", ""}), 7000);  // Slack: the header only
-  EXPECT_EQ(RetryAfterMs({429, R"({"retry_after": 1500})", "2", ""}), 2000) << "an old API's milliseconds: trust the header";
-  EXPECT_EQ(RetryAfterMs({429, "", "", ""}), 5000);
-  EXPECT_EQ(RetryAfterMs({429, "", "999999", ""}), 3600 * 1000) << "at most an hour";
+  EXPECT_EQ(RetryAfterMs({429, R"({"retry_after": 1.25})", "", ""}, kWallAnchor), 1250);
+  EXPECT_EQ(RetryAfterMs({429, "", "7", ""}, kWallAnchor), 7000);  // Slack: the header only
+  EXPECT_EQ(RetryAfterMs({429, R"({"retry_after": 1500})", "2", ""}, kWallAnchor), 2000) << "an old API's milliseconds: trust the header";
+  EXPECT_EQ(RetryAfterMs({429, "", "", ""}, kWallAnchor), 5000);
+  EXPECT_EQ(RetryAfterMs({429, "", "999999", ""}, kWallAnchor), 3600 * 1000) << "at most an hour";
 }
 
 TEST(RetryAfterTest, HttpDateIsRelativeToNowAndGarbageIsIgnored) {
