@@ -293,8 +293,7 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
   if (!started.ok()) co_return started.status();
   speech::RecognitionStreamPtr stream = std::move(*started);
   CancelOnHangUp watch(in.socket, *stream);
-  const auto deadline = std::chrono::steady_clock::now() +
-                        Seconds(ctx.options.limits.request_timeout_seconds);
+  const auto deadline = in.deadline;  // the upload took its part of it
   std::vector<speech::RecognitionResult> finals;
   // Keeps the finals queued so far; false if results were dropped. Once the stream has ended
   // TryNext keeps saying so, and the loop below hears it.
@@ -420,7 +419,7 @@ asio::awaitable<Outcome> Translate(Context& ctx, const Request& req, const Incom
   if (!call.ok()) co_return Outcome{ErrorResponse(call.status())};
   in.Stamp(call->request);
   call->request.report = in.report;
-  call->request.deadline = std::chrono::system_clock::now() + kTranslateTimeout;
+  call->request.deadline = in.WallDeadline(kTranslateTimeout);
   auto result = co_await TranslateAsync(*ctx.service, call->request);
   if (!result.ok()) co_return Outcome{ErrorResponse(result.status())};
   co_return Outcome{JsonResponse(200, translate::RenderTranslateResponse(*call, *result))};
@@ -495,7 +494,7 @@ asio::awaitable<Outcome> MimiTranslate(Context& ctx, const Request& req, const I
   request.target_language = form->target;
   in.Stamp(request);
   request.report = in.report;
-  request.deadline = std::chrono::system_clock::now() + kTranslateTimeout;
+  request.deadline = in.WallDeadline(kTranslateTimeout);
   auto result = co_await TranslateAsync(*ctx.service, std::move(request));
   if (!result.ok()) co_return Outcome{ErrorResponse(result.status())};
   co_return Outcome{JsonResponse(200, nlohmann::json(result->texts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))};
@@ -649,14 +648,14 @@ asio::awaitable<void> DiscardBody(beast::tcp_stream& stream, beast::flat_buffer&
   }
 }
 
-// Reads a request's body, allowing limits.idle_timeout_seconds between reads and
-// limits.request_timeout_seconds in all, so that a client trickling its body holds its share of
-// the upload memory no longer than that. OUT_OF_RANGE over the body limit; another error: the
-// connection is closed or stalled.
+// Reads a request's body, allowing limits.idle_timeout_seconds between reads and the request's
+// deadline in all, so that a client trickling its body holds its share of the upload memory no
+// longer than that. OUT_OF_RANGE over the body limit; another error: the connection is closed or
+// stalled.
 asio::awaitable<absl::Status> ReadBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
-                                       http::request_parser<http::string_body>& parser, const core::LimitsConfig& limits) {
+                                       http::request_parser<http::string_body>& parser, const core::LimitsConfig& limits,
+                                       std::chrono::steady_clock::time_point deadline) {
   parser.body_limit(MaxBodyBytes(limits));
-  const auto deadline = std::chrono::steady_clock::now() + Seconds(limits.request_timeout_seconds);
   while (!parser.is_done()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     stream.expires_after(std::min(Seconds(limits.idle_timeout_seconds), left));
@@ -699,6 +698,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     if (ec) co_return;  // closed, timed out or garbage: nothing to answer
     const auto start = std::chrono::steady_clock::now();
     Incoming in = IncomingFor(parser.get(), remote);
+    in.deadline = start + Seconds(limits.request_timeout_seconds);
     Response early;
     bool reject = false;
     // The body's bytes of ctx.uploads, held until its response is sent: its declared length, or
@@ -734,7 +734,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
         http::response<http::empty_body> cont{http::status::continue_, 11};
         co_await http::async_write(stream, cont, kAwait);
       }
-      absl::Status body = co_await ReadBody(stream, buffer, parser, limits);
+      absl::Status body = co_await ReadBody(stream, buffer, parser, limits, in.deadline);
       if (absl::IsOutOfRange(body)) {
         early = ErrorResponse(body);
         reject = true;

@@ -154,8 +154,10 @@ absl::StatusOr<speech::Capabilities> Router::Describe() {
         for (auto& have : caps.models) {
           if (have.name != m.name) continue;
           seen = true;
-          if (std::find(have.language_codes.begin(), have.language_codes.end(), r.language) == have.language_codes.end()) {
-            have.language_codes.push_back(r.language);
+          for (const auto& code : m.language_codes) {
+            if (std::find(have.language_codes.begin(), have.language_codes.end(), code) == have.language_codes.end()) {
+              have.language_codes.push_back(code);
+            }
           }
         }
         if (!seen) caps.models.push_back(std::move(m));

@@ -68,6 +68,14 @@ struct Incoming {
   speech::CallReportPtr report = std::make_shared<speech::CallReport>();
   // The client's connection while an HTTP request is served, to notice a client that hangs up.
   tcp::socket* socket = nullptr;
+  // An HTTP request is answered by then: limits.request_timeout_seconds after its header came,
+  // for its upload and its work together.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  // The same on the wall clock (as speech requests carry it), and at most `cap` from now.
+  std::chrono::system_clock::time_point WallDeadline(std::chrono::seconds cap) const {
+    const auto left = std::min<std::chrono::steady_clock::duration>(deadline - std::chrono::steady_clock::now(), cap);
+    return std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(left);
+  }
 
   // A speech request's fields that say whose it is. The report goes only to the request's main
   // call (set it by hand), so that side calls (a stream's translations) do not mix into it.

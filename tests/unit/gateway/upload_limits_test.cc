@@ -240,6 +240,32 @@ TEST_F(UploadLimitsTest, AStalledUploadIsCutOffAfterTheIdleTimeout) {
   gateway.Stop();
 }
 
+// limits.request_timeout_seconds bounds a request's upload and recognition together: a slow
+// upload leaves its recognition only what is left.
+TEST_F(UploadLimitsTest, TheRequestTimeoutCountsTheUploadToo) {
+  GatewayOptions options = Options();
+  options.limits.request_timeout_seconds = 3;
+  Gateway gateway(options, engine_);
+  ASSERT_TRUE(gateway.Start().ok());
+  engine_->SetPaused(true);  // recognition never ends
+  const std::string request = TranscriptionRequest(FlacOfSilence(1));
+  const int fd = Connect(gateway.listen_address());
+  ASSERT_GE(fd, 0);
+  const auto start = std::chrono::steady_clock::now();
+  const size_t piece = request.size() / 6 + 1;  // the body over 2.5 s, a piece every 0.5 s
+  for (size_t at = 0; at < request.size(); at += piece) {
+    if (at > 0) std::this_thread::sleep_for(milliseconds(500));
+    ASSERT_TRUE(SendAll(fd, request.substr(at, piece)));
+  }
+  const std::string response = ReceiveUntil(fd, "", seconds(10));
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  close(fd);
+  EXPECT_EQ(response.substr(0, 12), "HTTP/1.1 504") << response;
+  EXPECT_LT(took, 4.5) << "the recognition got a timeout of its own after the 2.5 s upload";
+  engine_->SetPaused(false);
+  gateway.Stop();
+}
+
 // Audio over limits.max_stream_seconds is refused with 413 before an engine hears any of it.
 TEST_F(UploadLimitsTest, AudioOverTheLengthLimitIsRefusedBeforeRecognition) {
   GatewayOptions options = Options();

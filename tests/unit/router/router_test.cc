@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/metrics.h"
+#include "speech/language.h"
 #include "testing/fake_speech_service.h"
 #include "testing/synthesize_sync.h"
 #include "testing/wait_for.h"
@@ -169,6 +170,17 @@ TEST(Router, DescribeListsEachModelWithTheRoutesLanguages) {
   EXPECT_EQ(caps->capacity, 2);  // one pool behind two routes counts once
   EXPECT_TRUE(router.IsServing());
   EXPECT_FALSE(Router({}).IsServing());
+}
+
+TEST(Router, ATranslationModelBehindSeveralRoutesKeepsItsOwnPairs) {
+  auto mt = std::make_shared<FakeSpeechService>(2);
+  Route en = To("en", "mt", mt), es = To("es", "mt", mt);
+  en.service = es.service = "mt";
+  auto caps = Router({en, es}).Describe();
+  ASSERT_TRUE(caps.ok());
+  ASSERT_EQ(caps->models.size(), 1u);
+  EXPECT_EQ(caps->models[0].name, "fake-mt");
+  EXPECT_EQ(speech::TranslationPairs(caps->models), (std::vector<std::string>{"en->es"})) << "not es->es";
 }
 
 TEST(Router, ServesOnceEveryRouteHasServedThenWhileAnyRouteHasAServingPool) {
