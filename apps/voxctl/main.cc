@@ -131,15 +131,17 @@ int main(int argc, char** argv) {
   auto* analyze = logs->add_subcommand("analyze", "Report on a log: JSON lines or a `gcloud logging read --format=json` export");
   voxgate::logs::AnalyzeCommand analyze_command;
   auto& ao = analyze_command.options;
+  // Up to ten years: a window is counted in microseconds (int64).
+  const CLI::Range kWindowSeconds(int64_t{1}, int64_t{10} * 365 * 86400);
   bool no_progress = false;
   analyze->add_option("file", analyze_command.input, "the log; - reads standard input")->capture_default_str();
   analyze->add_option("--format", analyze_command.format, "text, json or csv")->check(CLI::IsMember({"text", "json", "csv"}))->capture_default_str();
   analyze->add_option("--top", ao.top, "slowest requests listed")->capture_default_str();
   analyze->add_option("--tier", ao.tier, "only lines of this tier (labels.tier: endpoint, router, pool, engine, all-in-one)");
-  analyze->add_option("--window", ao.burst_window_s, "error-burst window, seconds")->check(CLI::PositiveNumber)->capture_default_str();
+  analyze->add_option("--window", ao.burst_window_s, "error-burst window, seconds")->check(kWindowSeconds)->capture_default_str();
   analyze->add_option("--burst-factor", ao.burst_factor, "a burst window has this many times the median error events per window")->capture_default_str();
   analyze->add_option("--burst-min-errors", ao.burst_min_errors, "and at least this many error events")->capture_default_str();
-  analyze->add_option("--anomaly-window", ao.anomaly_window_s, "anomaly window, seconds")->check(CLI::PositiveNumber)->capture_default_str();
+  analyze->add_option("--anomaly-window", ao.anomaly_window_s, "anomaly window, seconds")->check(kWindowSeconds)->capture_default_str();
   analyze->add_option("--min-samples", ao.anomaly_min_samples, "requests (or rtf values) an engine's window and its reference need")->capture_default_str();
   analyze->add_option("--min-errors", ao.anomaly_min_errors, "server errors an error-ratio anomaly needs")->capture_default_str();
   analyze->add_option("--rtf-factor", ao.rtf_factor, "mean real-time factor this many times the reference is an anomaly")->capture_default_str();

@@ -20,17 +20,18 @@ absl::StatusOr<json> ParseJson(std::string_view body) {
   return doc;
 }
 
-// A JSON object of strings (labels, annotations). Labels must be short; annotations are cut.
+// A JSON object of strings (labels, annotations). Oversized ones are cut, not refused: a sender
+// such as Alertmanager does not resend a notification answered 4xx, so refusing one alert would
+// lose the others sent with it. Cut the same way each time, an alert keeps its identity: values
+// to kMaxLabelBytes (annotations kMaxAnnotationBytes), and the first kMaxLabelsPerAlert names.
 absl::Status ReadStringMap(const json& value, const std::string& path, bool labels, LabelSet& out) {
   if (value.is_null()) return absl::OkStatus();
   if (!value.is_object()) return Invalid(path, "expected an object of strings");
-  if (value.size() > kMaxLabelsPerAlert) return Invalid(path, absl::StrCat("more than ", kMaxLabelsPerAlert, " entries"));
-  for (const auto& [k, v] : value.items()) {
+  for (const auto& [k, v] : value.items()) {  // in name order
+    if (out.size() == kMaxLabelsPerAlert) break;
     if (k.empty() || k.size() > kMaxLabelBytes) return Invalid(path, absl::StrCat("a name must have 1 to ", kMaxLabelBytes, " bytes"));
     if (!v.is_string()) return Invalid(path + "." + k, "expected a string");
-    const auto& s = v.get_ref<const std::string&>();
-    if (labels && s.size() > kMaxLabelBytes) return Invalid(path + "." + k, absl::StrCat("longer than ", kMaxLabelBytes, " bytes"));
-    out[k] = labels ? s : internal::TruncateBytes(s, kMaxAnnotationBytes);
+    out[k] = internal::TruncateBytes(v.get_ref<const std::string&>(), labels ? kMaxLabelBytes : kMaxAnnotationBytes);
   }
   return absl::OkStatus();
 }
@@ -237,7 +238,9 @@ std::optional<Alert> AlertFromLogLine(const json& in, const EventOptions& option
   if (known != nullptr) {
     alert.labels["alertname"] = known->alertname;
     alert.labels["severity"] = known->severity;
-    if (!known->firing) alert.ends_at_ms = std::max(alert.starts_at_ms, int64_t{1});
+    // A resolution stamped ahead of the relay's clock (clocks of pods differ) resolves now; left
+    // in the future it would fire the alert it resolves until then.
+    if (!known->firing) alert.ends_at_ms = std::max(std::min(alert.starts_at_ms, now_ms), int64_t{1});
   } else {
     alert.one_shot = true;
     alert.labels["alertname"] = event.empty() ? "VoxgateLog" : internal::TruncateBytes(event, 128);

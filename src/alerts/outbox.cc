@@ -69,7 +69,8 @@ ALTER TABLE alert_groups ADD COLUMN route_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE alert_groups DROP COLUMN route;
 )sql";
 
-std::string LabelsJson(const LabelSet& labels) { return json(labels).dump(); }
+// Lines of voxgate's own log reach the relay unchecked: invalid UTF-8 is replaced (dump would throw).
+std::string LabelsJson(const LabelSet& labels) { return json(labels).dump(-1, ' ', false, json::error_handler_t::replace); }
 
 LabelSet LabelsFrom(const std::string& text) {
   LabelSet out;

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace voxgate::alerts {
 namespace {
 
@@ -68,6 +70,24 @@ TEST(AlertmanagerTest, LongAnnotationsAreCutNotRefused) {
   ASSERT_TRUE(in.ok()) << in.status();
   EXPECT_LE(in->alerts[0].annotations.at("description").size(), kMaxAnnotationBytes);
   EXPECT_THAT(in->alerts[0].annotations.at("description"), ::testing::EndsWith("…"));
+}
+
+// Alertmanager does not resend a notification answered 4xx: one oversized alert must not cost
+// the others theirs.
+TEST(AlertmanagerTest, OversizedLabelsAreCutTheSameWayEachTimeNotRefused) {
+  std::string many;
+  for (int i = 0; i < 100; ++i) absl::StrAppend(&many, ", \"l", 100 + i, "\": \"v\"");
+  const std::string body = absl::StrCat(R"({"alerts": [{"labels": {"alertname": "Fine"}},
+      {"labels": {"alertname": "Long", "query": ")", std::string(5000, 'q'), R"("}},
+      {"labels": {"alertname": "Many")", many, "}}]}");
+  auto in = ParseAlertmanager(body, kNow);
+  ASSERT_TRUE(in.ok()) << in.status();
+  ASSERT_EQ(in->alerts.size(), 3u);
+  EXPECT_LE(in->alerts[1].labels.at("query").size(), kMaxLabelBytes);
+  EXPECT_EQ(in->alerts[2].labels.size(), kMaxLabelsPerAlert);
+  auto again = ParseAlertmanager(body, kNow);
+  EXPECT_EQ(Fingerprint(again->alerts[1].labels), Fingerprint(in->alerts[1].labels)) << "its resolution will match it";
+  EXPECT_EQ(Fingerprint(again->alerts[2].labels), Fingerprint(in->alerts[2].labels));
 }
 
 constexpr const char* kCloudMonitoringOpen = R"({
@@ -151,6 +171,13 @@ TEST(LogLinesTest, EngineEventsFireAndResolveOneAlert) {
       "event": "engine_removed", "logging.googleapis.com/labels": {"tier": "all-in-one", "module": "pool"}})"),
                                options, kNow);
   ASSERT_TRUE(gone.has_value()) << "an engine that is gone resolves its alert";
+  EXPECT_FALSE(gone->FiringAt(kNow));
+  auto ahead = AlertFromLogLine(nlohmann::json::parse(R"({"severity": "INFO", "message": "engine in rotation",
+      "time": "2027-01-15T08:00:03Z", "pool": "asr-en-us", "engine": "unix:/tmp/x/asr-en-us-0.sock",
+      "event": "engine_healthy", "logging.googleapis.com/labels": {"tier": "all-in-one", "module": "pool"}})"),
+                                options, kNow);
+  ASSERT_TRUE(ahead.has_value());
+  EXPECT_FALSE(ahead->FiringAt(kNow)) << "a resolution from a clock 3 s ahead resolves now, it does not fire";
   EXPECT_EQ(Fingerprint(gone->labels), Fingerprint(down->labels));
   EXPECT_FALSE(gone->FiringAt(kNow));
 

@@ -102,6 +102,11 @@ TEST_F(VoxctlLogs, TextByDefaultAndClearErrors) {
   EXPECT_THAT(missing.out, HasSubstr("nothing.log: No such file or directory"));
   const Ran bad = Shell(Voxctl() + " logs analyze " + Path("app.log") + " --format xml 2>&1");
   EXPECT_NE(bad.status, 0);
+  for (const char* option : {"--window", "--anomaly-window"}) {  // counted in microseconds: no overflow
+    const Ran huge = Shell(Voxctl() + " logs analyze " + Path("app.log") + " " + option + " 288230376151711744 2>&1");
+    EXPECT_NE(huge.status, 0) << option;
+    EXPECT_THAT(huge.out, HasSubstr("not in range 1 to 315360000")) << option;
+  }
 }
 
 TEST_F(VoxctlLogs, FindsTheBurstAndDriftTheGeneratorPutsIn) {
