@@ -34,8 +34,8 @@ absl::StatusOr<ParsedInput> ParseCloudMonitoring(std::string_view body, int64_t 
 
 // voxgate's events. Lines with an "event" field the relay knows are conditions that fire and
 // resolve (engine_unhealthy/engine_healthy or engine_removed, pool_no_healthy_engine/pool_healthy,
-// at any severity); any other line at or above `min_severity` is a one-shot alert that expires after
-// `resolve_timeout_ms` without a resolved notification.
+// at any severity); any other line at or above `min_severity` is a one-shot alert that expires
+// after `resolve_timeout_ms` without a resolved notification.
 struct EventOptions {
   core::Severity min_severity = core::Severity::kError;
   int64_t resolve_timeout_ms = 5 * 60 * 1000;
