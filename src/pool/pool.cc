@@ -656,16 +656,17 @@ absl::StatusOr<std::pair<size_t, std::shared_ptr<rpc::RemoteSpeechService>>> Poo
   if (!call.last_error.ok()) return call.last_error;  // every engine that could was tried
   if (capacity > 0) return absl::ResourceExhaustedError(OverCapacityMessage(capacity));
   std::vector<speech::ModelInfo> models;
-  bool known = false;
+  // An engine that is down (restarting, say) still counts with what it last described: the call
+  // is one to retry (503), not one no engine serves (404, which clients never retry). So is any
+  // call before an engine of the pool has described itself (replicas serve alike, so one will do).
+  bool known = false, any_described = false;
   for (const auto& e : engines_) {
     if (e->removed) continue;
-    // An engine that is down (restarting, say) still counts with what it last described, and one
-    // that never described itself (still loading) may serve anything: the call is one to retry
-    // (503), not one no engine serves (404, which clients never retry).
-    known = known || serves(*e) || !e->ever_described;
+    known = known || serves(*e);
+    any_described = any_described || e->ever_described;
     models.insert(models.end(), e->capabilities.models.begin(), e->capabilities.models.end());
   }
-  return call.not_served(known, models);
+  return call.not_served(known || !any_described, models);
 }
 
 bool Pool::ReleaseAfterCall(UnaryCall& call, size_t engine, const absl::Status& status, bool may_retry) {
