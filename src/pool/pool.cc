@@ -709,7 +709,9 @@ void Pool::Translate(speech::TranslationRequest request, speech::TranslationCall
   call->serves = [request](const speech::ModelInfo& m) {
     return (request.model.empty() || m.name == request.model) && speech::TranslatesPair(m, request.source_language, request.target_language);
   };
-  call->not_served = [this, wanted = request.source_language + "->" + request.target_language](bool known, const auto& models) {
+  std::string wanted = request.source_language + "->" + request.target_language;
+  if (!request.model.empty()) wanted += " with model \"" + request.model + "\"";
+  call->not_served = [this, wanted](bool known, const auto& models) {
     const std::vector<std::string> pairs = speech::TranslationPairs(models);
     return known ? absl::UnavailableError(absl::StrCat("no healthy engine in pool \"", options_.name, "\" translates ", wanted, "; retry after 1 s"))
                  : absl::NotFoundError(absl::StrCat("no engine translates ", wanted, "; pairs served: ", pairs.empty() ? "none" : absl::StrJoin(pairs, ", ")));

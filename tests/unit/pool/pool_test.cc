@@ -459,6 +459,11 @@ TEST_F(PoolTest, TranslatesOnAnEngineThatServesThePair) {
   auto missing = TranslateSync(*pool_, to_german);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(missing.status().message()), HasSubstr("pairs served: en->es"));
+  speech::TranslationRequest unknown_model = EnToEs({"hello"});
+  unknown_model.model = "nope";
+  auto no_model = TranslateSync(*pool_, unknown_model);
+  EXPECT_EQ(no_model.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(no_model.status().message()), HasSubstr("no engine translates en-US->es with model \"nope\""));
 }
 
 TEST_F(PoolTest, ATranslationWhileEveryEngineIsDownIsOneToRetry) {
