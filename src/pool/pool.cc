@@ -144,7 +144,6 @@ void Pool::CheckAll() {
       }
       e.capabilities = std::move(*c.capabilities);
       e.described = true;
-      e.ever_described = true;
       e.described_at = now;
     }
     const bool was_in_rotation = e.health.InRotation(now);
@@ -663,7 +662,7 @@ absl::StatusOr<std::pair<size_t, std::shared_ptr<rpc::RemoteSpeechService>>> Poo
   for (const auto& e : engines_) {
     if (e->removed) continue;
     known = known || serves(*e);
-    any_described = any_described || e->ever_described;
+    any_described = any_described || e->described_at != core::TimePoint{};
     models.insert(models.end(), e->capabilities.models.begin(), e->capabilities.models.end());
   }
   return call.not_served(known || !any_described, models);

@@ -109,9 +109,8 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
     std::string address;
     std::shared_ptr<rpc::RemoteSpeechService> service;  // null once removed and idle
     EngineHealth health;
-    bool described = false;       // since it last was unreachable (a restarted engine may differ)
-    bool ever_described = false;  // if not, what it serves is unknown
-    core::TimePoint described_at{};
+    bool described = false;          // since it last was unreachable (a restarted engine may differ)
+    core::TimePoint described_at{};  // {}: never, so what it serves is unknown
     speech::Capabilities capabilities;
     int outstanding = 0;
     // It refused a stream as full although `outstanding` left room (the engine still runs calls

@@ -100,7 +100,7 @@ void Router::Synthesize(speech::SynthesisRequest request, speech::SynthesisObser
   if (request.language_code.empty() && !request.voice.empty()) {
     // The voice's language, from the pools behind the synthesis routes.
     std::vector<speech::ModelInfo> models;
-    std::string unready;  // a pool that never had an engine up may have the voice
+    std::string unready;  // a pool with no engine serving may have the voice (or not have said)
     for (const Route& r : routes_) {
       if (r.service != "tts") continue;
       for (const auto& t : r.targets) {
@@ -150,17 +150,16 @@ absl::StatusOr<speech::Capabilities> Router::Describe() {
         // The language a client asks for is the route's, whatever a recognizer calls it (a
         // translation model names its own pairs).
         if (m.service == "asr") m.language_codes = {r.language};
-        bool seen = false;
-        for (auto& have : caps.models) {
-          if (have.name != m.name) continue;
-          seen = true;
-          for (const auto& code : m.language_codes) {
-            if (std::find(have.language_codes.begin(), have.language_codes.end(), code) == have.language_codes.end()) {
-              have.language_codes.push_back(code);
-            }
+        auto have = std::find_if(caps.models.begin(), caps.models.end(), [&](const auto& h) { return h.name == m.name; });
+        if (have == caps.models.end()) {
+          caps.models.push_back(std::move(m));
+          continue;
+        }
+        for (const auto& code : m.language_codes) {
+          if (std::find(have->language_codes.begin(), have->language_codes.end(), code) == have->language_codes.end()) {
+            have->language_codes.push_back(code);
           }
         }
-        if (!seen) caps.models.push_back(std::move(m));
       }
     }
   }

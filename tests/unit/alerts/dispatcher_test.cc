@@ -94,6 +94,7 @@ class DispatcherTest : public ::testing::Test {
   }
 
   void Open() {
+    if (dispatcher_ != nullptr) options_.seed++;  // a restarted process draws new notification ids
     dispatcher_.reset();
     outbox_.reset();
     // A restart keeps wall time going: the new dispatcher's anchor is the fake clock's now.
@@ -514,7 +515,8 @@ TEST_F(DispatcherTest, StateSurvivesARestart) {
   EXPECT_EQ(transport_.sent().size(), 1u) << "a delivered notification is not sent again after a restart";
 }
 
-// A config whose routes send critical alerts to "pager" and the rest to "hook".
+// A config with one route, critical alerts to "pager"; the rest take the default route (every
+// destination).
 void RouteCriticalToThePager(DispatcherOptions& options) {
   options.destinations.push_back({"pager", DestinationType::kWebhook, "http://pager.test/", 100, 100, milliseconds(1000), ""});
   Route critical = options.routes[0];
@@ -558,7 +560,6 @@ TEST_F(DispatcherTest, TheAlertsOfARouteGoneFromTheConfigTakeTheRoutesTheyMatchN
   // A restart without the critical route: both alerts take the default route (every
   // destination, the default timings).
   options_.routes.clear();
-  options_.seed++;  // a new process draws new notification ids
   Open();
   EXPECT_EQ(dispatcher_->Status()["groups"], 2);
   Advance(seconds(31));

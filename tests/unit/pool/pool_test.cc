@@ -8,7 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/log.h"
-
 #include "rpc/engine_server.h"
 #include "testing/fake_clock.h"
 #include "testing/fake_speech_service.h"
@@ -26,8 +25,8 @@ using testing::RecordingObserver;
 using testing::TranslateSync;
 using testing::WaitFor;
 
-// The events the alert relay reads from the pool's log lines ("event" fields), "event engine" in
-// the order written. Sinks cannot be removed: one is added for the whole test binary.
+// The events the alert relay reads from the pool's log lines (their "event" fields), each as
+// "event pool engine". Sinks cannot be removed: one is added for the whole test binary.
 class Events {
  public:
   static Events& Get() {
@@ -270,12 +269,13 @@ class FairQueuePoolTest : public QueueingPoolTest {
   }
 };
 
-// An observer whose OnDone holds the thread it runs on until released.
+// An observer whose OnDone holds the thread it runs on until released (at most 10 s, so that a
+// failing test does not hang the pool's shutdown).
 class HoldingObserver : public RecordingObserver {
  public:
   void OnDone(absl::Status status) override {
     entered_.set_value();
-    release_.get_future().wait();
+    release_.get_future().wait_for(std::chrono::seconds(10));
     RecordingObserver::OnDone(std::move(status));
   }
   void WaitEntered() { entered_.get_future().wait(); }
