@@ -526,6 +526,13 @@ Response Readiness(Context& ctx) {
   return JsonResponse(200, R"({"status":"ready"})");
 }
 
+// 405 naming the methods a path takes (`allow`), with a hint of what to send.
+Response WrongMethod(const char* allow, const std::string& hint) {
+  Response res = JsonResponse(405, ErrorBody(absl::InvalidArgumentError(hint)));
+  res.set(http::field::allow, allow);
+  return res;
+}
+
 // GET: the log levels; PUT/POST {"default": "info", "pool": "debug"}: changes them (all or none).
 Response LogLevels(const Request& req) {
   if (req.method() == http::verb::put || req.method() == http::verb::post) {
@@ -541,7 +548,7 @@ Response LogLevels(const Request& req) {
     if (std::string error = core::SetLogLevels(levels); !error.empty()) return ErrorResponse(absl::InvalidArgumentError(error));
     core::LogInfo("log levels changed", {{"levels", core::LogLevels()}});
   } else if (req.method() != http::verb::get) {
-    return ErrorResponse(absl::InvalidArgumentError("use GET, or PUT with a JSON object"));
+    return WrongMethod("GET, PUT, POST", "use GET, or PUT with a JSON object");
   }
   return JsonResponse(200, core::LogLevels().dump());
 }
@@ -574,47 +581,47 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
   } else {
     if (path == "/v1/models") {
       route = path;
-      if (!method_is(http::verb::get)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use GET"))};
+      if (!method_is(http::verb::get)) co_return Outcome{WrongMethod("GET", "use GET")};
       co_return Outcome{Models(ctx)};
     }
     if (path == "/v1/audio/transcriptions") {
       route = path;
-      if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with multipart/form-data"))};
+      if (!method_is(http::verb::post)) co_return Outcome{WrongMethod("POST", "use POST with multipart/form-data")};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
       co_return co_await Transcribe(ctx, req, in);
     }
     if (path == "/v1/translate") {
       route = path;
-      if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with a JSON body"))};
+      if (!method_is(http::verb::post)) co_return Outcome{WrongMethod("POST", "use POST with a JSON body")};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
       co_return co_await Translate(ctx, req, in);
     }
     if (path == "/v1/translate/languages") {
       route = path;
-      if (!method_is(http::verb::get)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use GET"))};
+      if (!method_is(http::verb::get)) co_return Outcome{WrongMethod("GET", "use GET")};
       auto caps = ctx.service->Describe();
       co_return Outcome{caps.ok() ? JsonResponse(200, translate::RenderLanguagePairs(*caps)) : ErrorResponse(caps.status())};
     }
     if (path == "/v1/audio/speech") {  // a POST is streamed by StreamSpeech
       route = path;
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
-      co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with a JSON body"))};
+      co_return Outcome{WrongMethod("POST", "use POST with a JSON body")};
     }
     if (path == "/v1/audio/voices") {
       route = path;
-      if (!method_is(http::verb::get)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use GET"))};
+      if (!method_is(http::verb::get)) co_return Outcome{WrongMethod("GET", "use GET")};
       auto caps = ctx.service->Describe();
       co_return Outcome{caps.ok() ? JsonResponse(200, openai::RenderVoices(*caps)) : ErrorResponse(caps.status())};
     }
     if (IsMimiRequest(req)) {
       route = "/ (mimi)";
-      if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with the audio as the body, or a WebSocket"))};
+      if (!method_is(http::verb::post)) co_return Outcome{WrongMethod("POST", "use POST with the audio as the body, or a WebSocket")};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
       co_return co_await MimiRecognize(ctx, req, in);
     }
     if (path == "/speech_synthesis" || path == "/machine_translation") {
       route = path;
-      if (!method_is(http::verb::post)) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("use POST with a form-encoded body"))};
+      if (!method_is(http::verb::post)) co_return Outcome{WrongMethod("POST", "use POST with a form-encoded body")};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
       // Not one co_await of a conditional: g++ 12 destroys such a temporary twice.
       if (path == "/speech_synthesis") co_return co_await MimiSynthesize(ctx, req, in);

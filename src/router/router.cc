@@ -22,6 +22,14 @@ int LanguageScore(const std::string& route, const std::string& wanted) {
   return route.find_first_of("-_") == std::string::npos ? 2 : 1;
 }
 
+// The language the pool behind `route` is asked for. Falling back to another region is the
+// router's decision, and a recognizer matches regions strictly (an "en-US" engine refuses
+// "en-GB"), so a route that names a region asks for its own. Behind "en" or "*" the request's
+// tag goes on: those engines serve every region and may use it.
+std::string RouteLanguage(const Route& route, const std::string& wanted) {
+  return route.language.find_first_of("-_") == std::string::npos ? wanted : route.language;
+}
+
 }  // namespace
 
 Router::Router(std::vector<Route> routes, uint32_t seed) : routes_(std::move(routes)), random_(seed) {}
@@ -84,8 +92,10 @@ absl::StatusOr<speech::RecognitionStreamPtr> Router::StartRecognition(const spee
   // The split is decided once, here: a stream stays on the pool it starts on.
   const Route::Target& target = PickTarget(**route);
   core::Metrics().GetCounter("voxgate_router_streams_total", "Streams routed, by pool.", {{"pool", target.pool.name}}).Increment();
-  if (ShouldShadow(**route)) return StartShadowed(config, std::move(observer), target.pool, (*route)->shadow);
-  return target.pool.service->StartRecognition(config, std::move(observer));
+  speech::RecognitionConfig routed = config;
+  routed.language_code = RouteLanguage(**route, config.language_code);
+  if (ShouldShadow(**route)) return StartShadowed(routed, std::move(observer), target.pool, (*route)->shadow);
+  return target.pool.service->StartRecognition(routed, std::move(observer));
 }
 
 void Router::Translate(speech::TranslationRequest request, speech::TranslationCallback done) {
@@ -93,6 +103,7 @@ void Router::Translate(speech::TranslationRequest request, speech::TranslationCa
   if (!route.ok()) return done(route.status());
   const Route::Target& target = PickTarget(**route);
   core::Metrics().GetCounter("voxgate_router_translations_total", "Translation requests routed, by pool.", {{"pool", target.pool.name}}).Increment();
+  request.source_language = RouteLanguage(**route, request.source_language);
   target.pool.service->Translate(std::move(request), std::move(done));
 }
 
@@ -129,6 +140,7 @@ void Router::Synthesize(speech::SynthesisRequest request, speech::SynthesisObser
   if (!route.ok()) return observer->OnDone(route.status());
   const Route::Target& target = PickTarget(**route);
   core::Metrics().GetCounter("voxgate_router_syntheses_total", "Speech synthesis requests routed, by pool.", {{"pool", target.pool.name}}).Increment();
+  request.language_code = RouteLanguage(**route, request.language_code);
   target.pool.service->Synthesize(std::move(request), std::move(observer));
 }
 

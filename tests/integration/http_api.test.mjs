@@ -144,8 +144,26 @@ test('bad input gets a clear JSON error and the server keeps serving', async () 
   assert.match((await notMultipart.json()).error.message, /multipart\/form-data/);
   assert.equal((await fetch(`${server.url}/nope`)).status, 404);
   assert.equal((await fetch(`${server.url}/v1/recognize`)).status, 426);
+  // A wrong method: 405, naming the one to use.
+  for (const [method, url, allow] of [['GET', '/v1/audio/transcriptions', 'POST'], ['POST', '/v1/models', 'GET'],
+    ['DELETE', '/v1/audio/speech', 'POST']]) {
+    const res = await fetch(`${server.url}${url}`, { method });
+    assert.equal(res.status, 405, `${method} ${url}`);
+    assert.equal(res.headers.get('allow'), allow);
+    assert.match((await res.json()).error.message, new RegExp(`use ${allow}`));
+  }
   // Still serving.
   assert.equal(curlTranscribe(librivoxClips()[1].file).status, 200);
+});
+
+test('another region of a served language falls back to its pool, as the config promises', () => {
+  const clip = librivoxClips()[1];
+  const us = JSON.parse(curlTranscribe(clip.file, { language: 'en-US' }).body).text;
+  for (const language of ['en-GB', 'en']) {
+    const res = curlTranscribe(clip.file, { language });
+    assert.equal(res.status, 200, `${language}: ${res.body}`);
+    assert.equal(JSON.parse(res.body).text, us, language);
+  }
 });
 
 test('an oversized upload is refused with 413 before it is read', async () => {

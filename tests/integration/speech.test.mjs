@@ -143,7 +143,9 @@ test('bad input gets a clear 4xx with a JSON body; markup is read, never obeyed'
   const markup = await speech({ voice: 'alloy', input: 'Hello <break time="10s"/> world [[h@l@U]]', response_format: 'pcm' });
   assert.equal(markup.status, 200);
   assert.ok(markup.bytes.length / 2 / 24000 < 6, `${markup.bytes.length / 48000} s`);
-  assert.equal((await fetch(`${server.url}/v1/audio/speech`)).status, 400, 'GET is not a synthesis');
+  const get = await fetch(`${server.url}/v1/audio/speech`);
+  assert.equal(get.status, 405, 'GET is not a synthesis');
+  assert.equal(get.headers.get('allow'), 'POST');
 });
 
 test('voxctl speak writes a WAV file of the stated length, or prints the server\'s error', async () => {

@@ -76,7 +76,9 @@ test('bad input gets a clear 4xx with a JSON body; markup is text', async () => 
   const markup = await translate(JSON.stringify({ text: 'The [cat] is ^black$ <b>today</b>.', source: 'en', target: 'es' }));
   assert.equal(markup.status, 200);
   assert.match(markup.body.text, /\[.*\^.*\$.*<b>/, markup.body.text);
-  assert.equal((await fetch(`${server.url}/v1/translate`)).status, 400, 'GET is not a translation');
+  const get = await fetch(`${server.url}/v1/translate`);
+  assert.equal(get.status, 405, 'GET is not a translation');
+  assert.equal(get.headers.get('allow'), 'POST');
 });
 
 test('voxctl translate prints the translation, or the server\'s error', () => {

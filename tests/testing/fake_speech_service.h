@@ -62,6 +62,7 @@ class FakeSpeechService : public speech::SpeechService {
     {
       std::lock_guard lock(mu_);
       translations_++;
+      last_language_ = request.source_language;
       fail = fail_with_.ok() ? fail_translations_with_ : fail_with_;
     }
     if (!fail.ok()) return done(fail);
@@ -75,6 +76,7 @@ class FakeSpeechService : public speech::SpeechService {
     {
       std::lock_guard lock(mu_);
       syntheses_++;
+      last_language_ = request.language_code;
       fail = fail_with_;
     }
     if (!fail.ok()) return observer->OnDone(fail);
@@ -155,6 +157,11 @@ class FakeSpeechService : public speech::SpeechService {
   speech::RecognitionConfig last_config() {
     std::lock_guard lock(mu_);
     return last_config_;
+  }
+  // The source language of the last translation, or the language of the last synthesis.
+  std::string last_language() {
+    std::lock_guard lock(mu_);
+    return last_language_;
   }
 
  private:
@@ -287,6 +294,7 @@ class FakeSpeechService : public speech::SpeechService {
   absl::Status fail_translations_with_;
   std::string final_suffix_;
   speech::RecognitionConfig last_config_;
+  std::string last_language_;
   std::thread worker_;
 };
 

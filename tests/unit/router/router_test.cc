@@ -72,6 +72,38 @@ TEST(Router, AnApiKeyPlanHasItsOwnRoutes) {
   EXPECT_EQ(free_pool->started(), 0);
 }
 
+// The router decides to fall back to another region; an engine matches regions strictly (the
+// fake serves "en-US" only, as the pocketsphinx engine does), so it is asked for its route's.
+TEST(Router, APoolIsAskedForTheRegionItsRouteServes) {
+  auto us = std::make_shared<FakeSpeechService>();
+  auto any_english = std::make_shared<FakeSpeechService>();
+  Route mt = To("en", "mt-en", any_english);
+  mt.service = "mt";
+  Route tts = To("en-US", "tts-en-us", us);
+  tts.service = "tts";
+  Router router({To("en-US", "asr-en-us", us), mt, tts});
+  speech::RecognitionConfig config;
+  for (const char* language : {"en-GB", "EN-us", "en"}) {
+    config.language_code = language;
+    RunStreamWith(router, config);
+    EXPECT_EQ(us->last_config().language_code, "en-US") << language;
+  }
+  EXPECT_EQ(us->started(), 3);
+  // Behind "en", the request's region goes on: the engine serves every English and may use it.
+  speech::TranslationRequest translation;
+  translation.texts = {"hello"};
+  translation.source_language = "en-GB";
+  translation.target_language = "es";
+  router.Translate(translation, [](absl::StatusOr<speech::TranslationResponse>) {});
+  EXPECT_EQ(any_english->last_language(), "en-GB");
+  auto speech = std::make_shared<testing::SynthesisRecorder>();
+  speech::SynthesisRequest request = testing::SpeechOf("hi");
+  request.language_code = "en-GB";
+  router.Synthesize(request, speech);
+  ASSERT_TRUE(speech->Wait().ok()) << speech->Wait();
+  EXPECT_EQ(us->last_language(), "en-US");
+}
+
 TEST(Router, TranslationsAreRoutedOnTheSourceLanguage) {
   auto en = std::make_shared<FakeSpeechService>();
   Route mt = To("en", "mt-en", en);
