@@ -306,10 +306,7 @@ absl::Status CheckTranslatable(Context& ctx, const native::StreamConfig& config)
   const bool speaks = std::any_of(caps->models.begin(), caps->models.end(), [&](const speech::ModelInfo& m) {
     return speech::SpeaksRequest(m, wanted);
   });
-  if (speaks) return absl::OkStatus();
-  const std::vector<std::string> voices = speech::VoiceNames(caps->models);
-  return absl::NotFoundError(absl::StrCat("no engine speaks ", config.voice.empty() ? "" : "voice " + config.voice + " in ",
-                                          config.translate_to, "; voices: ", voices.empty() ? "none" : absl::StrJoin(voices, ", ")));
+  return speaks ? absl::OkStatus() : speech::NotSpoken(caps->models, wanted);
 }
 
 // Sends the spoken translation of a final result: its audio as binary frames between a

@@ -763,11 +763,8 @@ void Pool::Synthesize(speech::SynthesisRequest request, speech::SynthesisObserve
   call->deadline = request.deadline;
   call->serves = [request](const speech::ModelInfo& m) { return speech::SpeaksRequest(m, request); };
   call->not_served = [this, request](bool known, const auto& models) {
-    std::string wanted = request.voice.empty() ? "language \"" + request.language_code + "\"" : "voice \"" + request.voice + "\"";
-    if (!request.model.empty()) wanted += " with model \"" + request.model + "\"";
-    if (known) return absl::UnavailableError(absl::StrCat("no healthy engine in pool \"", options_.name, "\" speaks ", wanted, "; retry after 1 s"));
-    const std::vector<std::string> voices = speech::VoiceNames(models);
-    return absl::NotFoundError(absl::StrCat("no engine speaks ", wanted, "; voices: ", voices.empty() ? "none" : absl::StrJoin(voices, ", ")));
+    if (!known) return speech::NotSpoken(models, request);
+    return absl::UnavailableError(absl::StrCat("no healthy engine in pool \"", options_.name, "\" speaks ", speech::SpeechWanted(request), "; retry after 1 s"));
   };
   StartSynthesisAttempt(std::move(call), std::make_shared<speech::SynthesisRequest>(std::move(request)), std::move(observer));
 }

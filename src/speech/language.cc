@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
 namespace voxgate::speech {
 
 std::string PrimaryLanguage(std::string_view code) {
@@ -52,6 +55,26 @@ bool SpeaksRequest(const ModelInfo& model, const SynthesisRequest& request) {
   }
   return std::any_of(model.language_codes.begin(), model.language_codes.end(),
                      [&](const std::string& c) { return request.language_code.empty() || SameLanguage(c, request.language_code); });
+}
+
+std::string SpeechWanted(const SynthesisRequest& request) {
+  std::string wanted = request.voice.empty() ? "language \"" + request.language_code + "\"" : "voice \"" + request.voice + "\"";
+  if (!request.model.empty()) wanted += " with model \"" + request.model + "\"";
+  return wanted;
+}
+
+absl::Status NotSpoken(const std::vector<ModelInfo>& models, const SynthesisRequest& request) {
+  if (!request.voice.empty() && !request.language_code.empty()) {
+    for (const auto& m : models) {
+      if (m.service != "tts" || (!request.model.empty() && m.name != request.model)) continue;
+      if (const VoiceInfo* voice = FindVoice(m, request.voice)) {
+        return absl::InvalidArgumentError(absl::StrCat("voice \"", request.voice, "\" speaks ", voice->language_code, ", not \"", request.language_code,
+                                                       "\"; leave the language out, or pick a voice of that language"));
+      }
+    }
+  }
+  const std::vector<std::string> voices = VoiceNames(models);
+  return absl::NotFoundError(absl::StrCat("no engine speaks ", SpeechWanted(request), "; voices: ", voices.empty() ? "none" : absl::StrJoin(voices, ", ")));
 }
 
 std::vector<std::string> VoiceNames(const std::vector<ModelInfo>& models) {

@@ -25,6 +25,12 @@ const VoiceInfo* FindVoice(const ModelInfo& model, std::string_view name);
 // Whether a synthesis model speaks what `request` asks for: its voice (when it names one) and its
 // language (when it names one; the voice's language must then match).
 bool SpeaksRequest(const ModelInfo& model, const SynthesisRequest& request);
+// What `request` asks to be spoken by, for messages: `voice "alloy"`, `language "fr" with model "x"`.
+std::string SpeechWanted(const SynthesisRequest& request);
+// Why no model among `models` speaks `request`: a voice that speaks another language than the
+// one asked for is a bad request (INVALID_ARGUMENT, naming the voice's language); anything else
+// is NOT_FOUND, listing the voices there are.
+absl::Status NotSpoken(const std::vector<ModelInfo>& models, const SynthesisRequest& request);
 // The voices of every synthesis model among `models`, each name once.
 std::vector<std::string> VoiceNames(const std::vector<ModelInfo>& models);
 

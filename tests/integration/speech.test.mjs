@@ -124,7 +124,8 @@ test('bad input gets a clear 4xx with a JSON body; markup is read, never obeyed'
     [{ model: 'tts-1', voice: 'alloy', input: 'a'.repeat(4097) }, 413, /4096/],
     [{ model: 'tts-1', voice: 'alloy', input: 'bell\u0007' }, 400, /control character/],
     [{ model: 'tts-1', voice: 'nova2', input: 'Hello' }, 404, /unknown voice "nova2"; voices: alloy, /],
-    [{ model: 'tts-1', voice: 'alloy', input: 'Hola', language: 'es' }, 404, /no engine speaks voice "alloy"; voices: /],
+    [{ model: 'tts-1', voice: 'alloy', input: 'Hola', language: 'es' }, 400, /voice "alloy" speaks en-US, not "es"; leave the language out/],
+    [{ model: 'tts-1', voice: 'es', input: 'Bonjour', language: 'fr' }, 400, /voice "es" speaks es, not "fr"/],
     [{ model: 'tts-1', voice: 'alloy', input: 'Hello', speed: 5 }, 400, /0.25 to 4.0/],
     [{ model: 'tts-1', voice: 'alloy', input: 'Hello', speed: 3.5 }, 400, /speaking rate 3.5 is out of range: espeak-ng speaks from 0.46 to 2.57/],
     [{ model: 'tts-1', voice: 'alloy', input: 'Hello', response_format: 'mp3' }, 400, /mp3 and aac are not supported/],
@@ -198,7 +199,7 @@ test('spoken speech translation: an English utterance comes back as its Spanish 
   console.log(`heard "${finals.map((f) => f.text).join(' ')}", spoke "${finals.map((f) => f.translation).join(' ')}"`);
   // Without translate_to there is nothing to speak; a voice that does not speak Spanish is refused at once.
   for (const [query, code, message] of [['speak=true', 1007, /speak needs translate_to/],
-                                        ['translate_to=es&speak=true&voice=alloy', 1008, /no engine speaks voice alloy in es/]]) {
+                                        ['translate_to=es&speak=true&voice=alloy', 1007, /voice "alloy" speaks en-US, not "es"/]]) {
     const refused = new WebSocket(`${server.wsUrl}/v1/recognize?${query}`);
     const messages = [];
     refused.on('message', (d) => messages.push(JSON.parse(d.toString())));

@@ -581,6 +581,12 @@ TEST_F(PoolTest, SynthesisOfWhatNoEngineSpeaksListsTheVoices) {
   auto refused = std::make_shared<testing::SynthesisRecorder>();
   pool_->Synthesize(french, refused);
   EXPECT_THAT(std::string(refused->Wait().message()), HasSubstr("no engine speaks language \"fr\""));
+  // A voice there is, asked for another language: the request contradicts itself (400), and says how.
+  french.voice = "fake-voice";
+  auto contradicted = std::make_shared<testing::SynthesisRecorder>();
+  pool_->Synthesize(french, contradicted);
+  EXPECT_EQ(contradicted->Wait().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(contradicted->Wait().message()), HasSubstr("voice \"fake-voice\" speaks en-US, not \"fr\""));
   EXPECT_EQ(fakes_[0]->syntheses() + fakes_[1]->syntheses(), 0);  // refused in the pool, no engine asked
 }
 
