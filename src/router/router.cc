@@ -13,13 +13,16 @@
 namespace voxgate::router {
 namespace {
 
+// Whether a language code names a region ("en-US", "en_GB"), not only a language ("en").
+bool NamesRegion(std::string_view code) { return code.find_first_of("-_") != std::string_view::npos; }
+
 // How well a route's language fits a request's: -1 not at all; higher is more specific.
 int LanguageScore(const std::string& route, const std::string& wanted) {
   if (route == "*") return 0;
   if (absl::EqualsIgnoreCase(route, wanted)) return 3;
   if (speech::PrimaryLanguage(route) != speech::PrimaryLanguage(wanted) || speech::PrimaryLanguage(wanted).empty()) return -1;
   // "en" serves every English; an "en-US" route takes "en-GB" only when nothing better exists.
-  return route.find_first_of("-_") == std::string::npos ? 2 : 1;
+  return NamesRegion(route) ? 1 : 2;
 }
 
 // The language the pool behind `route` is asked for. Falling back to another region is the
@@ -27,7 +30,7 @@ int LanguageScore(const std::string& route, const std::string& wanted) {
 // "en-GB"), so a route that names a region asks for its own. Behind "en" or "*" the request's
 // tag goes on: those engines serve every region and may use it.
 std::string RouteLanguage(const Route& route, const std::string& wanted) {
-  return route.language.find_first_of("-_") == std::string::npos ? wanted : route.language;
+  return NamesRegion(route.language) ? route.language : wanted;
 }
 
 }  // namespace
