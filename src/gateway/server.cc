@@ -527,10 +527,18 @@ Response Readiness(Context& ctx) {
 }
 
 // 405 naming the methods a path takes (`allow`), with a hint of what to send.
-Response WrongMethod(const char* allow, const std::string& hint) {
+Response WrongMethod(std::string_view allow, const std::string& hint) {
   Response res = JsonResponse(405, ErrorBody(absl::InvalidArgumentError(hint)));
   res.set(http::field::allow, allow);
   return res;
+}
+
+// The 405 for a path that takes only `want`, with what to send (`body`, e.g. "with a JSON
+// body"); nullopt when the request uses `want`. One verb gives both the check and `Allow`.
+std::optional<Response> UnlessMethod(const Request& req, http::verb want, std::string_view body = {}) {
+  if (req.method() == want) return std::nullopt;
+  const std::string name(http::to_string(want));
+  return WrongMethod(name, body.empty() ? "use " + name : "use " + name + " " + std::string(body));
 }
 
 // GET: the log levels; PUT/POST {"default": "info", "pool": "debug"}: changes them (all or none).
@@ -556,8 +564,12 @@ Response LogLevels(const Request& req) {
 // Routes one request; `route` is set to a bounded label for metrics.
 asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, const Incoming& in, std::string& route) {
   const std::string_view path = PathOf(req.target());
-  auto method_is = [&](http::verb v) { return req.method() == v; };
   if (admin) {
+    const bool read_only = path == "/healthz" || path == "/readyz" || path == "/metrics" || (path == "/v1/status" && ctx.options.status_json);
+    if (read_only) {
+      route = path;
+      if (auto refused = UnlessMethod(req, http::verb::get)) co_return Outcome{std::move(*refused)};
+    }
     if (path == "/healthz") {
       route = path;
       co_return Outcome{JsonResponse(200, R"({"status":"ok"})")};
@@ -581,47 +593,47 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
   } else {
     if (path == "/v1/models") {
       route = path;
-      if (!method_is(http::verb::get)) co_return Outcome{WrongMethod("GET", "use GET")};
+      if (auto refused = UnlessMethod(req, http::verb::get)) co_return Outcome{std::move(*refused)};
       co_return Outcome{Models(ctx)};
     }
     if (path == "/v1/audio/transcriptions") {
       route = path;
-      if (!method_is(http::verb::post)) co_return Outcome{WrongMethod("POST", "use POST with multipart/form-data")};
+      if (auto refused = UnlessMethod(req, http::verb::post, "with multipart/form-data")) co_return Outcome{std::move(*refused)};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
       co_return co_await Transcribe(ctx, req, in);
     }
     if (path == "/v1/translate") {
       route = path;
-      if (!method_is(http::verb::post)) co_return Outcome{WrongMethod("POST", "use POST with a JSON body")};
+      if (auto refused = UnlessMethod(req, http::verb::post, "with a JSON body")) co_return Outcome{std::move(*refused)};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
       co_return co_await Translate(ctx, req, in);
     }
     if (path == "/v1/translate/languages") {
       route = path;
-      if (!method_is(http::verb::get)) co_return Outcome{WrongMethod("GET", "use GET")};
+      if (auto refused = UnlessMethod(req, http::verb::get)) co_return Outcome{std::move(*refused)};
       auto caps = ctx.service->Describe();
       co_return Outcome{caps.ok() ? JsonResponse(200, translate::RenderLanguagePairs(*caps)) : ErrorResponse(caps.status())};
     }
-    if (path == "/v1/audio/speech") {  // a POST is streamed by StreamSpeech
+    if (path == "/v1/audio/speech") {  // a POST is streamed by StreamSpeech unless draining
       route = path;
-      if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
-      co_return Outcome{WrongMethod("POST", "use POST with a JSON body")};
+      if (auto refused = UnlessMethod(req, http::verb::post, "with a JSON body")) co_return Outcome{std::move(*refused)};
+      co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
     }
     if (path == "/v1/audio/voices") {
       route = path;
-      if (!method_is(http::verb::get)) co_return Outcome{WrongMethod("GET", "use GET")};
+      if (auto refused = UnlessMethod(req, http::verb::get)) co_return Outcome{std::move(*refused)};
       auto caps = ctx.service->Describe();
       co_return Outcome{caps.ok() ? JsonResponse(200, openai::RenderVoices(*caps)) : ErrorResponse(caps.status())};
     }
     if (IsMimiRequest(req)) {
       route = "/ (mimi)";
-      if (!method_is(http::verb::post)) co_return Outcome{WrongMethod("POST", "use POST with the audio as the body, or a WebSocket")};
+      if (auto refused = UnlessMethod(req, http::verb::post, "with the audio as the body, or a WebSocket")) co_return Outcome{std::move(*refused)};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
       co_return co_await MimiRecognize(ctx, req, in);
     }
     if (path == "/speech_synthesis" || path == "/machine_translation") {
       route = path;
-      if (!method_is(http::verb::post)) co_return Outcome{WrongMethod("POST", "use POST with a form-encoded body")};
+      if (auto refused = UnlessMethod(req, http::verb::post, "with a form-encoded body")) co_return Outcome{std::move(*refused)};
       if (ctx.draining) co_return Outcome{ErrorResponse(absl::UnavailableError("the server is shutting down; retry on another instance"))};
       // Not one co_await of a conditional: g++ 12 destroys such a temporary twice.
       if (path == "/speech_synthesis") co_return co_await MimiSynthesize(ctx, req, in);

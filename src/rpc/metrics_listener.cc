@@ -40,7 +40,11 @@ http::response<http::string_body> Answer(const http::request<http::string_body>&
     res.prepare_payload();
     return res;
   };
-  if (req.method() != http::verb::get) return reply(http::status::method_not_allowed, R"({"error":"use GET"})", "application/json");
+  if (req.method() != http::verb::get) {
+    auto res = reply(http::status::method_not_allowed, R"({"error":"use GET"})", "application/json");
+    res.set(http::field::allow, "GET");
+    return res;
+  }
   const std::string_view path = std::string_view(req.target()).substr(0, req.target().find('?'));
   if (path == "/metrics") return reply(http::status::ok, core::Metrics().RenderText(), "text/plain; version=0.0.4; charset=utf-8");
   if (path == "/healthz") return reply(http::status::ok, R"({"status":"ok"})", "application/json");

@@ -194,6 +194,12 @@ test('admin: healthz, readyz and Prometheus metrics', async () => {
   assert.match(metrics, /voxgate_http_requests_total\{route="\/v1\/audio\/transcriptions",code="200"\} \d+/);
   assert.match(metrics, /voxgate_pool_healthy_engines\{pool="asr-en"\} 1/);
   assert.ok((await server.metric('voxgate_audio_seconds_total', '{route="/v1/audio/transcriptions"}')) > 20);
+  // These only report: another method is refused, not answered as a GET.
+  for (const path of ['/healthz', '/readyz', '/metrics']) {
+    const res = await fetch(`${server.adminUrl}${path}`, { method: 'POST', body: 'x' });
+    assert.equal(res.status, 405, path);
+    assert.equal(res.headers.get('allow'), 'GET');
+  }
 });
 
 test('every log line is one JSON object with severity, message and time; requests have an access line', () => {

@@ -90,7 +90,9 @@ test('an engine serves /metrics, /healthz and /readyz on its --admin listener', 
   assert.match(text, /^voxgate_engine_capacity 2$/m, 'the --capacity the engine was started with');
   assert.match(text, /^voxgate_engine_active_streams 0$/m);
   assert.equal((await fetch(`${admin}/nothing`)).status, 404);
-  assert.equal((await fetch(`${admin}/metrics`, { method: 'POST', body: 'x' })).status, 405);
+  const post = await fetch(`${admin}/metrics`, { method: 'POST', body: 'x' });
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get('allow'), 'GET');
 });
 
 test('a pool finds its engines by DNS name (as a Kubernetes headless Service lists them)', async () => {
