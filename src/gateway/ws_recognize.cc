@@ -288,25 +288,35 @@ asio::awaitable<absl::StatusOr<std::string>> TranslateFinal(Context& ctx, const 
   co_return std::move(result->texts.at(0));
 }
 
-// Whether the service translates the stream's language into translate_to (checked before the
-// stream starts, so a client learns at once, not at its first final result).
-absl::Status CheckTranslatable(Context& ctx, const native::StreamConfig& config) {
-  auto caps = ctx.service->Describe();
-  if (!caps.ok()) return caps.status();
-  const bool translates = std::any_of(caps->models.begin(), caps->models.end(), [&](const speech::ModelInfo& m) {
+// What `caps` lacks of the stream's translate_to (and speak), or OK.
+absl::Status Untranslatable(const speech::Capabilities& caps, const native::StreamConfig& config) {
+  const bool translates = std::any_of(caps.models.begin(), caps.models.end(), [&](const speech::ModelInfo& m) {
     return speech::TranslatesPair(m, config.language, config.translate_to);
   });
   if (!translates) {
-    const std::vector<std::string> pairs = speech::TranslationPairs(caps->models);
+    const std::vector<std::string> pairs = speech::TranslationPairs(caps.models);
     return absl::NotFoundError(absl::StrCat("no engine translates ", config.language, "->", config.translate_to,
                                             "; pairs served: ", pairs.empty() ? "none" : absl::StrJoin(pairs, ", ")));
   }
   if (!config.speak) return absl::OkStatus();
   const speech::SynthesisRequest wanted = SpeechRequestFor(config, "");
-  const bool speaks = std::any_of(caps->models.begin(), caps->models.end(), [&](const speech::ModelInfo& m) {
+  const bool speaks = std::any_of(caps.models.begin(), caps.models.end(), [&](const speech::ModelInfo& m) {
     return speech::SpeaksRequest(m, wanted);
   });
-  return speaks ? absl::OkStatus() : speech::NotSpoken(caps->models, wanted);
+  return speaks ? absl::OkStatus() : speech::NotSpoken(caps.models, wanted);
+}
+
+// Whether the service translates the stream's language into translate_to (checked before the
+// stream starts, so a client learns at once, not at its first final result). Nothing is "not
+// found" while an engine has not said what it serves: that is one to retry.
+absl::Status CheckTranslatable(Context& ctx, const native::StreamConfig& config) {
+  auto caps = ctx.service->Describe();
+  if (!caps.ok()) return caps.status();
+  absl::Status lacking = Untranslatable(*caps, config);
+  if (absl::IsNotFound(lacking) && caps->incomplete) {
+    return absl::UnavailableError(absl::StrCat(lacking.message(), " (an engine is still loading; retry after 1 s)"));
+  }
+  return lacking;
 }
 
 // Sends the spoken translation of a final result: its audio as binary frames between a

@@ -781,14 +781,17 @@ void Pool::StartSynthesisAttempt(std::shared_ptr<UnaryCall> call, std::shared_pt
 // What the pool offers, and what it can take now: the models of every engine it has (one that
 // is down or restarting still offers what it last described, so a tier or client in front asks
 // and hears "retry", not "no such model"); capacity and load of the engines in rotation only.
+// Incomplete until one engine has described itself (replicas serve alike, so one will do).
 absl::StatusOr<speech::Capabilities> Pool::Describe() {
   std::lock_guard lock(mu_);
   speech::Capabilities caps;
   caps.engine = "pool";
+  caps.incomplete = true;
   const auto now = clock_.Now();
   for (const auto& engine : engines_) {
     const Engine& e = *engine;
     if (e.removed) continue;
+    if (e.described_at != core::TimePoint{}) caps.incomplete = false;
     if (InRotationLocked(e, now)) {
       caps.capacity += e.capabilities.capacity;
       caps.active_streams += e.outstanding;

@@ -114,12 +114,13 @@ void Router::Synthesize(speech::SynthesisRequest request, speech::SynthesisObser
   if (request.language_code.empty() && !request.voice.empty()) {
     // The voice's language, from the pools behind the synthesis routes.
     std::vector<speech::ModelInfo> models;
-    std::string unready;  // a pool with no engine serving may have the voice (or not have said)
+    std::string unsaid;  // a pool that has not said what it speaks yet may have the voice
     for (const Route& r : routes_) {
       if (r.service != "tts") continue;
       for (const auto& t : r.targets) {
-        if (auto caps = t.pool.service->Describe(); caps.ok()) models.insert(models.end(), caps->models.begin(), caps->models.end());
-        if (!t.pool.service->IsServing()) unready = t.pool.name;
+        auto caps = t.pool.service->Describe();
+        if (caps.ok()) models.insert(models.end(), caps->models.begin(), caps->models.end());
+        if (!caps.ok() || caps->incomplete) unsaid = t.pool.name;
       }
     }
     for (const auto& m : models) {
@@ -128,9 +129,9 @@ void Router::Synthesize(speech::SynthesisRequest request, speech::SynthesisObser
         break;
       }
     }
-    if (request.language_code.empty() && !unready.empty()) {
-      return observer->OnDone(absl::UnavailableError(absl::StrCat("voice \"", request.voice, "\" not found while pool \"", unready,
-                                                                  "\" has no healthy engine; retry after 1 s")));
+    if (request.language_code.empty() && !unsaid.empty()) {
+      return observer->OnDone(absl::UnavailableError(absl::StrCat("voice \"", request.voice, "\" not found while pool \"", unsaid,
+                                                                  "\" has not said what it speaks yet; retry after 1 s")));
     }
     if (request.language_code.empty()) {
       const std::vector<std::string> voices = speech::VoiceNames(models);
@@ -154,6 +155,7 @@ absl::StatusOr<speech::Capabilities> Router::Describe() {
   for (const Route& r : routes_) {
     for (const auto& t : r.targets) {
       auto pool_caps = t.pool.service->Describe();
+      caps.incomplete = caps.incomplete || !pool_caps.ok() || pool_caps->incomplete;
       if (!pool_caps.ok()) continue;
       if (std::find(counted.begin(), counted.end(), t.pool.name) == counted.end()) {
         counted.push_back(t.pool.name);

@@ -92,6 +92,7 @@ v1::DescribeResponse ToProto(const speech::Capabilities& c) {
   p.set_version(c.version);
   p.set_capacity(c.capacity);
   p.set_active_streams(c.active_streams);
+  p.set_incomplete(c.incomplete);
   for (const auto& m : c.models) {
     auto* pm = p.add_models();
     pm->set_name(m.name);
@@ -115,6 +116,7 @@ speech::Capabilities FromProto(const v1::DescribeResponse& p) {
   c.version = p.version();
   c.capacity = p.capacity();
   c.active_streams = p.active_streams();
+  c.incomplete = p.incomplete();
   for (const auto& pm : p.models()) {
     speech::ModelInfo m;
     m.name = pm.name();

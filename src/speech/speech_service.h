@@ -162,6 +162,9 @@ struct Capabilities {
   std::vector<ModelInfo> models;
   int capacity = 0;  // concurrent streams
   int active_streams = 0;
+  // A tier none of whose engines has said what it serves yet: a model or voice missing from
+  // `models` may still appear, so "not found" is not yet the answer ("retry" is).
+  bool incomplete = false;
 };
 
 class SpeechService {

@@ -50,6 +50,7 @@ class FakeSpeechService : public speech::SpeechService {
     c.engine = "fake";
     c.capacity = capacity_;
     c.active_streams = active_;
+    c.incomplete = incomplete_;
     c.models.push_back({"fake-model", "asr", {"en-US"}, {}, 16000, {}});
     c.models.push_back({"fake-mt", "mt", {"en"}, {"es"}, 0, {}});
     c.models.push_back({"fake-tts", "tts", {"en-US"}, {}, 16000, {{"fake-voice", "en-US", "female"}}});
@@ -57,6 +58,8 @@ class FakeSpeechService : public speech::SpeechService {
   }
   bool IsServing() override { return serving_; }
   void set_serving(bool serving) { serving_ = serving; }
+  // Describes itself as a tier none of whose engines has said what it serves yet.
+  void set_incomplete(bool incomplete) { incomplete_ = incomplete; }
   void Translate(speech::TranslationRequest request, speech::TranslationCallback done) override {
     absl::Status fail;
     {
@@ -279,6 +282,7 @@ class FakeSpeechService : public speech::SpeechService {
   int capacity_;
   const size_t max_buffered_;
   std::atomic<bool> serving_{true};
+  std::atomic<bool> incomplete_{false};
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Work> work_;

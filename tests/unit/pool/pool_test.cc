@@ -486,6 +486,7 @@ TEST_F(PoolTest, DescribeListsWhatADownEngineServesButOnlyTheCapacityInRotation)
   caps = pool_->Describe();
   EXPECT_EQ(caps->capacity, 0);
   EXPECT_EQ(caps->models.size(), 3u);  // a client in front hears "retry", not "no such model"
+  EXPECT_FALSE(caps->incomplete);       // and "not found" for what none of them serves
 }
 
 TEST_F(PoolTest, CallsBeforeAnEngineFirstSaysWhatItServesAreOnesToRetry) {
@@ -494,6 +495,7 @@ TEST_F(PoolTest, CallsBeforeAnEngineFirstSaysWhatItServesAreOnesToRetry) {
   auto loading = std::make_shared<Pool>(options, std::vector<std::shared_ptr<rpc::RemoteSpeechService>>{
       std::make_shared<rpc::RemoteSpeechService>("unix:" + dir_ + "/not-up-yet.sock", rpc::RemoteSpeechService::Options{})});
   loading->Start();
+  EXPECT_TRUE(loading->Describe()->incomplete);
   auto translated = TranslateSync(*loading, EnToEs({"hello"}));
   EXPECT_EQ(translated.status().code(), absl::StatusCode::kUnavailable) << translated.status();
   EXPECT_THAT(std::string(translated.status().message()), HasSubstr("retry after 1 s"));

@@ -147,19 +147,23 @@ TEST(Router, SynthesisIsRoutedOnTheLanguageOrTheVoicesLanguage) {
   EXPECT_EQ(fake->syntheses(), 1);
 }
 
-TEST(Router, AVoiceNotFoundWhileASynthesisPoolIsDownIsOneToRetry) {
+TEST(Router, AVoiceNotFoundBeforeASynthesisPoolHasSaidWhatItSpeaksIsOneToRetry) {
   auto up = std::make_shared<FakeSpeechService>(), loading = std::make_shared<FakeSpeechService>();
   Route tts_en = To("en", "tts-en", up), tts_de = To("de", "tts-de", loading);
   tts_en.service = tts_de.service = "tts";
   Router router({tts_en, tts_de});
-  loading->set_serving(false);  // its engines have not said what they speak yet
+  loading->set_serving(false);
+  loading->set_incomplete(true);  // its engines have not said what they speak yet
+  EXPECT_TRUE(router.Describe()->incomplete);
   speech::SynthesisRequest request = testing::SpeechOf("hallo", "nova");
   request.language_code.clear();
   auto waiting = std::make_shared<testing::SynthesisRecorder>();
   router.Synthesize(request, waiting);
   EXPECT_EQ(waiting->Wait().code(), absl::StatusCode::kUnavailable) << waiting->Wait();
-  EXPECT_THAT(std::string(waiting->Wait().message()), HasSubstr("pool \"tts-de\" has no healthy engine; retry"));
-  loading->set_serving(true);
+  EXPECT_THAT(std::string(waiting->Wait().message()), HasSubstr("pool \"tts-de\" has not said what it speaks yet; retry"));
+  // Down, but it said what it speaks before: an unknown voice is unknown.
+  loading->set_incomplete(false);
+  EXPECT_FALSE(router.Describe()->incomplete);
   auto unknown = std::make_shared<testing::SynthesisRecorder>();
   router.Synthesize(request, unknown);
   EXPECT_EQ(unknown->Wait().code(), absl::StatusCode::kNotFound) << unknown->Wait();

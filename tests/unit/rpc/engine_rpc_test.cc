@@ -76,6 +76,9 @@ TEST_F(EngineRpcTest, DescribeCrossesTheWire) {
   EXPECT_EQ(caps->models[2].voices[0].gender, "female");
   EXPECT_EQ(caps->models[1].service, "mt");
   EXPECT_EQ(caps->models[1].target_language_codes, std::vector<std::string>{"es"});
+  EXPECT_FALSE(caps->incomplete);
+  fake_->set_incomplete(true);  // a pool tier before its engines have described themselves
+  EXPECT_TRUE(remote_->Describe()->incomplete);
 }
 
 TEST_F(EngineRpcTest, TranslateCrossesTheWireWithItsDeadline) {
