@@ -381,8 +381,8 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
   config.model = model == "whisper-1" ? "" : model;  // OpenAI clients send whisper-1: the default model
   if (!language.empty()) config.language_code = language;
   if (!config.model.empty()) {
-    // Only the serving engines list their models: with none (all loading, or all down) the model
-    // is not unknown, and the stream's own 503 "no healthy engine" says when to retry.
+    // With no recognizer described yet (all still loading) the model is not unknown, and the
+    // stream's own 503 says when to retry.
     auto caps = ctx.service->Describe();
     bool known = false;
     std::string names;

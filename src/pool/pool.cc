@@ -334,6 +334,7 @@ void Pool::DispatchLoop() {
       lock.unlock();
       CheckProgress();
       lock.lock();
+      progress_checked_at_ = now;
       continue;
     }
     // Simulated clocks only move when told; the wait itself is on real time, capped so a
@@ -828,6 +829,11 @@ int Pool::healthy_engines() const {
   int n = 0;
   for (const auto& e : engines_) n += InRotationLocked(*e, now);
   return n;
+}
+
+core::TimePoint Pool::progress_checked_at() const {
+  std::lock_guard lock(mu_);
+  return progress_checked_at_;
 }
 
 int Pool::standby_engines() const {

@@ -79,6 +79,9 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   int healthy_engines() const;  // in rotation (standbys not counted)
   int standby_engines() const;
   size_t queued_streams() const;
+  // The clock's time when open streams were last checked for an engine that stopped answering
+  // (every second while streams are open): a test waits on it to know a check saw its time.
+  core::TimePoint progress_checked_at() const;
 
   struct EngineStatus {
     std::string address;
@@ -194,6 +197,7 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
   bool serving_ = false;  // some engine in rotation, as of the last NoteServingLocked
   bool recheck_ = false;  // check every engine now, not at the next interval
   core::TimePoint next_progress_check_{};
+  core::TimePoint progress_checked_at_{};
   std::thread health_thread_;
   std::thread dispatch_thread_;
 };

@@ -35,7 +35,10 @@ class FakeSpeechService : public speech::SpeechService {
                                                                 speech::RecognitionObserverPtr observer) override {
     std::lock_guard lock(mu_);
     if (config.language_code != "en-US") return absl::NotFoundError("fake serves en-US only");
-    if (active_ >= capacity_) return absl::ResourceExhaustedError("fake is full");
+    if (active_ >= capacity_) {
+      refusals_++;
+      return absl::ResourceExhaustedError("fake is full");
+    }
     active_++;
     started_++;
     last_config_ = config;
@@ -153,6 +156,16 @@ class FakeSpeechService : public speech::SpeechService {
     std::lock_guard lock(mu_);
     return active_;
   }
+  // Streams whose caller said it had sent all its audio.
+  int finishes() {
+    std::lock_guard lock(mu_);
+    return finishes_;
+  }
+  // Streams refused as over capacity.
+  int refusals() {
+    std::lock_guard lock(mu_);
+    return refusals_;
+  }
   int started() {
     std::lock_guard lock(mu_);
     return started_;
@@ -204,6 +217,7 @@ class FakeSpeechService : public speech::SpeechService {
       std::lock_guard lock(fake_->mu_);
       if (state_->finished || state_->cancelled) return;
       state_->finished = true;
+      fake_->finishes_++;
       fake_->work_.push_back({state_, 0, true});
       fake_->cv_.notify_all();
     }
@@ -288,6 +302,8 @@ class FakeSpeechService : public speech::SpeechService {
   std::deque<Work> work_;
   int active_ = 0;
   int started_ = 0;
+  int refusals_ = 0;
+  int finishes_ = 0;
   int translations_ = 0;
   int syntheses_ = 0;
   bool paused_ = false;

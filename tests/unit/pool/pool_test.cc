@@ -349,9 +349,9 @@ TEST_F(PoolTest, AStreamAnEngineRefusesAsFullWaitsForASlotWithItsAudio) {
   auto stream = pool_->StartRecognition({}, observer);
   ASSERT_TRUE(stream.ok()) << stream.status();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
-  // Both refuse: the stream waits (through several health checks) instead of failing.
-  ASSERT_TRUE(WaitFor([&] { return pool_->queued_streams() == 1; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Both refuse, again after each health check: the stream waits instead of failing.
+  ASSERT_TRUE(WaitFor([&] { return fakes_[0]->refusals() >= 2 && fakes_[1]->refusals() >= 2; }));
+  EXPECT_EQ(pool_->queued_streams(), 1u);
   EXPECT_EQ(observer->done_count(), 0);
   fakes_[1]->SetCapacity(2);
   ASSERT_TRUE(WaitFor([&] { return fakes_[1]->active() == 1; }));
@@ -758,6 +758,11 @@ class HangPoolTest : public PoolTest {
     options.clock = &clock_;
     options.stream.result_timeout_seconds = 2;
   }
+  // Whether `pool` checked its open streams for hangs at the clock's present time (or later).
+  bool ProgressChecked(const Pool& pool) {
+    const auto now = clock_.Now();
+    return WaitFor([&] { return pool.progress_checked_at() >= now; });
+  }
   testing::FakeClock clock_;
 };
 
@@ -770,7 +775,7 @@ TEST_F(HangPoolTest, AStreamWhoseEngineStopsAnsweringMovesToAnotherWithItsAudio)
   fakes_[first]->SetPaused(true);
   ASSERT_TRUE(stream->Write(std::vector<int16_t>(8000, 0)).ok());  // more than an engine may keep back
   clock_.Advance(std::chrono::seconds(1));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(ProgressChecked(*pool_));
   EXPECT_EQ(fakes_[1 - first]->started(), 0);  // within the timeout: still waiting
   clock_.Advance(std::chrono::seconds(2));
   ASSERT_TRUE(WaitFor([&] { return fakes_[1 - first]->started() == 1; }));
@@ -788,7 +793,7 @@ TEST_F(HangPoolTest, AnIdleStreamIsNotTakenForAHang) {
   ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
   ASSERT_TRUE(WaitFor([&] { return !observer->results().empty(); }));
   clock_.Advance(std::chrono::seconds(30));  // the client pauses; the engine owes nothing
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(ProgressChecked(*pool_));
   ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
   (*stream)->Finish();
   ASSERT_TRUE(observer->WaitDone());
@@ -806,7 +811,7 @@ TEST_F(HangPoolTest, AClientPausingWithAPartPieceUnconsumedIsNotTakenForAHang) {
   fakes_[first]->SetPaused(true);  // keeps back the next 50 ms
   ASSERT_TRUE(stream->Write(std::vector<int16_t>(800, 0)).ok());
   clock_.Advance(std::chrono::seconds(30));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(ProgressChecked(*pool_));
   EXPECT_EQ(fakes_[1 - first]->started(), 0);
   fakes_[first]->SetPaused(false);
   stream->Finish();
@@ -913,7 +918,7 @@ TEST_F(TieredPoolTest, AFrontTierHearsHowFarTheEngineGotThroughSilenceAndTakesNo
   })) << "the front tier never heard that the engine consumed the silence";
   EXPECT_TRUE(speech::IsProgressOnly(observer->results().back()));
   clock_.Advance(std::chrono::seconds(3));  // past the result timeout
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the front's progress check runs
+  ASSERT_TRUE(ProgressChecked(*front_));
   (*stream)->Finish();
   ASSERT_TRUE(observer->WaitDone());
   EXPECT_TRUE(observer->status().ok()) << observer->status();

@@ -12,6 +12,7 @@
 #include "testing/synthesize_sync.h"
 #include "testing/grpc_callback_queue.h"
 #include "testing/translate_sync.h"
+#include "testing/wait_for.h"
 
 namespace voxgate::rpc {
 namespace {
@@ -19,6 +20,7 @@ namespace {
 using ::testing::HasSubstr;
 using testing::FakeSpeechService;
 using testing::RecordingObserver;
+using testing::WaitFor;
 
 class EngineRpcTest : public ::testing::Test {
  protected:
@@ -226,8 +228,7 @@ TEST_F(EngineRpcTest, CancelEndsTheEngineStream) {
   (*stream)->Cancel();
   ASSERT_TRUE(observer->WaitDone());
   EXPECT_EQ(observer->status().code(), absl::StatusCode::kCancelled);
-  for (int i = 0; i < 100 && fake_->active() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_EQ(fake_->active(), 0);
+  EXPECT_TRUE(WaitFor([&] { return fake_->active() == 0; })) << "the engine never heard of the cancel";
 }
 
 // After the half-close nothing more may be written, so the cancel cannot go in band: it must
@@ -240,13 +241,12 @@ TEST_F(EngineRpcTest, CancelAfterFinishEndsTheCallAtOnce) {
   ASSERT_TRUE(stream.ok());
   ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(160, 0)).ok());
   (*stream)->Finish();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the half-close goes out
+  ASSERT_TRUE(WaitFor([&] { return fake_->finishes() == 1; })) << "the half-close never reached the engine";
   (*stream)->Cancel();
   ASSERT_TRUE(observer->WaitDone(std::chrono::milliseconds(1500))) << "CANCELLED only after the 2 s grace";
   EXPECT_EQ(observer->status().code(), absl::StatusCode::kCancelled);
   fake_->SetPaused(false);
-  for (int i = 0; i < 100 && fake_->active() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_EQ(fake_->active(), 0);  // the engine heard of it
+  EXPECT_TRUE(WaitFor([&] { return fake_->active() == 0; })) << "the engine never heard of the cancel";
 }
 
 TEST_F(EngineRpcTest, DroppingTheHandleCancels) {
