@@ -94,6 +94,7 @@ test('response formats: text, srt, vtt, verbose_json with words', async () => {
     response_format: 'verbose_json', timestamp_granularities: ['word', 'segment'],
   });
   assert.ok(Math.abs(verbose.duration - 7.1) < 0.05, `duration ${verbose.duration}`);
+  assert.equal(verbose.language, 'english', 'named as OpenAI names it');
   assert.ok(verbose.segments.length >= 1);
   assert.ok(verbose.words.length >= 10);
   for (let i = 1; i < verbose.words.length; i++) assert.ok(verbose.words[i].start >= verbose.words[i - 1].start);

@@ -43,12 +43,25 @@ TEST(TranscriptionFormat, VerboseJsonWithWords) {
   t.word_timestamps = true;
   auto j = nlohmann::json::parse(Render(t, ResponseFormat::kVerboseJson).body);
   EXPECT_EQ(j["task"], "transcribe");
+  EXPECT_EQ(j["language"], "english");  // as OpenAI names it, not the tag "en"
   EXPECT_EQ(j["duration"], 3662);
   EXPECT_EQ(j["segments"].size(), 2u);
   EXPECT_EQ(j["segments"][1]["start"], 3661.0);
   EXPECT_EQ(j["words"][0]["word"], "go");
   t.word_timestamps = false;
   EXPECT_FALSE(nlohmann::json::parse(Render(t, ResponseFormat::kVerboseJson).body).contains("words"));
+}
+
+TEST(TranscriptionFormat, LanguagesAreNamedAsOpenAINamesThem) {
+  EXPECT_EQ(LanguageName("en"), "english");
+  EXPECT_EQ(LanguageName("en-US"), "english");
+  EXPECT_EQ(LanguageName("DE_de"), "german");
+  EXPECT_EQ(LanguageName("yue"), "cantonese");
+  EXPECT_EQ(LanguageName("ht"), "haitian creole");
+  EXPECT_EQ(LanguageName("af"), "afrikaans");  // the first of the table
+  EXPECT_EQ(LanguageName("zh-Hant"), "chinese");
+  EXPECT_EQ(LanguageName("tlh"), "tlh");  // no name: the tag as given
+  EXPECT_EQ(LanguageName(""), "");
 }
 
 TEST(TranscriptionFormat, UnknownFormatIsAnError) {

@@ -1,11 +1,43 @@
 #include "gateway/protocols/openai/transcription_format.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
+#include "absl/strings/ascii.h"
 #include <nlohmann/json.hpp>
 
 namespace voxgate::gateway::openai {
+
+std::string LanguageName(std::string_view code) {
+  // The languages Whisper names, sorted by code (with jv and nb, the BCP 47 tags of two).
+  static constexpr std::pair<std::string_view, std::string_view> kNames[] = {
+    {"af", "afrikaans"}, {"am", "amharic"}, {"ar", "arabic"}, {"as", "assamese"}, {"az", "azerbaijani"},
+    {"ba", "bashkir"}, {"be", "belarusian"}, {"bg", "bulgarian"}, {"bn", "bengali"}, {"bo", "tibetan"},
+    {"br", "breton"}, {"bs", "bosnian"}, {"ca", "catalan"}, {"cs", "czech"}, {"cy", "welsh"}, {"da", "danish"},
+    {"de", "german"}, {"el", "greek"}, {"en", "english"}, {"es", "spanish"}, {"et", "estonian"}, {"eu", "basque"},
+    {"fa", "persian"}, {"fi", "finnish"}, {"fo", "faroese"}, {"fr", "french"}, {"gl", "galician"},
+    {"gu", "gujarati"}, {"ha", "hausa"}, {"haw", "hawaiian"}, {"he", "hebrew"}, {"hi", "hindi"}, {"hr", "croatian"},
+    {"ht", "haitian creole"}, {"hu", "hungarian"}, {"hy", "armenian"}, {"id", "indonesian"}, {"is", "icelandic"},
+    {"it", "italian"}, {"ja", "japanese"}, {"jv", "javanese"}, {"jw", "javanese"}, {"ka", "georgian"}, {"kk", "kazakh"}, {"km", "khmer"},
+    {"kn", "kannada"}, {"ko", "korean"}, {"la", "latin"}, {"lb", "luxembourgish"}, {"ln", "lingala"}, {"lo", "lao"},
+    {"lt", "lithuanian"}, {"lv", "latvian"}, {"mg", "malagasy"}, {"mi", "maori"}, {"mk", "macedonian"},
+    {"ml", "malayalam"}, {"mn", "mongolian"}, {"mr", "marathi"}, {"ms", "malay"}, {"mt", "maltese"},
+    {"my", "myanmar"}, {"nb", "norwegian"}, {"ne", "nepali"}, {"nl", "dutch"}, {"nn", "nynorsk"}, {"no", "norwegian"}, {"oc", "occitan"},
+    {"pa", "punjabi"}, {"pl", "polish"}, {"ps", "pashto"}, {"pt", "portuguese"}, {"ro", "romanian"},
+    {"ru", "russian"}, {"sa", "sanskrit"}, {"sd", "sindhi"}, {"si", "sinhala"}, {"sk", "slovak"},
+    {"sl", "slovenian"}, {"sn", "shona"}, {"so", "somali"}, {"sq", "albanian"}, {"sr", "serbian"},
+    {"su", "sundanese"}, {"sv", "swedish"}, {"sw", "swahili"}, {"ta", "tamil"}, {"te", "telugu"}, {"tg", "tajik"},
+    {"th", "thai"}, {"tk", "turkmen"}, {"tl", "tagalog"}, {"tr", "turkish"}, {"tt", "tatar"}, {"uk", "ukrainian"},
+    {"ur", "urdu"}, {"uz", "uzbek"}, {"vi", "vietnamese"}, {"yi", "yiddish"}, {"yo", "yoruba"}, {"yue", "cantonese"},
+    {"zh", "chinese"}};
+  static_assert(std::is_sorted(std::begin(kNames), std::end(kNames)));
+  const std::string primary = absl::AsciiStrToLower(std::string(code.substr(0, code.find_first_of("-_"))));
+  const auto* found = std::lower_bound(std::begin(kNames), std::end(kNames), primary,
+                                       [](const auto& entry, const std::string& key) { return entry.first < key; });
+  return found != std::end(kNames) && found->first == primary ? std::string(found->second) : std::string(code);
+}
 
 absl::StatusOr<ResponseFormat> ParseResponseFormat(std::string_view name) {
   if (name.empty() || name == "json") return ResponseFormat::kJson;
@@ -73,7 +105,7 @@ RenderedBody Render(const Transcription& t, ResponseFormat format) {
         for (const auto& w : s.words) words.push_back({{"word", w.word}, {"start", w.start_seconds}, {"end", w.end_seconds}});
       }
       nlohmann::json body = {{"task", "transcribe"},
-                             {"language", t.language},
+                             {"language", LanguageName(t.language)},
                              {"duration", t.duration_seconds},
                              {"text", FullText(t)},
                              {"segments", segments}};

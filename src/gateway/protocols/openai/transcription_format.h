@@ -22,6 +22,10 @@ struct Transcription {
 
 std::string FullText(const Transcription& t);
 
+// The name OpenAI's verbose_json gives a language ("en-US" → "english"); a tag it has no name
+// for comes back as given.
+std::string LanguageName(std::string_view code);
+
 struct RenderedBody {
   std::string content_type;
   std::string body;
