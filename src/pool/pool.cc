@@ -478,9 +478,12 @@ absl::StatusOr<speech::RecognitionStreamPtr> Pool::StartRecognition(const speech
   auto stream = std::make_shared<PooledStream>(stream_options, config, std::move(observer), shared_from_this());
   // Streams already waiting go first: a slot that just came free is theirs, and the dispatcher
   // hands it to the oldest. (A new stream that sees an empty queue races nobody it should wait for.)
-  absl::Status s = queued_streams() == 0 ? TryAssign(stream, std::nullopt) : absl::ResourceExhaustedError("streams are waiting");
-  if (s.ok()) return PooledStream::MakeHandle(std::move(stream));
-  if (!absl::IsResourceExhausted(s)) return s;
+  if (queued_streams() == 0) {
+    const absl::Status s = TryAssign(stream, std::nullopt);
+    if (s.ok()) return PooledStream::MakeHandle(std::move(stream));
+    if (!absl::IsResourceExhausted(s)) return s;
+  }
+  // Every slot is taken, or streams wait for one: this one waits too, in turn.
   std::lock_guard lock(mu_);
   if (!queue_.Push({stream, clock_.Now() + options_.queue_timeout, std::nullopt})) {
     QueueRejections(options_.name, "full").Increment();
