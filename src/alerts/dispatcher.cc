@@ -285,11 +285,11 @@ absl::StatusOr<SubmitResult> Dispatcher::Submit(const std::vector<Alert>& alerts
         }
         if (!existing) {
           if (!alert.FiringAt(now)) continue;  // resolves nothing the relay holds
-          auto tomb = outbox_.TombstoneEndsAt(key, fp);
+          auto tomb = outbox_.TombstoneEndsAt(fp);
           if (!tomb.ok()) return tomb.status();
           if (*tomb && alert.starts_at_ms <= **tomb) continue;  // an old input, redelivered
           if (*tomb) {
-            if (auto s = outbox_.DeleteTombstone(key, fp); !s.ok()) return s;
+            if (auto s = outbox_.DeleteTombstone(fp); !s.ok()) return s;
           }
           if (held >= options_.max_alerts) {
             return absl::ResourceExhaustedError(absl::StrCat("the alert outbox is full: it holds ", held, " alerts; retry later"));
@@ -379,7 +379,7 @@ absl::Status Dispatcher::FlushGroup(GroupRow g, int64_t now) {
   for (const StoredAlert* a : ended) {
     if (auto s = outbox_.DeleteAlert(g.id, a->fingerprint); !s.ok()) return s;
     if (!a->alert.one_shot) {
-      if (auto s = outbox_.PutTombstone(g.key, a->fingerprint, a->alert.ends_at_ms, now + options_.tombstone_ttl.count()); !s.ok()) return s;
+      if (auto s = outbox_.PutTombstone(a->fingerprint, a->alert.ends_at_ms, now + options_.tombstone_ttl.count()); !s.ok()) return s;
     }
   }
   if (firing.empty()) {

@@ -37,11 +37,9 @@ CREATE TABLE IF NOT EXISTS alerts(
   one_shot INTEGER NOT NULL,
   PRIMARY KEY(group_id, fingerprint));
 CREATE TABLE IF NOT EXISTS tombstones(
-  group_key TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
+  fingerprint TEXT PRIMARY KEY,
   ends_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  PRIMARY KEY(group_key, fingerprint));
+  expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS notifications(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   id TEXT NOT NULL UNIQUE,
@@ -59,14 +57,25 @@ CREATE INDEX IF NOT EXISTS notifications_due ON notifications(destination, state
 )sql";
 
 // The schema's version (PRAGMA user_version). 2: a group names its route by its key (version 1
-// stored the route's index, which a reordered route list makes point elsewhere).
-constexpr int kSchemaVersion = 2;
+// stored the route's index, which a reordered route list makes point elsewhere). 3: a tombstone
+// is the alert's, by fingerprint (before, its group's, lost when the grouping changed).
+constexpr int kSchemaVersion = 3;
 
 // Brings a version 1 outbox up to date: its groups' routes are unknown (''), so the dispatcher
 // routes their alerts again.
 constexpr const char* kFromVersion1 = R"sql(
 ALTER TABLE alert_groups ADD COLUMN route_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE alert_groups DROP COLUMN route;
+)sql";
+
+// Brings a version 1 or 2 outbox's tombstones to version 3: one per alert, the latest.
+constexpr const char* kFromVersion2 = R"sql(
+CREATE TABLE IF NOT EXISTS tombstones(group_key TEXT NOT NULL, fingerprint TEXT NOT NULL, ends_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL);
+CREATE TABLE tombstones_by_alert(fingerprint TEXT PRIMARY KEY, ends_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+INSERT INTO tombstones_by_alert SELECT fingerprint, MAX(ends_at), MAX(expires_at) FROM tombstones GROUP BY fingerprint;
+DROP TABLE tombstones;
+ALTER TABLE tombstones_by_alert RENAME TO tombstones;
 )sql";
 
 // Lines of voxgate's own log reach the relay unchecked: invalid UTF-8 is replaced (dump would throw).
@@ -158,6 +167,9 @@ absl::Status Migrate(sqlite3* db) {
   }
   if (*version == 1) {
     if (auto s = internal::Exec(db, kFromVersion1); !s.ok()) return s;
+  }
+  if (*version == 1 || *version == 2) {
+    if (auto s = internal::Exec(db, kFromVersion2); !s.ok()) return s;
   }
   if (auto s = internal::Exec(db, kSchema); !s.ok()) return s;
   if (auto s = internal::Exec(db, absl::StrCat("PRAGMA user_version = ", kSchemaVersion).c_str()); !s.ok()) return s;
@@ -274,22 +286,22 @@ absl::Status Outbox::DeleteAlert(int64_t group_id, const std::string& fingerprin
 absl::StatusOr<int64_t> Outbox::CountAlerts() { return CountOf(db(), "SELECT COUNT(*) FROM alerts"); }
 absl::StatusOr<int64_t> Outbox::CountGroups() { return CountOf(db(), "SELECT COUNT(*) FROM alert_groups"); }
 
-absl::StatusOr<std::optional<int64_t>> Outbox::TombstoneEndsAt(const std::string& group_key, const std::string& fingerprint) {
-  Statement s(db(), "SELECT ends_at FROM tombstones WHERE group_key = ? AND fingerprint = ?");
-  s.Bind(1, group_key).Bind(2, fingerprint);
+absl::StatusOr<std::optional<int64_t>> Outbox::TombstoneEndsAt(const std::string& fingerprint) {
+  Statement s(db(), "SELECT ends_at FROM tombstones WHERE fingerprint = ?");
+  s.Bind(1, fingerprint);
   if (s.Step()) return std::optional<int64_t>(s.Int(0));
   if (auto st = s.status(); !st.ok()) return st;
   return std::optional<int64_t>();
 }
 
-absl::Status Outbox::PutTombstone(const std::string& group_key, const std::string& fingerprint, int64_t ends_at_ms, int64_t expires_at_ms) {
-  Statement s(db(), "INSERT OR REPLACE INTO tombstones(group_key, fingerprint, ends_at, expires_at) VALUES(?, ?, ?, ?)");
-  s.Bind(1, group_key).Bind(2, fingerprint).Bind(3, ends_at_ms).Bind(4, expires_at_ms);
+absl::Status Outbox::PutTombstone(const std::string& fingerprint, int64_t ends_at_ms, int64_t expires_at_ms) {
+  Statement s(db(), "INSERT OR REPLACE INTO tombstones(fingerprint, ends_at, expires_at) VALUES(?, ?, ?)");
+  s.Bind(1, fingerprint).Bind(2, ends_at_ms).Bind(3, expires_at_ms);
   return s.Run();
 }
 
-absl::Status Outbox::DeleteTombstone(const std::string& group_key, const std::string& fingerprint) {
-  return Statement(db(), "DELETE FROM tombstones WHERE group_key = ? AND fingerprint = ?").Bind(1, group_key).Bind(2, fingerprint).Run();
+absl::Status Outbox::DeleteTombstone(const std::string& fingerprint) {
+  return Statement(db(), "DELETE FROM tombstones WHERE fingerprint = ?").Bind(1, fingerprint).Run();
 }
 
 absl::Status Outbox::InsertNotification(const NotificationRow& n) {

@@ -80,10 +80,11 @@ class Outbox {
   absl::StatusOr<int64_t> CountAlerts();
   absl::StatusOr<int64_t> CountGroups();
 
-  // A resolved alert that was notified: an older input for it is a redelivery.
-  absl::StatusOr<std::optional<int64_t>> TombstoneEndsAt(const std::string& group_key, const std::string& fingerprint);
-  absl::Status PutTombstone(const std::string& group_key, const std::string& fingerprint, int64_t ends_at_ms, int64_t expires_at_ms);
-  absl::Status DeleteTombstone(const std::string& group_key, const std::string& fingerprint);
+  // A resolved alert that was notified: an older input for it is a redelivery. Kept by the
+  // alert's fingerprint, not its group's key, which a change of routes or grouping changes.
+  absl::StatusOr<std::optional<int64_t>> TombstoneEndsAt(const std::string& fingerprint);
+  absl::Status PutTombstone(const std::string& fingerprint, int64_t ends_at_ms, int64_t expires_at_ms);
+  absl::Status DeleteTombstone(const std::string& fingerprint);
 
   absl::Status InsertNotification(const NotificationRow& row);
   // The oldest pending notification for `destination` whose next attempt is due.

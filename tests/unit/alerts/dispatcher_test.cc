@@ -525,6 +525,30 @@ void RouteCriticalToThePager(DispatcherOptions& options) {
   options.routes = {critical};
 }
 
+// A resolved alert is recognised by its own labels, whatever group it was in: after a restart
+// that groups alerts otherwise (or routes them elsewhere), a redelivered old input of it is old.
+TEST_F(DispatcherTest, ARedeliveredOldInputIsRecognisedAfterTheGroupingChanged) {
+  Open();
+  const Alert a = Firing("EngineDown", "a");
+  Submit({a});
+  Advance(seconds(31));
+  Submit({Resolved(a)});
+  Advance(minutes(5));
+  ASSERT_EQ(transport_.sent().size(), 2u);  // firing, then resolved
+  options_.routes[0].group_by = {"alertname", "instance"};
+  Open();
+  auto stale = dispatcher_->Submit({a});
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_EQ(stale->deduplicated, 1u);
+  Advance(hours(1));
+  EXPECT_EQ(transport_.sent().size(), 2u) << "a resolved alert was notified firing again";
+  // It fires again for real (a later start): notified in its new group.
+  Submit({Firing("EngineDown", "a")});
+  Advance(seconds(31));
+  ASSERT_EQ(transport_.sent().size(), 3u);
+  EXPECT_EQ(Bodies()[2]["status"], "firing");
+}
+
 TEST_F(DispatcherTest, AGroupKeepsItsRouteWhenTheRouteListIsReordered) {
   RouteCriticalToThePager(options_);
   Open();
@@ -609,6 +633,29 @@ TEST_F(DispatcherTest, AnOutboxOfTheVersionThatKnewRoutesByIndexIsUpgradedWithIt
   ASSERT_EQ(transport_.sent().size(), 1u);
   EXPECT_EQ(Bodies()[0]["alerts"][0]["labels"]["instance"], "a");
   EXPECT_EQ(Bodies()[0]["status"], "firing");
+}
+
+TEST_F(DispatcherTest, AnOutboxOfTheVersionThatKeptTombstonesByGroupIsUpgradedWithThem) {
+  {  // What that version left: schema version 2, one alert resolved in two groups.
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "alerts.db").c_str(), &raw), SQLITE_OK);
+    internal::SqlitePtr db(raw);
+    const std::string v2 = absl::StrCat(R"sql(
+      CREATE TABLE alert_groups(id INTEGER PRIMARY KEY, group_key TEXT NOT NULL UNIQUE, route_key TEXT NOT NULL,
+        labels TEXT NOT NULL, created_at INTEGER NOT NULL, next_flush_at INTEGER NOT NULL,
+        last_notified_at INTEGER NOT NULL DEFAULT 0, last_firing TEXT NOT NULL DEFAULT '[]');
+      CREATE TABLE tombstones(group_key TEXT NOT NULL, fingerprint TEXT NOT NULL, ends_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL, PRIMARY KEY(group_key, fingerprint));
+      INSERT INTO tombstones VALUES('0:{"alertname":"Down"}', 'f1', )sql", kWallAnchor - 2000, ", ", kWallAnchor + 86400000, R"sql();
+      INSERT INTO tombstones VALUES('1:{"alertname":"Down"}', 'f1', )sql", kWallAnchor - 1000, ", ", kWallAnchor + 86400000, R"sql();
+      PRAGMA user_version = 2;)sql");
+    ASSERT_TRUE(internal::Exec(db.get(), v2.c_str()).ok());
+  }
+  Open();
+  auto ends_at = outbox_->TombstoneEndsAt("f1");
+  ASSERT_TRUE(ends_at.ok()) << ends_at.status();
+  EXPECT_EQ(*ends_at, kWallAnchor - 1000) << "the later resolution of the two";
+  EXPECT_EQ(outbox_->TombstoneEndsAt("f2").value(), std::nullopt);
 }
 
 // voxgate's own log lines reach the relay in process, unchecked: an engine's error message may
