@@ -117,7 +117,7 @@ void Pool::CheckAll() {
     for (size_t i = 0; i < engines_.size(); ++i) {
       Engine& e = *engines_[i];
       if (e.removed && e.outstanding == 0) e.service.reset();  // gone for good: close its channel
-      const bool describe = !e.described || now - e.described_at >= kDescribeInterval;
+      const bool describe = !e.described || e.capabilities.incomplete || now - e.described_at >= kDescribeInterval;
       if (e.service != nullptr) checks.push_back({i, e.service, describe, {}, {}});
     }
   }
@@ -666,7 +666,7 @@ absl::StatusOr<std::pair<size_t, std::shared_ptr<rpc::RemoteSpeechService>>> Poo
   for (const auto& e : engines_) {
     if (e->removed) continue;
     known = known || serves(*e);
-    any_described = any_described || e->described_at != core::TimePoint{};
+    any_described = any_described || e->SaidWhatItServes();
     models.insert(models.end(), e->capabilities.models.begin(), e->capabilities.models.end());
   }
   return call.not_served(known || !any_described, models);
@@ -785,7 +785,7 @@ void Pool::StartSynthesisAttempt(std::shared_ptr<UnaryCall> call, std::shared_pt
 // What the pool offers, and what it can take now: the models of every engine it has (one that
 // is down or restarting still offers what it last described, so a tier or client in front asks
 // and hears "retry", not "no such model"); capacity and load of the engines in rotation only.
-// Incomplete until one engine has described itself (replicas serve alike, so one will do).
+// Incomplete until one engine has said what it serves (replicas serve alike, so one will do).
 absl::StatusOr<speech::Capabilities> Pool::Describe() {
   std::lock_guard lock(mu_);
   speech::Capabilities caps;
@@ -795,7 +795,7 @@ absl::StatusOr<speech::Capabilities> Pool::Describe() {
   for (const auto& engine : engines_) {
     const Engine& e = *engine;
     if (e.removed) continue;
-    if (e.described_at != core::TimePoint{}) caps.incomplete = false;
+    if (e.SaidWhatItServes()) caps.incomplete = false;
     if (InRotationLocked(e, now)) {
       caps.capacity += e.capabilities.capacity;
       caps.active_streams += e.outstanding;

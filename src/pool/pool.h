@@ -115,6 +115,8 @@ class Pool : public speech::SpeechService, public EngineSource, public std::enab
     bool described = false;          // since it last was unreachable (a restarted engine may differ)
     core::TimePoint described_at{};  // {}: never, so what it serves is unknown
     speech::Capabilities capabilities;
+    // Whether what it serves is known: it described itself, and (a pool tier) not as incomplete.
+    bool SaidWhatItServes() const { return described_at != core::TimePoint{} && !capabilities.incomplete; }
     int outstanding = 0;
     // It refused a stream as full although `outstanding` left room (the engine still runs calls
     // the pool let go of, such as one cancelled that did not answer in time): taken as full until

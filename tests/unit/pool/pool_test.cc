@@ -350,8 +350,8 @@ TEST_F(PoolTest, AStreamAnEngineRefusesAsFullWaitsForASlotWithItsAudio) {
   ASSERT_TRUE(stream.ok()) << stream.status();
   for (int i = 0; i < 3; ++i) ASSERT_TRUE((*stream)->Write(std::vector<int16_t>(1600, 0)).ok());
   // Both refuse, again after each health check: the stream waits instead of failing.
+  ASSERT_TRUE(WaitFor([&] { return pool_->queued_streams() == 1; }));
   ASSERT_TRUE(WaitFor([&] { return fakes_[0]->refusals() >= 2 && fakes_[1]->refusals() >= 2; }));
-  EXPECT_EQ(pool_->queued_streams(), 1u);
   EXPECT_EQ(observer->done_count(), 0);
   fakes_[1]->SetCapacity(2);
   ASSERT_TRUE(WaitFor([&] { return fakes_[1]->active() == 1; }));
@@ -503,6 +503,30 @@ TEST_F(PoolTest, CallsBeforeAnEngineFirstSaysWhatItServesAreOnesToRetry) {
   loading->Synthesize(testing::SpeechOf("hello"), spoken);
   EXPECT_EQ(spoken->Wait().code(), absl::StatusCode::kUnavailable) << spoken->Wait();
   loading->Stop();
+}
+
+// A pool tier whose own engines have not said what they serve describes itself as incomplete:
+// a pool in front takes what it lacks as one to retry, and asks again until it is complete.
+TEST_F(PoolTest, ATierThatDescribesItselfIncompleteHasNotSaidWhatItServes) {
+  Pool::Options options;
+  options.name = "front";
+  options.health_interval = std::chrono::milliseconds(50);
+  options.startup_probe_interval = std::chrono::milliseconds(20);
+  const std::string address = StartEngine();
+  fakes_.back()->set_incomplete(true);
+  auto front = std::make_shared<Pool>(options, std::vector{std::make_shared<rpc::RemoteSpeechService>(address, rpc::RemoteSpeechService::Options{})});
+  front->Start();
+  ASSERT_TRUE(WaitFor([&] { return front->healthy_engines() == 1; }));
+  EXPECT_TRUE(front->Describe()->incomplete);
+  auto waiting = std::make_shared<testing::SynthesisRecorder>();
+  front->Synthesize(testing::SpeechOf("hello", "nova"), waiting);
+  EXPECT_EQ(waiting->Wait().code(), absl::StatusCode::kUnavailable) << waiting->Wait();
+  fakes_.back()->set_incomplete(false);
+  EXPECT_TRUE(WaitFor([&] { return !front->Describe()->incomplete; })) << "not asked again";
+  auto unknown = std::make_shared<testing::SynthesisRecorder>();
+  front->Synthesize(testing::SpeechOf("hello", "nova"), unknown);
+  EXPECT_EQ(unknown->Wait().code(), absl::StatusCode::kNotFound) << unknown->Wait();
+  front->Stop();
 }
 
 TEST_F(PoolTest, AnEngineFailureIsRetriedElsewhereButABadRequestIsNot) {
