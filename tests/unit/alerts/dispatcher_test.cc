@@ -143,6 +143,14 @@ class DispatcherTest : public ::testing::Test {
     }
   }
 
+  // Writes the outbox as an older voxgate left it (`sql`), before Open.
+  void WriteOutbox(const std::string& sql) {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ / "alerts.db").c_str(), &raw), SQLITE_OK);
+    internal::SqlitePtr db(raw);
+    ASSERT_TRUE(internal::Exec(db.get(), sql.c_str()).ok());
+  }
+
   std::vector<json> Bodies() {
     std::vector<json> out;
     for (const auto& r : transport_.sent()) out.push_back(json::parse(r.body));
@@ -610,9 +618,6 @@ TEST_F(DispatcherTest, TheAlertsOfARouteGoneFromTheConfigTakeTheRoutesTheyMatchN
 
 TEST_F(DispatcherTest, AnOutboxOfTheVersionThatKnewRoutesByIndexIsUpgradedWithItsAlerts) {
   {  // What that version left: schema version 1, a group on route 0 waiting to be notified.
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ / "alerts.db").c_str(), &raw), SQLITE_OK);
-    internal::SqlitePtr db(raw);
     const std::string v1 = absl::StrCat(R"sql(
       CREATE TABLE alert_groups(id INTEGER PRIMARY KEY, group_key TEXT NOT NULL UNIQUE, route INTEGER NOT NULL,
         labels TEXT NOT NULL, created_at INTEGER NOT NULL, next_flush_at INTEGER NOT NULL,
@@ -625,7 +630,7 @@ TEST_F(DispatcherTest, AnOutboxOfTheVersionThatKnewRoutesByIndexIsUpgradedWithIt
       INSERT INTO alerts VALUES(1, 'f1', '{"alertname":"Down","instance":"a"}', '{}', )sql", kWallAnchor,
                                         ", 0, ", kWallAnchor, R"sql(, '', 'alertmanager', 0);
       PRAGMA user_version = 1;)sql");
-    ASSERT_TRUE(internal::Exec(db.get(), v1.c_str()).ok());
+    ASSERT_NO_FATAL_FAILURE(WriteOutbox(v1));
   }
   Open();
   EXPECT_EQ(dispatcher_->Status()["alerts"], 1);
@@ -637,9 +642,6 @@ TEST_F(DispatcherTest, AnOutboxOfTheVersionThatKnewRoutesByIndexIsUpgradedWithIt
 
 TEST_F(DispatcherTest, AnOutboxOfTheVersionThatKeptTombstonesByGroupIsUpgradedWithThem) {
   {  // What that version left: schema version 2, one alert resolved in two groups.
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ / "alerts.db").c_str(), &raw), SQLITE_OK);
-    internal::SqlitePtr db(raw);
     const std::string v2 = absl::StrCat(R"sql(
       CREATE TABLE alert_groups(id INTEGER PRIMARY KEY, group_key TEXT NOT NULL UNIQUE, route_key TEXT NOT NULL,
         labels TEXT NOT NULL, created_at INTEGER NOT NULL, next_flush_at INTEGER NOT NULL,
@@ -649,7 +651,7 @@ TEST_F(DispatcherTest, AnOutboxOfTheVersionThatKeptTombstonesByGroupIsUpgradedWi
       INSERT INTO tombstones VALUES('0:{"alertname":"Down"}', 'f1', )sql", kWallAnchor - 2000, ", ", kWallAnchor + 86400000, R"sql();
       INSERT INTO tombstones VALUES('1:{"alertname":"Down"}', 'f1', )sql", kWallAnchor - 1000, ", ", kWallAnchor + 86400000, R"sql();
       PRAGMA user_version = 2;)sql");
-    ASSERT_TRUE(internal::Exec(db.get(), v2.c_str()).ok());
+    ASSERT_NO_FATAL_FAILURE(WriteOutbox(v2));
   }
   Open();
   auto ends_at = outbox_->TombstoneEndsAt("f1");
