@@ -8,7 +8,7 @@ namespace voxgate::gateway {
 std::string ErrorBody(const absl::Status& s) {
   const int http = HttpStatusFor(s);
   nlohmann::json body = {{"error",
-                          {{"message", std::string(s.message())},
+                          {{"message", ShownMessage(s)},
                            {"type", http < 500 ? "invalid_request_error" : "server_error"},
                            {"code", ErrorCode(s)}}}};
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

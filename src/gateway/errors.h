@@ -12,6 +12,7 @@ namespace voxgate::gateway {
 // Shared with the access lines of every tier.
 using speech::ErrorCode;
 using speech::HttpStatusFor;
+using speech::ShownMessage;
 // {"error": {"message": ..., "type": ..., "code": ...}}
 std::string ErrorBody(const absl::Status& status);
 // Seconds a client should wait before retrying, or 0 when retrying will not help.

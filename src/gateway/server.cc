@@ -152,7 +152,7 @@ nlohmann::json AccessLineFields(const Request& req, const Incoming& in, const Ac
   if (!r.language.empty()) fields["language"] = r.language;
   if (!r.result.ok()) {
     fields["error_code"] = ErrorCode(r.result);
-    fields["error"] = std::string(r.result.message());
+    fields["error"] = ShownMessage(r.result);
   } else if (!r.error_code.empty()) {
     fields["error_code"] = r.error_code;
     fields["error"] = r.error;
@@ -533,12 +533,13 @@ Response WrongMethod(std::string_view allow, const std::string& hint) {
   return res;
 }
 
-// The 405 for a path that takes only `want`, with what to send (`body`, e.g. "with a JSON
-// body"); nullopt when the request uses `want`. One verb gives both the check and `Allow`.
+// The 405 for a path that takes only `want` (and HEAD with GET), with what to send (`body`, e.g.
+// "with a JSON body"); nullopt when the request uses it. One verb gives the check and `Allow`.
 std::optional<Response> UnlessMethod(const Request& req, http::verb want, std::string_view body = {}) {
-  if (req.method() == want) return std::nullopt;
+  const bool head_of_get = want == http::verb::get && req.method() == http::verb::head;
+  if (req.method() == want || head_of_get) return std::nullopt;
   const std::string name(http::to_string(want));
-  return WrongMethod(name, body.empty() ? "use " + name : "use " + name + " " + std::string(body));
+  return WrongMethod(want == http::verb::get ? "GET, HEAD" : name, body.empty() ? "use " + name : "use " + name + " " + std::string(body));
 }
 
 // GET: the log levels; PUT/POST {"default": "info", "pool": "debug"}: changes them (all or none).
@@ -714,6 +715,15 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     parser.body_limit(boost::none);
     stream.expires_after(kHeaderTimeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kAwait);
+    if (ec == http::error::header_limit) {  // answered, not reset, so that the client learns why
+      Response res = JsonResponse(431, ErrorBody(absl::InvalidArgumentError(
+                                           absl::StrCat("the request line and headers exceed ", kMaxHeaderBytes / 1024, " KiB"))));
+      res.keep_alive(false);
+      res.prepare_payload();
+      stream.expires_after(std::chrono::seconds(5));
+      if (auto [wec, wn] = co_await http::async_write(stream, res, kAwait); !wec) co_await DiscardBody(stream, buffer, 1 << 20);
+      co_return;
+    }
     if (ec) co_return;  // closed, timed out or garbage: nothing to answer
     const auto start = std::chrono::steady_clock::now();
     Incoming in = IncomingFor(parser.get(), remote);
@@ -819,7 +829,10 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     res.keep_alive(req.keep_alive() && !reject);
     res.prepare_payload();
     stream.expires_after(std::chrono::seconds(30));
-    auto [wec, wn] = co_await http::async_write(stream, res, kAwait);
+    // HEAD: the GET's header, Content-Length included, without its body (RFC 9110 §9.3.2).
+    http::response_serializer<http::string_body> serializer(res);
+    auto [wec, wn] = req.method() == http::verb::head ? co_await http::async_write_header(stream, serializer, kAwait)
+                                                      : co_await http::async_write(stream, serializer, kAwait);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!admin) {
       AccessRecord record;

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "speech/call_report.h"
+
 namespace voxgate::rpc {
 namespace {
 
@@ -10,10 +12,11 @@ double FromMillis(int32_t ms) { return ms / 1000.0; }
 
 }  // namespace
 
-// absl and gRPC share the canonical codes, number for number.
+// absl and gRPC share the canonical codes, number for number. The message travels in a trailer
+// (8 KiB of metadata by default), so it is the one a client would be shown, bounded.
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), speech::ShownMessage(status));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {

@@ -61,7 +61,7 @@ class CallLog {
     speech::AddCallReportFields(fields, report, audio_seconds_, seconds);
     if (!s.ok()) {
       fields["error_code"] = speech::ErrorCode(s);
-      fields["error"] = std::string(s.message());
+      fields["error"] = speech::ShownMessage(s);
     }
     core::AddTraceFields(fields, trace_);
     core::Log(http >= 500 ? core::Severity::kWarning : core::Severity::kInfo, "rpc", std::move(fields));

@@ -53,6 +53,14 @@ std::string ErrorCode(const absl::Status& s) {
   return absl::AsciiStrToLower(absl::StatusCodeToString(s.code()));
 }
 
+std::string ShownMessage(const absl::Status& status) {
+  const absl::string_view message = status.message();
+  if (message.size() <= kShownMessageBytes) return std::string(message);
+  size_t cut = kShownMessageBytes;
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;  // not mid-character
+  return absl::StrCat(message.substr(0, cut), "… (", message.size(), " bytes)");
+}
+
 std::string OutcomeFor(int http_status) {
   if (http_status == 499) return "client_gone";
   if (http_status >= 500) return "server_error";

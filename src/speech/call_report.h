@@ -76,6 +76,10 @@ int HttpStatusFor(const absl::Status& status);
 absl::Status ClientIdleError(double seconds);
 // The status as a short lowercase code: "invalid_argument", "over_capacity", "too_large", ...
 std::string ErrorCode(const absl::Status& status);
+// The status's message as a client and the logs get it: at most kShownMessageBytes (cut at a
+// character, with how long it was), as a message may quote a field a client sent (megabytes).
+inline constexpr size_t kShownMessageBytes = 4096;
+std::string ShownMessage(const absl::Status& status);
 // An access line's outcome for an HTTP status: "ok", "client_error", "server_error" or
 // "client_gone" (499).
 std::string OutcomeFor(int http_status);

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import WebSocket from 'ws';
-import { Server, librivoxClips, streamFile, wordErrorRate, synthesize, tempDir, BIN } from './harness.mjs';
+import { Server, librivoxClips, streamFile, wordErrorRate, synthesize, tempDir, sleep, BIN } from './harness.mjs';
 
 // Measured: WER 0.324 over the five LibriVox clips (pocketsphinx en-us, 71 words); bound just above.
 const LIBRIVOX_WER_BOUND = 0.33;
@@ -146,15 +146,42 @@ test('bad input gets a clear JSON error and the server keeps serving', async () 
   assert.equal((await fetch(`${server.url}/nope`)).status, 404);
   assert.equal((await fetch(`${server.url}/v1/recognize`)).status, 426);
   // A wrong method: 405, naming the one to use.
-  for (const [method, url, allow] of [['GET', '/v1/audio/transcriptions', 'POST'], ['POST', '/v1/models', 'GET'],
+  for (const [method, url, allow] of [['GET', '/v1/audio/transcriptions', 'POST'], ['POST', '/v1/models', 'GET, HEAD'],
     ['DELETE', '/v1/audio/speech', 'POST']]) {
     const res = await fetch(`${server.url}${url}`, { method });
     assert.equal(res.status, 405, `${method} ${url}`);
     assert.equal(res.headers.get('allow'), allow);
-    assert.match((await res.json()).error.message, new RegExp(`use ${allow}`));
+    assert.match((await res.json()).error.message, new RegExp(`use ${allow.split(',')[0]}`));
   }
+  // HEAD of a GET path: its header, with the length of the body it leaves out (curl -I).
+  const get = await fetch(`${server.url}/v1/models`);
+  const head = execFileSync('curl', ['-sS', '-I', `${server.url}/v1/models`]).toString();
+  assert.match(head, /^HTTP\/1\.1 200/);
+  assert.match(head, new RegExp(`content-length: ${(await get.text()).length}\r\n`, 'i'));
+  // A header over the limit is answered (431), not a reset connection.
+  const huge = spawnSync('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', '-H', `x-big: ${'b'.repeat(20000)}`, `${server.url}/v1/models`]);
+  const [hugeBody, hugeStatus] = huge.stdout.toString().split('\n');
+  assert.equal(hugeStatus, '431', huge.stderr.toString());
+  assert.match(JSON.parse(hugeBody).error.message, /exceed 16 KiB/);
   // Still serving.
   assert.equal(curlTranscribe(librivoxClips()[1].file).status, 200);
+});
+
+test('a client value quoted in an error is cut short, in the reply and in the log line', async () => {
+  const form = new FormData();
+  form.append('file', new Blob([readFileSync(librivoxClips()[0].file)]), 'clip.wav');
+  form.append('model', 'm'.repeat(1 << 20));
+  const res = await fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: form });
+  assert.equal(res.status, 404);
+  const body = await res.text();
+  assert.ok(body.length < 5000, `a reply of ${body.length} bytes`);
+  assert.match(JSON.parse(body).error.message, /^unknown model "m+… \(\d+ bytes\)$/);
+  const id = res.headers.get('x-request-id');
+  const deadline = Date.now() + 10000;
+  let line;
+  while (!(line = server.logs.find((e) => e.message === 'request' && e.request_id === id)) && Date.now() < deadline) await sleep(20);
+  assert.ok(line, 'no access line');
+  assert.ok(JSON.stringify(line).length < 8000, `a log line of ${JSON.stringify(line).length} bytes`);
 });
 
 test('another region of a served language falls back to its pool, as the config promises', () => {
@@ -195,11 +222,14 @@ test('admin: healthz, readyz and Prometheus metrics', async () => {
   assert.match(metrics, /voxgate_http_requests_total\{route="\/v1\/audio\/transcriptions",code="200"\} \d+/);
   assert.match(metrics, /voxgate_pool_healthy_engines\{pool="asr-en"\} 1/);
   assert.ok((await server.metric('voxgate_audio_seconds_total', '{route="/v1/audio/transcriptions"}')) > 20);
-  // These only report: another method is refused, not answered as a GET.
+  // These only report: another method is refused, not answered as a GET; HEAD is a GET's header.
   for (const path of ['/healthz', '/readyz', '/metrics']) {
     const res = await fetch(`${server.adminUrl}${path}`, { method: 'POST', body: 'x' });
     assert.equal(res.status, 405, path);
-    assert.equal(res.headers.get('allow'), 'GET');
+    assert.equal(res.headers.get('allow'), 'GET, HEAD');
+    const head = await fetch(`${server.adminUrl}${path}`, { method: 'HEAD' });
+    assert.equal(head.status, 200, `HEAD ${path}`);
+    assert.equal(await head.text(), '');
   }
 });
 

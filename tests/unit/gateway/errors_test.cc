@@ -20,6 +20,23 @@ TEST(Errors, HttpMapping) {
   EXPECT_EQ(body["error"]["message"], "over capacity");
 }
 
+// A message may quote what a client sent (a model name of megabytes): what is shown is bounded,
+// cut at a character, and says how long it was.
+TEST(Errors, AMessageIsShownBounded) {
+  EXPECT_EQ(ShownMessage(absl::NotFoundError("unknown model \"x\"")), "unknown model \"x\"");
+  const std::string quoted = "unknown model \"" + std::string(1 << 20, 'a') + "\"";
+  auto body = nlohmann::json::parse(ErrorBody(absl::NotFoundError(quoted)));
+  const std::string shown = body["error"]["message"];
+  EXPECT_LT(shown.size(), speech::kShownMessageBytes + 32);
+  EXPECT_EQ(shown.substr(0, 15), "unknown model \"");
+  EXPECT_NE(shown.find("… (" + std::to_string(quoted.size()) + " bytes)"), std::string::npos) << shown.substr(shown.size() - 40);
+  // Not cut inside a character: "é" is two bytes, the limit falls between them.
+  const std::string accents = std::string(speech::kShownMessageBytes - 1, 'a') + "é";
+  const std::string cut = ShownMessage(absl::InvalidArgumentError(accents + "tail"));
+  EXPECT_EQ(cut.substr(0, speech::kShownMessageBytes - 1), std::string(speech::kShownMessageBytes - 1, 'a'));
+  EXPECT_EQ(cut.substr(speech::kShownMessageBytes - 1, 3), "…");
+}
+
 TEST(Errors, WebSocketCloseCodes) {
   EXPECT_EQ(WebSocketCloseCode(absl::OkStatus()), 1000);
   EXPECT_EQ(WebSocketCloseCode(absl::InvalidArgumentError("x")), 1007);

@@ -167,7 +167,7 @@ std::string ResultJson(const speech::RecognitionResult& r, const absl::StatusOr<
     }
     j["words"] = std::move(words);
     if (translation != nullptr && translation->ok()) j["translation"] = **translation;
-    if (translation != nullptr && !translation->ok()) j["translation_error"] = std::string(translation->status().message());
+    if (translation != nullptr && !translation->ok()) j["translation_error"] = ShownMessage(translation->status());
   } else {
     j["stability"] = r.stability;
   }
@@ -175,7 +175,7 @@ std::string ResultJson(const speech::RecognitionResult& r, const absl::StatusOr<
 }
 
 std::string ErrorJson(const absl::Status& status) {
-  return nlohmann::json{{"type", "error"}, {"code", ErrorCode(status)}, {"message", std::string(status.message())}}
+  return nlohmann::json{{"type", "error"}, {"code", ErrorCode(status)}, {"message", ShownMessage(status)}}
       .dump(-1, ' ', false, kReplace);
 }
 
@@ -187,7 +187,7 @@ std::string SpeechStartJson(const std::string& text, const std::string& language
 
 std::string SpeechEndJson(double seconds, const absl::Status& status) {
   nlohmann::json j = {{"type", "speech_end"}, {"duration", seconds}};
-  if (!status.ok()) j["error"] = std::string(status.message());
+  if (!status.ok()) j["error"] = ShownMessage(status);
   return j.dump(-1, ' ', false, kReplace);
 }
 
