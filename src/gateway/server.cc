@@ -360,14 +360,24 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
   auto parts = ParseMultipart(req.body(), *boundary);
   if (!parts.ok()) co_return Outcome{ErrorResponse(parts.status())};
   const MultipartPart* file = nullptr;
-  std::string model, language, format_name, granularities;
+  const MultipartPart *model_part = nullptr, *language_part = nullptr, *format_part = nullptr;
+  bool word_timestamps = false;
   for (const auto& p : *parts) {
-    if (p.name == "file") file = &p;
-    if (p.name == "model") model = p.data;
-    if (p.name == "language") language = p.data;
-    if (p.name == "response_format") format_name = p.data;
-    if (p.name == "timestamp_granularities[]" || p.name == "timestamp_granularities") granularities += std::string(p.data) + ",";
+    // A field given twice is refused, not settled by its last part: one of them was a mistake.
+    for (auto [name, slot] : {std::pair{"file", &file}, {"model", &model_part}, {"language", &language_part}, {"response_format", &format_part}}) {
+      if (p.name != name) continue;
+      if (*slot != nullptr) co_return Outcome{ErrorResponse(absl::InvalidArgumentError(absl::StrCat("the `", name, "` part is given twice")))};
+      *slot = &p;
+    }
+    if (p.name == "timestamp_granularities[]" || p.name == "timestamp_granularities") {
+      if (p.data != "word" && p.data != "segment") {
+        co_return Outcome{ErrorResponse(absl::InvalidArgumentError("timestamp_granularities[] takes word or segment"))};
+      }
+      word_timestamps = word_timestamps || p.data == "word";
+    }
   }
+  const auto text_of = [](const MultipartPart* part) { return part ? std::string(part->data) : std::string(); };
+  const std::string model = text_of(model_part), language = text_of(language_part), format_name = text_of(format_part);
   if (file == nullptr) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("missing the `file` part (the audio to transcribe)"))};
   if (file->data.empty()) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("the uploaded file is empty"))};
   auto format = openai::ParseResponseFormat(format_name);
@@ -405,7 +415,7 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
   if (!finals.ok()) co_return RecognitionFailed(finals.status(), clip->seconds());
 
   openai::Transcription t{std::move(*finals), language.empty() ? config.language_code : language, clip->seconds(),
-                          absl::StrContains(granularities, "word")};
+                          word_timestamps};
   auto rendered = openai::Render(t, *format);
   co_return Outcome{JsonResponse(200, std::move(rendered.body), rendered.content_type), clip->seconds()};
 }

@@ -140,6 +140,11 @@ test('bad input gets a clear JSON error and the server keeps serving', async () 
 
   const noFile = await fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: new FormData() });
   assert.equal(noFile.status, 400);
+  // A field given twice, or a granularity OpenAI does not have: refused, not settled silently.
+  const twice = spawnSync('curl', ['-sS', '-w', '\n%{http_code}', '-F', `file=@${librivoxClips()[0].file}`, '-F', 'model=whisper-1',
+    '-F', 'model=other', `${server.url}/v1/audio/transcriptions`]).stdout.toString();
+  assert.match(twice, /the `model` part is given twice.*\n400$/s);
+  assert.equal(curlTranscribe(librivoxClips()[0].file, { 'timestamp_granularities[]': 'words' }).status, 400);
   const notMultipart = await fetch(`${server.url}/v1/audio/transcriptions`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
   assert.equal(notMultipart.status, 400);
   assert.match((await notMultipart.json()).error.message, /multipart\/form-data/);

@@ -131,7 +131,7 @@ test('bad input gets a clear 4xx with a JSON body; markup is read, never obeyed'
     [{ model: 'tts-1', voice: 'alloy', input: 'Hello', response_format: 'mp3' }, 400, /mp3 and aac are not supported/],
     [{ model: 'piper', voice: 'alloy', input: 'Hello' }, 404, /piper/],
     [{ model: 'tts-1', voice: 'alloy', input: '...' }, 400, /nothing to speak/],
-    ['{"input": "unterminated', 400, /JSON object/],
+    ['{"input": "unterminated', 400, /the body is not valid JSON: .*missing closing quote/],
   ];
   for (const [body, status, message] of cases) {
     const r = await speech(body);

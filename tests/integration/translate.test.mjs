@@ -65,8 +65,8 @@ test('bad input gets a clear 4xx with a JSON body; markup is text', async () => 
     [JSON.stringify({ text: 'Hello', source: 'en', target: 'de' }), 404, /no engine translates en->de; pairs served: en->es/],
     [JSON.stringify({ text: 'Hello', source: 'fr', target: 'en' }), 404, /translates from language "fr"; served languages: en/],
     [JSON.stringify({ text: 'Hello', source: 'en' }), 400, /"target" is required/],
-    ['{"text": "Hello", "source": "en", "target": "es"', 400, /JSON object/],
-    [Buffer.from('{"text": "caf\xe9", "source": "en", "target": "es"}', 'latin1'), 400, /JSON object/],  // not UTF-8
+    ['{"text": "Hello", "source": "en", "target": "es"', 400, /not valid JSON: .*unexpected end of input/],
+    [Buffer.from('{"text": "caf\xe9", "source": "en", "target": "es"}', 'latin1'), 400, /not valid JSON: .*UTF-8/],  // not UTF-8
   ];
   for (const [body, status, message] of cases) {
     const r = await translate(body);

@@ -36,7 +36,8 @@ TEST(SpeechRequest, DefaultsAndExtensions) {
 }
 
 TEST(SpeechRequest, BadRequestsSayWhatIsWrong) {
-  EXPECT_THAT(ErrorOf("not json"), HasSubstr("must be a JSON object"));
+  EXPECT_THAT(ErrorOf("not json"), HasSubstr("the body is not valid JSON: parse error at line 1, column 2"));
+  EXPECT_THAT(ErrorOf(R"({"input": "unterminated)"), HasSubstr("is not valid JSON"));
   EXPECT_THAT(ErrorOf("[]"), HasSubstr("must be a JSON object"));
   EXPECT_THAT(ErrorOf(R"({"model": "tts-1", "voice": "alloy"})"), HasSubstr("\"input\" is required"));
   EXPECT_THAT(ErrorOf(R"({"input": ""})"), HasSubstr("\"input\" is required"));

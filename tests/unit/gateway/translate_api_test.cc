@@ -30,8 +30,9 @@ TEST(TranslateApi, OneTextOrABatch) {
 
 TEST(TranslateApi, BadRequestsSayWhatIsWrong) {
   const std::pair<const char*, const char*> cases[] = {
-      {"not json", "JSON object"},
-      {"[1]", "JSON object"},
+      {"not json", "the body is not valid JSON: parse error at line 1, column 2"},
+      {"{\"text\": \"caf\xe9\"}", "is not valid JSON"},  // latin-1, not UTF-8
+      {"[1]", "must be a JSON object"},
       {R"({"source": "en", "target": "es"})", "exactly one of"},
       {R"({"text": "a", "texts": ["b"], "source": "en", "target": "es"})", "exactly one of"},
       {R"({"text": 3, "source": "en", "target": "es"})", "\"text\" must be a string"},

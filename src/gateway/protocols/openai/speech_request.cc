@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/protocols/json_object.h"
 
 namespace voxgate::gateway::openai {
 namespace {
@@ -16,10 +17,9 @@ bool IsOpenAiModel(const std::string& model) {
 }  // namespace
 
 absl::StatusOr<SpeechCall> ParseSpeechRequest(std::string_view body_text) {
-  nlohmann::json body = nlohmann::json::parse(body_text, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return absl::InvalidArgumentError(R"(the body must be a JSON object: {"model": "tts-1", "input": "...", "voice": "alloy"})");
-  }
+  auto object = ParseJsonObject(body_text, "the body", R"({"model": "tts-1", "input": "...", "voice": "alloy"})");
+  if (!object.ok()) return object.status();
+  const nlohmann::json& body = *object;
   SpeechCall call;
   std::string model, format = "wav", stream_format;
   for (auto [key, out] : {std::pair{"model", &model}, std::pair{"input", &call.request.text}, std::pair{"voice", &call.request.voice},

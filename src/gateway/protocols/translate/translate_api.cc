@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/protocols/json_object.h"
 
 namespace voxgate::gateway::translate {
 namespace {
@@ -22,10 +23,9 @@ absl::StatusOr<std::string> StringField(const nlohmann::json& body, const char* 
 }  // namespace
 
 absl::StatusOr<TranslateCall> ParseTranslateRequest(std::string_view body_text) {
-  nlohmann::json body = nlohmann::json::parse(body_text, nullptr, /*allow_exceptions=*/false);
-  if (body.is_discarded() || !body.is_object()) {
-    return absl::InvalidArgumentError(R"(the body must be a JSON object: {"text": "...", "source": "en", "target": "es"})");
-  }
+  auto object = ParseJsonObject(body_text, "the body", R"({"text": "...", "source": "en", "target": "es"})");
+  if (!object.ok()) return object.status();
+  const nlohmann::json& body = *object;
   for (const auto& [key, value] : body.items()) {
     if (key != "text" && key != "texts" && key != "source" && key != "target" && key != "model") {
       return absl::InvalidArgumentError(absl::StrCat("unknown key ", nlohmann::json(key).dump(-1, ' ', false, kReplace),
