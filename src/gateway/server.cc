@@ -650,9 +650,10 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
       if (path == "/speech_synthesis") co_return co_await MimiSynthesize(ctx, req, in);
       co_return co_await MimiTranslate(ctx, req, in);
     }
-    if (path == "/v1/recognize") {
+    if (path == "/v1/recognize" || path == "/vosk") {  // WebSocket endpoints: an upgrade does not reach here
       route = path;
-      Response res = JsonResponse(426, ErrorBody(absl::InvalidArgumentError("/v1/recognize is a WebSocket endpoint: send an Upgrade request")));
+      if (auto refused = UnlessMethod(req, http::verb::get, "with a WebSocket upgrade")) co_return Outcome{std::move(*refused)};
+      Response res = JsonResponse(426, ErrorBody(absl::InvalidArgumentError(std::string(path) + " is a WebSocket endpoint: send an Upgrade request")));
       res.set(http::field::upgrade, "websocket");
       co_return Outcome{std::move(res)};
     }

@@ -150,6 +150,10 @@ test('bad input gets a clear JSON error and the server keeps serving', async () 
   assert.match((await notMultipart.json()).error.message, /multipart\/form-data/);
   assert.equal((await fetch(`${server.url}/nope`)).status, 404);
   assert.equal((await fetch(`${server.url}/v1/recognize`)).status, 426);
+  assert.equal((await fetch(`${server.url}/vosk`)).status, 426, 'the vosk endpoint is there, for a WebSocket');
+  const upgradeByPost = await fetch(`${server.url}/v1/recognize`, { method: 'POST', body: 'x' });
+  assert.equal(upgradeByPost.status, 405);
+  assert.equal(upgradeByPost.headers.get('allow'), 'GET, HEAD');
   // A wrong method: 405, naming the one to use.
   for (const [method, url, allow] of [['GET', '/v1/audio/transcriptions', 'POST'], ['POST', '/v1/models', 'GET, HEAD'],
     ['DELETE', '/v1/audio/speech', 'POST']]) {

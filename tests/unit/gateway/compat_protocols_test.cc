@@ -161,6 +161,12 @@ TEST(Mimi, SynthesisAndTranslationForms) {
   auto t = mimi::ParseTranslationForm("text=Good morning.&source_lang=en&target_lang=es");  // spaces as curl -d sends them
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->text, "Good morning.");
+  // UTF-8 sent as it is (curl -d 'text=hola señor'), and percent-encoded: the same text.
+  for (const char* body : {"text=hola se\xc3\xb1or&source_lang=es&target_lang=en", "text=hola+se%C3%B1or&source_lang=es&target_lang=en"}) {
+    auto utf8 = mimi::ParseTranslationForm(body);
+    ASSERT_TRUE(utf8.ok()) << utf8.status();
+    EXPECT_EQ(utf8->text, "hola se\xc3\xb1or");
+  }
   EXPECT_THAT(std::string(mimi::ParseTranslationForm("text=a&source_lang=en").status().message()), HasSubstr("target_lang is required"));
 }
 

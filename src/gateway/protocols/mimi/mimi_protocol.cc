@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 
 namespace voxgate::gateway::mimi {
@@ -80,9 +81,20 @@ absl::Status ParseNictOptions(const std::string& options, Config& config) {
 // application/x-www-form-urlencoded (or a query string): each key once.
 absl::StatusOr<std::map<std::string, std::string>> ParseForm(std::string_view body) {
   // A copy: Boost.URL 1.81 reads past a view that is not NUL-terminated. Spaces are taken as
-  // "+" (curl -d and hand-written clients send them unencoded).
-  std::string text(body);
-  std::replace(text.begin(), text.end(), ' ', '+');
+  // "+", and bytes past ASCII are percent-encoded (curl -d and hand-written clients send UTF-8
+  // text unencoded, as a WHATWG form parser accepts it).
+  std::string text;
+  text.reserve(body.size());
+  for (const char c : body) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == ' ') {
+      text += '+';
+    } else if (byte >= 0x80) {
+      text += absl::StrFormat("%%%02X", byte);
+    } else {
+      text += c;
+    }
+  }
   if (!boost::urls::parse_query(text)) return absl::InvalidArgumentError("the body must be form-encoded (text=...&lang=...)");
   std::map<std::string, std::string> form;
   for (const boost::urls::param p : boost::urls::params_view(text)) {
