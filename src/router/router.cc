@@ -33,12 +33,33 @@ std::string RouteLanguage(const Route& route, const std::string& wanted) {
   return NamesRegion(route.language) ? route.language : wanted;
 }
 
+// Whether `code` has the shape of a language tag: a 2 to 8 letter language, then subtags of 1 to
+// 8 letters or digits, each after one "-" (or "_", as POSIX locales write it). Not whether it
+// is a registered one: that is for the routes to say.
+bool IsLanguageTag(std::string_view code) {
+  size_t start = 0;
+  for (size_t i = 0; i <= code.size(); ++i) {
+    if (i < code.size() && code[i] != '-' && code[i] != '_') {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(code[i]))) return false;
+      if (start == 0 && !absl::ascii_isalpha(static_cast<unsigned char>(code[i]))) return false;
+      continue;
+    }
+    const size_t length = i - start;
+    if (length < (start == 0 ? 2u : 1u) || length > 8) return false;
+    start = i + 1;
+  }
+  return true;
+}
+
 }  // namespace
 
 Router::Router(std::vector<Route> routes, uint32_t seed) : routes_(std::move(routes)), random_(seed) {}
 
 absl::StatusOr<const Route*> Router::Match(const std::string& service, const std::string& language_code,
                                            const std::string& model, const std::string& plan) const {
+  if (!language_code.empty() && !IsLanguageTag(language_code)) {
+    return absl::InvalidArgumentError(absl::StrCat("language \"", language_code, "\" is not a language tag such as en-US"));
+  }
   const Route* best = nullptr;
   int best_score = -1;
   for (const Route& r : routes_) {

@@ -181,6 +181,20 @@ TEST(Router, NoMatchNamesWhatIsServed) {
             absl::StatusCode::kNotFound);
 }
 
+// Something that is no language tag at all is a bad request (400), not a language no engine
+// serves (404).
+TEST(Router, WhatIsNoLanguageTagIsABadRequest) {
+  Router router({To("en-US", "en", std::make_shared<FakeSpeechService>())});
+  for (const char* bad : {"-en", "en-", "en ", "en\x01", "e", "en--US", "123", "en-toolongsubtag"}) {
+    auto match = router.Match("asr", bad);
+    EXPECT_EQ(match.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(match.status().message()), HasSubstr("is not a language tag such as en-US")) << bad;
+  }
+  for (const char* good : {"en-US", "en_us", "EN", "zh-Hant-TW", "es-419"}) {
+    EXPECT_NE(router.Match("asr", good).status().code(), absl::StatusCode::kInvalidArgument) << good;
+  }
+}
+
 TEST(Router, CanarySplitFollowsTheWeights) {
   auto stable = std::make_shared<FakeSpeechService>(2000), canary = std::make_shared<FakeSpeechService>(2000);
   Route route;
