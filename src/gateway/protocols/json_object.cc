@@ -10,7 +10,7 @@ absl::StatusOr<nlohmann::json> ParseJsonObject(std::string_view text, std::strin
   nlohmann::json parsed;
   try {
     parsed = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     // "[json.exception.parse_error.101] parse error at line 1, column 9: ..." without its tag.
     std::string why = e.what();
     if (const size_t tag_end = why.find("] "); why.starts_with("[json.exception") && tag_end != std::string::npos) why.erase(0, tag_end + 2);
