@@ -577,26 +577,14 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
   const std::string_view path = PathOf(req.target());
   if (admin) {
     const bool read_only = path == "/healthz" || path == "/readyz" || path == "/metrics" || (path == "/v1/status" && ctx.options.status_json);
-    if (read_only) {
+    if (read_only) {  // their route label is their path
       route = path;
       if (auto refused = UnlessMethod(req, http::verb::get)) co_return Outcome{std::move(*refused)};
     }
-    if (path == "/healthz") {
-      route = path;
-      co_return Outcome{JsonResponse(200, R"({"status":"ok"})")};
-    }
-    if (path == "/readyz") {
-      route = path;
-      co_return Outcome{Readiness(ctx)};
-    }
-    if (path == "/metrics") {
-      route = path;
-      co_return Outcome{JsonResponse(200, core::Metrics().RenderText(), "text/plain; version=0.0.4; charset=utf-8")};
-    }
-    if (path == "/v1/status" && ctx.options.status_json) {
-      route = path;
-      co_return Outcome{JsonResponse(200, ctx.options.status_json())};
-    }
+    if (path == "/healthz") co_return Outcome{JsonResponse(200, R"({"status":"ok"})")};
+    if (path == "/readyz") co_return Outcome{Readiness(ctx)};
+    if (path == "/metrics") co_return Outcome{JsonResponse(200, core::Metrics().RenderText(), "text/plain; version=0.0.4; charset=utf-8")};
+    if (path == "/v1/status" && ctx.options.status_json) co_return Outcome{JsonResponse(200, ctx.options.status_json())};
     if (path == "/v1/log-levels") {
       route = path;
       co_return Outcome{LogLevels(req)};

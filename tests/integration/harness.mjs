@@ -83,6 +83,13 @@ export class LoggingProcess {
     return withTimeout(seen, timeoutMs, `${path.basename(argv[0])}: no "${message}" log line`);
   }
 
+  // The first log line `match` accepts, once it has come (bounded: fails naming `what`).
+  async waitForLine(match, what, timeoutMs = 10000) {
+    let found;
+    await withTimeout((async () => { while (!(found = this.logs.find(match))) await sleep(20); })(), timeoutMs, what);
+    return found;
+  }
+
   // SIGTERM, then wait for exit; SIGKILL if it hangs.
   async stop(timeoutMs = 30000) {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGTERM');

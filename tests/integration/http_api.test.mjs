@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import WebSocket from 'ws';
-import { Server, librivoxClips, streamFile, wordErrorRate, synthesize, tempDir, sleep, BIN } from './harness.mjs';
+import { Server, librivoxClips, streamFile, wordErrorRate, synthesize, tempDir, BIN } from './harness.mjs';
 
 // Measured: WER 0.324 over the five LibriVox clips (pocketsphinx en-us, 71 words); bound just above.
 const LIBRIVOX_WER_BOUND = 0.33;
@@ -186,10 +186,7 @@ test('a client value quoted in an error is cut short, in the reply and in the lo
   assert.ok(body.length < 5000, `a reply of ${body.length} bytes`);
   assert.match(JSON.parse(body).error.message, /^unknown model "m+… \(\d+ bytes\)$/);
   const id = res.headers.get('x-request-id');
-  const deadline = Date.now() + 10000;
-  let line;
-  while (!(line = server.logs.find((e) => e.message === 'request' && e.request_id === id)) && Date.now() < deadline) await sleep(20);
-  assert.ok(line, 'no access line');
+  const line = await server.waitForLine((e) => e.message === 'request' && e.request_id === id, 'access line');
   assert.ok(JSON.stringify(line).length < 8000, `a log line of ${JSON.stringify(line).length} bytes`);
 });
 

@@ -46,11 +46,7 @@ async function translate(headers = {}) {
   });
 }
 
-async function waitForLine(match, what, timeoutMs = 10000) {
-  let found;
-  await withTimeout((async () => { while (!(found = server.logs.find(match))) await sleep(20); })(), timeoutMs, what);
-  return found;
-}
+const waitForLine = (match, what) => server.waitForLine(match, what);
 
 test('an access line has the Cloud Logging fields, the trace from traceparent and the time per hop', async () => {
   const traceId = '0af7651916cd43dd8448eb211c80319c';

@@ -5,8 +5,9 @@
 #include <cstdio>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include <nlohmann/json.hpp>
+
+#include "speech/language.h"
 
 namespace voxgate::gateway::openai {
 
@@ -33,7 +34,7 @@ std::string LanguageName(std::string_view code) {
     {"tr", "turkish"}, {"tt", "tatar"}, {"uk", "ukrainian"}, {"ur", "urdu"}, {"uz", "uzbek"}, {"vi", "vietnamese"},
     {"yi", "yiddish"}, {"yo", "yoruba"}, {"yue", "cantonese"}, {"zh", "chinese"}};
   static_assert(std::is_sorted(std::begin(kNames), std::end(kNames)));
-  const std::string primary = absl::AsciiStrToLower(std::string(code.substr(0, code.find_first_of("-_"))));
+  const std::string primary = speech::PrimaryLanguage(code);
   const auto* found = std::lower_bound(std::begin(kNames), std::end(kNames), primary,
                                        [](const auto& entry, const std::string& key) { return entry.first < key; });
   return found != std::end(kNames) && found->first == primary ? std::string(found->second) : std::string(code);
