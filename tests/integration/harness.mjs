@@ -1,7 +1,7 @@
 // Starts real voxgate processes for integration tests and cleans up after them.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,13 +52,34 @@ export function synthesize(text, file, voice = 'en-us+klatt2') {
   return file;
 }
 
+// Every child a test started that has not exited yet. A test file killed at its timeout (the
+// runner sends SIGTERM) or ending without its after() hooks must not leave them running: they
+// get SIGKILL when this process exits or is told to stop.
+const running = new Set();
+process.on('exit', () => { for (const kill of running) kill(); });
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) {
+  process.once(signal, () => process.exit(128 + os.constants.signals[signal]));
+}
+
+// Spawns like child_process.spawn, and kills the child (a detached one with its process group)
+// if this process goes first.
+export function spawnOwned(command, args, options = {}) {
+  const child = spawn(command, args, options);
+  const kill = () => {
+    try { process.kill(options.detached ? -child.pid : child.pid, 'SIGKILL'); } catch { /* gone */ }
+  };
+  running.add(kill);
+  child.on('exit', () => running.delete(kill));
+  return child;
+}
+
 // A process that logs one JSON object per line; the lines are kept for assertions.
 export class LoggingProcess {
   // Starts `argv` (with `env` added to this process's environment) and waits (bounded) for a log
   // line with `message`, which it returns.
   async spawn(argv, message, timeoutMs = 60000, env = {}) {
     this.logs = [];
-    this.proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    this.proc = spawnOwned(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
     let buffered = '';
     const seen = new Promise((resolve, reject) => {

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { Server, BIN, halfSentStream, librivoxClips, streamFile, tempDir, childPids, sleep, withTimeout } from './harness.mjs';
+import { Server, BIN, halfSentStream, librivoxClips, streamFile, tempDir, childPids, sleep, spawnOwned, withTimeout } from './harness.mjs';
 
 test('config errors stop start-up with a message naming the key', () => {
   const dir = tempDir();
@@ -88,4 +88,24 @@ test('SIGTERM drains: not ready, new streams refused, the open stream finishes, 
   assert.equal(code, 0);
   for (const pid of engines) assert.ok(!existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), 'engine stopped');
   await server.stop();
+});
+
+// The test runner stops a file that outlives its timeout with SIGTERM, and after() hooks do not
+// run then: the harness itself must take down what the file started.
+test('a test file stopped mid-test leaves no server running', async () => {
+  const script = `import('${path.resolve('harness.mjs')}').then(async (h) => {
+    const s = await h.Server.start({ config: null });
+    console.log(s.proc.pid);
+  });`;
+  const file = spawnOwned(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  file.stdout.on('data', (d) => { out += d; });
+  await withTimeout((async () => { while (!out.includes('\n')) await sleep(20); })(), 60000, 'the server pid');
+  const serverPid = Number(out.trim());
+  assert.doesNotThrow(() => process.kill(serverPid, 0), 'the server runs while its test file does');
+  file.kill('SIGTERM');
+  await withTimeout(new Promise((resolve) => file.on('exit', resolve)), 10000, 'the test file exit');
+  // Dead, or a zombie until init reaps it: either way /proc no longer shows it running.
+  const running = () => { try { return !/^State:\s+Z/m.test(readFileSync(`/proc/${serverPid}/status`, 'utf8')); } catch { return false; } };
+  await withTimeout((async () => { while (running()) await sleep(20); })(), 5000, `server ${serverPid} still running`);
 });

@@ -3,12 +3,11 @@
 // any line, and a real Prometheus server scraping voxgate and querying a counter back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { Server, librivoxClips, sleep, streamFile, tempDir, withTimeout } from './harness.mjs';
+import { Server, librivoxClips, sleep, streamFile, tempDir, withTimeout, spawnOwned } from './harness.mjs';
 
 const API_KEY = 'sk-observability-test-secret-1234567890';
 let server;
@@ -155,7 +154,7 @@ scrape_configs:
   - job_name: voxgate
     static_configs: [{targets: ['${new URL(server.adminUrl).host}']}]
 `);
-  const prom = spawn('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${dir}/data`,
+  const prom = spawnOwned('prometheus', [`--config.file=${config}`, `--storage.tsdb.path=${dir}/data`,
     `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
   try {
     for (let i = 0; i < 3; i++) assert.equal((await translate()).status, 200);

@@ -7,10 +7,10 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync, readFileSync, mkdirSync, copyFileSync, statSync, chmodSync, existsSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { BIN, tempDir, sleep, withTimeout, childPids } from './harness.mjs';
+import { BIN, tempDir, sleep, withTimeout, childPids, spawnOwned } from './harness.mjs';
 
 const SK = path.join(BIN, 'secure-kube');
 const RUN_TIMEOUT_MS = 30000;
@@ -166,7 +166,7 @@ function printed(stream, text) {
 // Runs secure-kube without a controlling terminal (detached: its own session); `input`, when
 // given, is its stdin (a pipe).
 function run(args, { env = {}, onSpawn, input } = {}) {
-  const proc = spawn(SK, args, { env: baseEnv(env), detached: true, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const proc = spawnOwned(SK, args, { env: baseEnv(env), detached: true, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   if (input !== undefined) proc.stdin.end(input);
   let stdout = '', stderr = '';
   proc.stdout.on('data', (c) => { stdout += c; });
@@ -184,7 +184,7 @@ const quote = (arg) => `'${String(arg).replaceAll("'", "'\\''")}'`;
 // (null: ends the input instead). stdout and stderr both arrive as the terminal's output.
 // Runs `cat FILE | secure-kube ARGS` (a real pipe: /dev/stdin on node's socket cannot be opened).
 function runPiped(file, args) {
-  const proc = spawn('sh', ['-c', 'f=$1; shift; cat "$f" | "$@"', 'sh', file, SK, ...args], {
+  const proc = spawnOwned('sh', ['-c', 'f=$1; shift; cat "$f" | "$@"', 'sh', file, SK, ...args], {
     env: baseEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '', stderr = '';
@@ -198,7 +198,7 @@ function runPiped(file, args) {
 
 // `shellSuffix` is appended to the command line (e.g. a redirection).
 function runOnTerminal(args, answer, { env = {}, shellSuffix = '' } = {}) {
-  const proc = spawn('script', ['-qfec', [SK, ...args].map(quote).join(' ') + shellSuffix, '/dev/null'], {
+  const proc = spawnOwned('script', ['-qfec', [SK, ...args].map(quote).join(' ') + shellSuffix, '/dev/null'], {
     env: baseEnv(env), detached: true, stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
@@ -356,7 +356,7 @@ test('each environment reaches its own server and namespace', async () => {
 
 test('stdout, stderr and the exit code are kubectl\'s own', async () => {
   const direct = await new Promise((resolve) => {
-    const proc = spawn('kubectl', [`--kubeconfig=${kubeconfig}`, '--context=ctx-a', '--namespace=dev-ns', 'get', 'pod', 'missing'], { env: baseEnv() });
+    const proc = spawnOwned('kubectl', [`--kubeconfig=${kubeconfig}`, '--context=ctx-a', '--namespace=dev-ns', 'get', 'pod', 'missing'], { env: baseEnv() });
     let stdout = '', stderr = '';
     proc.stdout.on('data', (c) => { stdout += c; });
     proc.stderr.on('data', (c) => { stderr += c; });
@@ -491,7 +491,7 @@ test('apply from a pipe (-f /dev/stdin, a FIFO) shows no diff and applies what w
   const fifo = path.join(dir, 'manifests.fifo');
   rmSync(fifo, { force: true });
   execFileSync('mkfifo', [fifo]);
-  const writer = spawn('sh', ['-c', `cat "${path.join(dir, 'cm.yaml')}" > "${fifo}"`], { stdio: 'ignore' });
+  const writer = spawnOwned('sh', ['-c', `cat "${path.join(dir, 'cm.yaml')}" > "${fifo}"`], { stdio: 'ignore' });
   try {
     const r = await run(['--yes', 'stage', 'apply', '-f', fifo, '--validate=false']);
     assert.equal(r.code, 0, r.stderr);
@@ -630,7 +630,7 @@ test('signals reach kubectl; secure-kube dies of the signal that killed kubectl'
   // secure-kube lives on to write the audit line with kubectl's exit code.
   a.requests = [];
   let mark = auditLines().length;
-  const term = spawn('script', ['-qfec', [SK, 'dev', 'get', 'pods', '--watch'].map(quote).join(' '), '/dev/null'], {
+  const term = spawnOwned('script', ['-qfec', [SK, 'dev', 'get', 'pods', '--watch'].map(quote).join(' '), '/dev/null'], {
     env: baseEnv(), detached: true, stdio: ['pipe', 'pipe', 'pipe'],
   });
   term.stderr.resume();
@@ -664,7 +664,7 @@ test('signals reach kubectl; secure-kube dies of the signal that killed kubectl'
   // timeout(1) signals its whole process group: kubectl gets it from there (secure-kube, in
   // the same group, does not send it again) and ends.
   a.requests = [];
-  const timed = spawn('timeout', ['-s', 'TERM', '2', SK, 'dev', 'get', 'pods', '--watch'], { env: baseEnv(), stdio: 'ignore' });
+  const timed = spawnOwned('timeout', ['-s', 'TERM', '2', SK, 'dev', 'get', 'pods', '--watch'], { env: baseEnv(), stdio: 'ignore' });
   const timedExit = new Promise((resolve) => timed.on('close', (code) => resolve(code)));
   try {
     assert.equal(await withTimeout(timedExit, RUN_TIMEOUT_MS, 'timeout secure-kube'), 124);

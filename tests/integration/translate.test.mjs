@@ -81,6 +81,15 @@ test('bad input gets a clear 4xx with a JSON body; markup is text', async () => 
   assert.equal(get.headers.get('allow'), 'POST');
 });
 
+test('the largest batch the limits allow (128 texts of 10 000 bytes) is translated, not timed out', async () => {
+  const sentence = 'The cat is black. ';
+  const text = sentence.repeat(Math.floor(10000 / sentence.length));
+  const r = await translate(JSON.stringify({ texts: Array(128).fill(text), source: 'en', target: 'es' }));
+  assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 300));
+  assert.equal(r.body.texts.length, 128);
+  for (const t of r.body.texts) assert.equal(t.match(/El gato es negro\./g)?.length, Math.floor(10000 / sentence.length), t.slice(0, 200));
+});
+
 test('voxctl translate prints the translation, or the server\'s error', () => {
   const out = execFileSync(`${BIN}/voxctl`, ['--server', server.url, 'translate', 'I like green apples.', '--from', 'en', '--to', 'es']);
   assert.equal(out.toString(), 'Me gustan las manzanas verdes.\n');
