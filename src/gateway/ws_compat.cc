@@ -325,9 +325,15 @@ asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Co
       const std::string& data = step.frame->data;
       bool eof = vosk::IsEof(data);
       if (!eof && step.frame->text) {
-        auto msg = vosk::ParseClientText(data, config);
+        vosk::Config next = config;
+        auto msg = vosk::ParseClientText(data, next);
         if (!msg.ok()) co_return msg.status();
         eof = msg->type == vosk::ClientText::Type::kEof;
+        if (!eof && recognition.started()) {
+          // vosk-server ignores it; the audio already sent was taken at the old settings.
+          co_return absl::InvalidArgumentError("a config must come before the first audio frame");
+        }
+        config = std::move(next);
         if (!eof) continue;  // a config gets no reply, as from vosk-server
       }
       if (!recognition.started()) {

@@ -155,6 +155,14 @@ test('vosk: words off, max_alternatives, and what is refused', async () => {
     assert.equal(close.code, code, close.reason);
     assert.match(close.reason, reason);
   }
+  const late = open(voskUrl);
+  await late.opened;
+  late.ws.send(pcm16k.subarray(0, 8000));
+  await late.recv();
+  late.ws.send(JSON.stringify({ config: { sample_rate: 8000 } }));
+  const refused = await withTimeout(late.closed, 10000, 'close');
+  assert.equal(refused.code, 1007, refused.reason);
+  assert.match(refused.reason, /a config must come before the first audio frame/);
   const page = await fetch(`http://${voskUrl.slice(5)}/`);
   assert.equal(page.status, 404, 'the vosk listener speaks only the vosk protocol');
 });
