@@ -98,6 +98,9 @@ Incoming IncomingFor(const Request& req, std::string remote) {
 
 namespace {
 
+// A language tag is a few bytes; what a client sends as one may be up to a body's size.
+constexpr size_t kShownLanguageBytes = 64;
+
 std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
 std::string ServiceOfRoute(std::string_view route) {
@@ -149,7 +152,7 @@ nlohmann::json AccessLineFields(const Request& req, const Incoming& in, const Ac
                            {"route", r.route},         {"service", ServiceOfRoute(r.route)},
                            {"outcome", outcome},       {"audio_seconds", r.audio_seconds}};
   if (!in.caller.name.empty()) fields["api_key"] = in.caller.name;
-  if (!r.language.empty()) fields["language"] = r.language;
+  if (!r.language.empty()) fields["language"] = speech::ShownText(r.language, kShownLanguageBytes);
   if (!r.result.ok()) {
     fields["error_code"] = ErrorCode(r.result);
     fields["error"] = ShownMessage(r.result);

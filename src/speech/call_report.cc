@@ -54,11 +54,14 @@ std::string ErrorCode(const absl::Status& s) {
 }
 
 std::string ShownMessage(const absl::Status& status) {
-  const absl::string_view message = status.message();
-  if (message.size() <= kShownMessageBytes) return std::string(message);
-  size_t cut = kShownMessageBytes;
-  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;  // not mid-character
-  return absl::StrCat(message.substr(0, cut), "… (", message.size(), " bytes)");
+  return ShownText(std::string_view(status.message().data(), status.message().size()), kShownMessageBytes);
+}
+
+std::string ShownText(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not mid-character
+  return absl::StrCat(std::string(text.substr(0, cut)), "… (", text.size(), " bytes)");
 }
 
 std::string OutcomeFor(int http_status) {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -80,6 +81,8 @@ std::string ErrorCode(const absl::Status& status);
 // character, with how long it was), as a message may quote a field a client sent (megabytes).
 inline constexpr size_t kShownMessageBytes = 4096;
 std::string ShownMessage(const absl::Status& status);
+// `text` as the logs show what a client sent: at most `max_bytes`, cut the same way.
+std::string ShownText(std::string_view text, size_t max_bytes);
 // An access line's outcome for an HTTP status: "ok", "client_error", "server_error" or
 // "client_gone" (499).
 std::string OutcomeFor(int http_status);

@@ -188,6 +188,14 @@ test('a client value quoted in an error is cut short, in the reply and in the lo
   const id = res.headers.get('x-request-id');
   const line = await server.waitForLine((e) => e.message === 'request' && e.request_id === id, 'access line');
   assert.ok(JSON.stringify(line).length < 8000, `a log line of ${JSON.stringify(line).length} bytes`);
+  // A "language" is logged in every access line, not only quoted in errors.
+  const speech = await fetch(`${server.url}/v1/audio/speech`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'tts-1', input: 'Hello.', voice: 'alloy', language: 'x'.repeat(60000) }) });
+  assert.equal(speech.status, 400, await speech.text());
+  const speechId = speech.headers.get('x-request-id');
+  const speechLine = await server.waitForLine((e) => e.message === 'request' && e.request_id === speechId, 'access line');
+  assert.match(speechLine.language, /^x{64}… \(60000 bytes\)$/);
+  assert.ok(JSON.stringify(speechLine).length < 8000, `a log line of ${JSON.stringify(speechLine).length} bytes`);
 });
 
 test('another region of a served language falls back to its pool, as the config promises', () => {
