@@ -18,6 +18,7 @@
 #include "gateway/internal/context.h"
 #include "gateway/internal/result_latency.h"
 #include "gateway/internal/stream_events.h"
+#include "gateway/internal/ws_read.h"
 #include "gateway/protocols/mimi/mimi_protocol.h"
 #include "gateway/protocols/vosk/vosk_protocol.h"
 
@@ -166,11 +167,11 @@ using FrameChannel = asio::experimental::channel<void(boost::system::error_code,
 
 // Reads the client's messages into `out`, one at a time: the next read starts once the session
 // took the last message. Ends after handing over the read's error (the socket closed).
-asio::awaitable<void> ReadFrames(Ws& ws, FrameChannel& out) {
+asio::awaitable<void> ReadFrames(Ws& ws, FrameChannel& out, size_t max_bytes) {
   beast::flat_buffer buffer;
   while (true) {
     buffer.clear();
-    auto [ec, n] = co_await ws.async_read(buffer, kAwait);
+    auto [ec, n] = co_await ReadBoundedMessage(ws, buffer, max_bytes);
     Frame frame{ec, ec ? std::string() : beast::buffers_to_string(buffer.data()), ws.got_text()};
     co_await out.async_send(boost::system::error_code{}, std::move(frame), kAwait);
     if (ec) {
@@ -223,10 +224,10 @@ asio::awaitable<void> CloseWith(Ws& ws, const absl::Status& status) {
   co_await ws.async_close(CloseReasonFor(status), kAwait);
 }
 
-void ConfigureSocket(Ws& ws, Context& ctx, const std::string& request_id) {
+void ConfigureSocket(Ws& ws, const std::string& request_id) {
   // The client's idle timeout is NextFrame's.
   ws.set_option(websocket::stream_base::timeout{std::chrono::seconds(30), websocket::stream_base::none(), false});
-  ws.read_message_max(ctx.options.limits.max_frame_bytes);
+  ws.read_message_max(0);  // ReadBoundedMessage's limit instead
   ws.set_option(websocket::stream_base::decorator([request_id](websocket::response_type& res) {
     res.set(http::field::server, "voxgate");
     res.set("x-request-id", request_id);
@@ -268,7 +269,7 @@ void LogStream(const char* route, const Request& req, const Incoming& in, Clock:
 // then closes with the status `steps` decided (unset: the client went away) and lets the reader
 // finish. `reader_done`: steps took the reader's last frame (its error).
 template <typename Steps>
-asio::awaitable<std::optional<absl::Status>> RunSession(Ws& ws, SteppedStream& recognition, Steps steps) {
+asio::awaitable<std::optional<absl::Status>> RunSession(Ws& ws, const Context& ctx, SteppedStream& recognition, Steps steps) {
   using namespace asio::experimental::awaitable_operators;
   FrameChannel frames(co_await asio::this_coro::executor, 0);
   std::optional<absl::Status> status;
@@ -279,7 +280,7 @@ asio::awaitable<std::optional<absl::Status>> RunSession(Ws& ws, SteppedStream& r
     if (status) co_await CloseWith(ws, *status);
     if (!reader_done) co_await DrainFrames(frames);
   };
-  co_await (ReadFrames(ws, frames) && session());
+  co_await (ReadFrames(ws, frames, ctx.options.limits.max_frame_bytes) && session());
   co_return status;
 }
 
@@ -310,7 +311,7 @@ asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Co
   ActiveGuard active(ctx);
   const auto start = Clock::now();
   Ws ws(std::move(stream));
-  ConfigureSocket(ws, ctx, in.id);
+  ConfigureSocket(ws, in.id);
   if (auto [ec] = co_await ws.async_accept(req, kAwait); ec) co_return;
 
   vosk::Config config;
@@ -331,7 +332,7 @@ asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Co
         eof = msg->type == vosk::ClientText::Type::kEof;
         if (!eof && recognition.started()) {
           // vosk-server ignores it; the audio already sent was taken at the old settings.
-          co_return absl::InvalidArgumentError("a config must come before the first audio frame");
+          co_return absl::FailedPreconditionError("a config must come before the first audio frame");
         }
         config = std::move(next);
         if (!eof) continue;  // a config gets no reply, as from vosk-server
@@ -367,7 +368,7 @@ asio::awaitable<void> RunVoskWebSocket(beast::tcp_stream stream, Request req, Co
       if (!co_await Send(ws, reply, ctx)) co_return std::nullopt;
     }
   };
-  const auto status = co_await RunSession(ws, recognition, steps);
+  const auto status = co_await RunSession(ws, ctx, recognition, steps);
   LogStream("/vosk", req, in, start, "en-US", recognition, status);
 }
 
@@ -390,7 +391,7 @@ asio::awaitable<void> RunMimiWebSocket(beast::tcp_stream stream, Request req, Co
     co_return;
   }
   Ws ws(std::move(stream));
-  ConfigureSocket(ws, ctx, in.id);
+  ConfigureSocket(ws, in.id);
   if (auto [ec] = co_await ws.async_accept(req, kAwait); ec) co_return;
 
   mimi::Session session(config, mimi::NewSessionId());
@@ -420,7 +421,7 @@ asio::awaitable<void> RunMimiWebSocket(beast::tcp_stream stream, Request req, Co
       if (recognition.ended() && !recognition.ended()->ok()) co_return *recognition.ended();
     }
   };
-  const auto status = co_await RunSession(ws, recognition, steps);
+  const auto status = co_await RunSession(ws, ctx, recognition, steps);
   LogStream("/mimi", req, in, start, config.language, recognition, status);
 }
 

@@ -17,6 +17,7 @@
 #include "gateway/internal/result_latency.h"
 #include "gateway/internal/stream_events.h"
 #include "gateway/internal/synthesis_events.h"
+#include "gateway/internal/ws_read.h"
 #include "gateway/protocols/native/native_protocol.h"
 #include "speech/language.h"
 #include "speech/text.h"
@@ -124,8 +125,8 @@ struct FirstMessage {
   bool arrived = false;
   bool silent = false;
 };
-asio::awaitable<void> ReadThenStopWatch(Ws& ws, FirstMessage& first, asio::steady_timer& watch) {
-  auto [ec, n] = co_await ws.async_read(first.buffer, kAwait);
+asio::awaitable<void> ReadThenStopWatch(Ws& ws, FirstMessage& first, size_t max_bytes, asio::steady_timer& watch) {
+  auto [ec, n] = co_await ReadBoundedMessage(ws, first.buffer, max_bytes);
   first.error = ec;
   first.arrived = true;
   watch.cancel();
@@ -136,10 +137,11 @@ asio::awaitable<void> CloseIfSilent(Ws& ws, FirstMessage& first, asio::steady_ti
   first.silent = true;
   co_await SendErrorAndClose(ws, speech::ClientIdleError(idle_timeout_seconds));  // beside the pending read
 }
-asio::awaitable<void> ReadFirstMessage(Ws& ws, FirstMessage& first, double idle_timeout_seconds) {
+asio::awaitable<void> ReadFirstMessage(Ws& ws, FirstMessage& first, const core::LimitsConfig& limits) {
+  const double idle_timeout_seconds = limits.idle_timeout_seconds;
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer watch(co_await asio::this_coro::executor, Seconds(idle_timeout_seconds));
-  co_await (ReadThenStopWatch(ws, first, watch) && CloseIfSilent(ws, first, watch, idle_timeout_seconds));
+  co_await (ReadThenStopWatch(ws, first, limits.max_frame_bytes, watch) && CloseIfSilent(ws, first, watch, idle_timeout_seconds));
 }
 
 // How long audio may wait for room in the stream. The tiers below end a stream that cannot go on
@@ -181,7 +183,7 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
   };
   while (true) {
     buffer.clear();
-    auto [ec, n] = co_await ws.async_read(buffer, kAwait);
+    auto [ec, n] = co_await ReadBoundedMessage(ws, buffer, limits.max_frame_bytes);
     if (ec) {
       if (ec == websocket::error::message_too_big) {
         fail(absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", limits.max_frame_bytes, " bytes")));
@@ -404,7 +406,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
   boost::system::error_code ignored;
   beast::get_lowest_layer(ws).socket().set_option(asio::socket_base::send_buffer_size(kSendBufferBytes), ignored);
   NoIdleTimeout(ws);  // ReadFirstMessage's, then IdleWatch's
-  ws.read_message_max(limits.max_frame_bytes);
+  ws.read_message_max(0);  // ReadBoundedMessage's limit instead
   ws.set_option(websocket::stream_base::decorator([&](websocket::response_type& res) {
     res.set(http::field::server, "voxgate");
     res.set("x-request-id", in.id);
@@ -429,7 +431,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
   bool first_is_audio = false;
   bool end_at_once = false;
   if (status.ok() && !config_in_query) {
-    co_await ReadFirstMessage(ws, first_message, limits.idle_timeout_seconds);
+    co_await ReadFirstMessage(ws, first_message, limits);
     const auto ec = first_message.error;
     if (first_message.silent) {
       status = speech::ClientIdleError(limits.idle_timeout_seconds);  // told and closed already

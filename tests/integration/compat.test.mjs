@@ -155,13 +155,19 @@ test('vosk: words off, max_alternatives, and what is refused', async () => {
     assert.equal(close.code, code, close.reason);
     assert.match(close.reason, reason);
   }
+  const big = open(voskUrl);
+  await big.opened;
+  big.ws.send(Buffer.alloc(2 << 20));
+  const tooBig = await withTimeout(big.closed, 10000, 'close');
+  assert.equal(tooBig.code, 1009, tooBig.reason);
+  assert.match(tooBig.reason, /message exceeds the limit of 1048576 bytes/);
   const late = open(voskUrl);
   await late.opened;
   late.ws.send(pcm16k.subarray(0, 8000));
   await late.recv();
   late.ws.send(JSON.stringify({ config: { sample_rate: 8000 } }));
   const refused = await withTimeout(late.closed, 10000, 'close');
-  assert.equal(refused.code, 1007, refused.reason);
+  assert.equal(refused.code, 1008, refused.reason);
   assert.match(refused.reason, /a config must come before the first audio frame/);
   const page = await fetch(`http://${voskUrl.slice(5)}/`);
   assert.equal(page.status, 404, 'the vosk listener speaks only the vosk protocol');

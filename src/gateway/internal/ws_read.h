@@ -1,0 +1,28 @@
+// Reading a client's WebSocket message with a size limit the server can explain.
+#pragma once
+
+#include <cstddef>
+#include <tuple>
+
+#include "gateway/internal/asio.h"
+
+namespace voxgate::gateway::internal {
+
+// Beast's own limit (read_message_max) fails the stream and closes it 1009 with no reason before
+// the server can say why. Streams set that limit off (0: none) and read through this, which reads
+// at most `max_bytes` + 1 of a message and then returns message_too_big with the stream still
+// open, so that the caller sends its error and closes.
+template <typename Ws>
+asio::awaitable<std::tuple<boost::system::error_code, size_t>> ReadBoundedMessage(Ws& ws, beast::flat_buffer& buffer,
+                                                                                  size_t max_bytes) {
+  size_t total = 0;
+  while (true) {
+    auto [ec, n] = co_await ws.async_read_some(buffer, max_bytes + 1 - total, kAwait);
+    total += n;
+    if (ec) co_return std::tuple{ec, total};
+    if (total > max_bytes) co_return std::tuple{boost::system::error_code(websocket::error::message_too_big), total};
+    if (ws.is_message_done()) co_return std::tuple{ec, total};
+  }
+}
+
+}  // namespace voxgate::gateway::internal
