@@ -93,7 +93,7 @@ test('SIGTERM drains: not ready, new streams refused, the open stream finishes, 
 // The test runner stops a file that outlives its timeout with SIGTERM, and after() hooks do not
 // run then: the harness itself must take down what the file started.
 test('a test file stopped mid-test leaves no server running', async () => {
-  const script = `import('${path.resolve('harness.mjs')}').then(async (h) => {
+  const script = `import('${new URL('./harness.mjs', import.meta.url)}').then(async (h) => {
     const s = await h.Server.start({ config: null });
     console.log(s.proc.pid);
   });`;
