@@ -245,7 +245,7 @@ asio::awaitable<bool> Send(Ws& ws, const std::string& text, Context& ctx) {
 // Why a read failed, for the client (nullopt: it is gone).
 std::optional<absl::Status> ReadFailure(const boost::system::error_code& ec, const Context& ctx) {
   if (ec == websocket::error::message_too_big) {
-    return absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", ctx.options.limits.max_frame_bytes, " bytes"));
+    return MessageTooBig(ctx.options.limits.max_frame_bytes);
   }
   return std::nullopt;
 }

@@ -186,7 +186,7 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
     auto [ec, n] = co_await ReadBoundedMessage(ws, buffer, limits.max_frame_bytes);
     if (ec) {
       if (ec == websocket::error::message_too_big) {
-        fail(absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", limits.max_frame_bytes, " bytes")));
+        fail(MessageTooBig(limits.max_frame_bytes));
       } else if (!st.events->done()) {
         st.client_gone = true;  // vanished or closed without {"type":"end"}
         st.stream->Cancel();
@@ -436,7 +436,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     if (first_message.silent) {
       status = speech::ClientIdleError(limits.idle_timeout_seconds);  // told and closed already
     } else if (ec == websocket::error::message_too_big) {
-      status = absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", limits.max_frame_bytes, " bytes"));
+      status = MessageTooBig(limits.max_frame_bytes);
     } else if (ec) {
       co_return;  // gone before saying anything
     } else if (ws.got_text()) {

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <tuple>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "gateway/internal/asio.h"
 
 namespace voxgate::gateway::internal {
@@ -23,6 +25,11 @@ asio::awaitable<std::tuple<boost::system::error_code, size_t>> ReadBoundedMessag
     if (total > max_bytes) co_return std::tuple{boost::system::error_code(websocket::error::message_too_big), total};
     if (ws.is_message_done()) co_return std::tuple{ec, total};
   }
+}
+
+// What the client is told when ReadBoundedMessage returns message_too_big.
+inline absl::Status MessageTooBig(size_t max_bytes) {
+  return absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", max_bytes, " bytes"));
 }
 
 }  // namespace voxgate::gateway::internal
