@@ -28,6 +28,7 @@
 #include "gateway/protocols/openai/transcription_format.h"
 #include "gateway/protocols/translate/translate_api.h"
 #include "gateway/upload_audio.h"
+#include "gateway/websocket_handshake.h"
 #include "net/tcp_listen.h"
 #include "speech/language.h"
 
@@ -781,6 +782,17 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     }
     const uint64_t declared_length = parser.content_length().value_or(0);
     Request req = parser.release();
+    const bool websocket_endpoint = [&] {
+      const std::string_view path = PathOf(req.target());
+      return listener == Listener::kVosk || path == "/vosk" || path == "/v1/recognize" || IsMimiRequest(req);
+    }();
+    if (!reject && !admin && upgrade && websocket_endpoint) {
+      if (auto refusal = RefuseHandshake(req[http::field::sec_websocket_key], req[http::field::sec_websocket_version])) {
+        early = JsonResponse(refusal->http_status, ErrorBody(absl::InvalidArgumentError(refusal->message)));
+        if (refusal->http_status == 426) early.set(http::field::sec_websocket_version, "13");
+        reject = true;
+      }
+    }
     if (!reject && !admin && upgrade) {
       const std::string_view path = PathOf(req.target());
       if (listener == Listener::kVosk || path == "/vosk") {
@@ -822,7 +834,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     if (reject) {
       outcome.response = std::move(early);
       const std::string_view path = PathOf(req.target());
-      for (std::string_view known : {"/v1/audio/transcriptions", "/v1/audio/speech", "/v1/recognize", "/v1/models", "/v1/translate"}) {
+      for (std::string_view known : {"/v1/audio/transcriptions", "/v1/audio/speech", "/v1/recognize", "/vosk", "/v1/models", "/v1/translate"}) {
         if (path == known) route = known;
       }
     } else if (admin) {

@@ -3,6 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { Server, librivoxClips, wordErrorRate, streamFile, tempDir, withTimeout, sleep } from './harness.mjs';
@@ -116,6 +117,45 @@ test('bad config and bad frames get an error frame and a close code that says wh
   // A WAV stream that is not 16-bit PCM.
   r = await expectRejected(`${server.wsUrl}/v1/recognize?encoding=wav`, (ws) => ws.send(Buffer.from('RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x03\x00\x01\x00\x80\x3e\x00\x00\x00\xfa\x00\x00\x04\x00\x20\x00', 'latin1')));
   assert.equal(r.code, 1007);
+});
+
+// A raw upgrade request, as a hand-rolled client might send it: the status, headers and JSON body.
+function upgradeRequest(urlPath, headers) {
+  return withTimeout(new Promise((resolve, reject) => {
+    const req = http.request(`${server.url}${urlPath}`, { headers: { connection: 'Upgrade', upgrade: 'websocket', ...headers } });
+    req.on('response', (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('upgrade', (res, socket) => { socket.destroy(); resolve({ status: res.statusCode, headers: res.headers, body: '' }); });
+    req.on('error', reject);
+    req.end();
+  }), 10000, `upgrade ${urlPath}`);
+}
+
+test('a malformed WebSocket handshake is refused with a JSON error and an access line', async () => {
+  const key = 'dGhlIHNhbXBsZSBub25jZQ==';
+  for (const urlPath of ['/v1/recognize', '/vosk']) {
+    const cases = [[{ 'sec-websocket-version': '13' }, 400, /Sec-WebSocket-Key/],
+      [{ 'sec-websocket-version': '13', 'sec-websocket-key': 'c2hvcnQ=' }, 400, /base64 of 16 bytes/],
+      [{ 'sec-websocket-key': key }, 400, /Sec-WebSocket-Version: 13/],
+      [{ 'sec-websocket-version': '8', 'sec-websocket-key': key }, 426, /version 13/]];
+    for (const [headers, status, message] of cases) {
+      const res = await upgradeRequest(urlPath, headers);
+      assert.equal(res.status, status, `${urlPath} ${JSON.stringify(headers)}: ${res.body}`);
+      assert.match(res.headers['content-type'], /^application\/json/);
+      assert.match(JSON.parse(res.body).error.message, message);
+      if (status === 426) assert.equal(res.headers['sec-websocket-version'], '13');
+      const id = res.headers['x-request-id'];
+      const line = await server.waitForLine((e) => e.message === 'request' && e.request_id === id, `access line of ${id}`);
+      assert.equal(line.httpRequest.status, status);
+      assert.equal(line.route, urlPath);
+    }
+  }
+  // A conforming handshake still opens the stream.
+  const ok = await upgradeRequest('/v1/recognize', { 'sec-websocket-version': '13', 'sec-websocket-key': key });
+  assert.equal(ok.status, 101);
 });
 
 async function waitIdle() {
