@@ -9,10 +9,12 @@
 
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse_query.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "audio/encoder.h"
 #include "audio/pcm.h"
 #include "core/log.h"
@@ -520,24 +522,41 @@ asio::awaitable<Outcome> MimiTranslate(Context& ctx, const Request& req, const I
   co_return Outcome{JsonResponse(200, nlohmann::json(result->texts).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))};
 }
 
+// OpenAI's model object, with what a voxgate model serves.
+nlohmann::json ModelObject(const speech::ModelInfo& m) {
+  nlohmann::json model = {{"id", m.name},         {"object", "model"},      {"created", 0},
+                          {"owned_by", "voxgate"}, {"service", m.service}, {"languages", m.language_codes}};
+  if (m.service == "mt") {
+    model["target_languages"] = m.target_language_codes;
+  } else {
+    model["sample_rate_hertz"] = m.sample_rate_hertz;
+  }
+  return model;
+}
+
 Response Models(Context& ctx) {
   auto caps = ctx.service->Describe();
   if (!caps.ok()) return ErrorResponse(caps.status());
   nlohmann::json data = nlohmann::json::array();
-  for (const auto& m : caps->models) {
-    data.push_back({{"id", m.name},
-                    {"object", "model"},
-                    {"created", 0},
-                    {"owned_by", "voxgate"},
-                    {"service", m.service},
-                    {"languages", m.language_codes}});
-    if (m.service == "mt") {
-      data.back()["target_languages"] = m.target_language_codes;
-    } else {
-      data.back()["sample_rate_hertz"] = m.sample_rate_hertz;
-    }
-  }
+  for (const auto& m : caps->models) data.push_back(ModelObject(m));
   return JsonResponse(200, nlohmann::json{{"object", "list"}, {"data", data}}.dump());
+}
+
+// GET /v1/models/{id}: one model of the list (the SDKs' models.retrieve). `encoded_id` is the
+// path segment, percent-encoded as the SDKs send it.
+Response Model(Context& ctx, std::string_view encoded_id) {
+  auto pct = boost::urls::make_pct_string_view(encoded_id);
+  if (!pct) return ErrorResponse(absl::InvalidArgumentError("the model id in the path is not valid percent-encoding"));
+  const std::string id = pct->decode();
+  auto caps = ctx.service->Describe();
+  if (!caps.ok()) return ErrorResponse(caps.status());
+  std::vector<std::string> served;
+  for (const auto& m : caps->models) {
+    if (m.name == id) return JsonResponse(200, ModelObject(m).dump());
+    served.push_back(m.name);
+  }
+  return ErrorResponse(absl::NotFoundError(
+      absl::StrCat("no model \"", id, "\" is served (healthy engines serve: ", served.empty() ? "none" : absl::StrJoin(served, ", "), ")")));
 }
 
 Response Readiness(Context& ctx) {
@@ -604,6 +623,11 @@ asio::awaitable<Outcome> Route(Context& ctx, bool admin, const Request& req, con
       route = path;
       if (auto refused = UnlessMethod(req, http::verb::get)) co_return Outcome{std::move(*refused)};
       co_return Outcome{Models(ctx)};
+    }
+    if (path.starts_with("/v1/models/")) {
+      route = "/v1/models/{id}";
+      if (auto refused = UnlessMethod(req, http::verb::get)) co_return Outcome{std::move(*refused)};
+      co_return Outcome{Model(ctx, path.substr(std::string_view("/v1/models/").size()))};
     }
     if (path == "/v1/audio/transcriptions") {
       route = path;

@@ -107,6 +107,13 @@ test('GET /v1/models lists what the engines offer', async () => {
   for await (const m of client.models.list()) models.push(m);
   assert.equal(models.length, 1);
   assert.deepEqual(models[0].languages, ['en-US']);
+  // models.retrieve: the same object, by its id; an unknown id is a 404 that names what is served.
+  assert.deepEqual(await client.models.retrieve(models[0].id), models[0]);
+  await assert.rejects(client.models.retrieve('whisper-9'), (e) => e.status === 404 && /no model "whisper-9".*serve: en-us/.test(e.message));
+  const encoded = await fetch(`${server.url}/v1/models/${encodeURIComponent(models[0].id).replace('-', '%2D')}`);
+  assert.equal(encoded.status, 200, 'the id is percent-decoded');
+  assert.equal((await fetch(`${server.url}/v1/models/en-us%zz`)).status, 400);
+  assert.equal((await fetch(`${server.url}/v1/models/en-us`, { method: 'DELETE' })).status, 405);
 });
 
 test('bad input gets a clear JSON error and the server keeps serving', async () => {
