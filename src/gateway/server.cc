@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "core/metrics.h"
 #include "gateway/errors.h"
 #include "gateway/gateway.h"
+#include "gateway/internal/chunked_response.h"
 #include "gateway/internal/context.h"
 #include "gateway/internal/stream_events.h"
 #include "gateway/internal/wake.h"
@@ -214,6 +216,10 @@ struct Outcome {
   Response response;
   double audio_seconds = 0;
   bool client_gone = false;
+  // Set when the handler wrote the response itself as it was made: what went out, and how it
+  // ended (`response` is unused then). keep_open: the connection can take another request.
+  std::optional<AccessRecord> streamed = std::nullopt;
+  bool keep_open = false;
 };
 
 // The outcome of a recognition that failed; CANCELLED: the client hung up.
@@ -295,16 +301,19 @@ class CancelOnHangUp {
   const std::shared_ptr<State> state_;
 };
 
+// Given each final result as it comes; an error ends the recognition with it.
+using FinalSink = std::function<asio::awaitable<absl::Status>(const speech::RecognitionResult&)>;
+
 // Runs a whole clip through a recognition stream, a block at a time (decoded on the blocking pool
 // as the stream takes it), respecting the stream's flow control. Results are taken as they come:
 // an hour-long clip has more of them than a stream may queue. CANCELLED: the client hung up.
 asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> RecognizeClip(
-    Context& ctx, const speech::RecognitionConfig& config, UploadAudio& clip, const Incoming& in) {
+    Context& ctx, const speech::RecognitionConfig& config, UploadAudio& clip, const Incoming& in, const FinalSink& sink = {}) {
   EventsOwner<StreamEvents> events(co_await asio::this_coro::executor);
   auto started = ctx.service->StartRecognition(config, events.observer());
   if (!started.ok()) co_return started.status();
   speech::RecognitionStreamPtr stream = std::move(*started);
-  CancelOnHangUp watch(in.socket, *stream);
+  CancelOnHangUp watch(in.connection ? &in.connection->socket() : nullptr, *stream);
   const auto deadline = in.deadline;  // the upload took its part of it
   std::vector<speech::RecognitionResult> finals;
   // Keeps the finals queued so far; false if results were dropped. Once the stream has ended
@@ -316,6 +325,13 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
       if (next->result->is_final) finals.push_back(std::move(*next->result));
     }
     return true;
+  };
+  size_t sunk = 0;  // finals given to the sink
+  auto sink_finals = [&]() -> asio::awaitable<absl::Status> {
+    while (sink && sunk < finals.size()) {
+      if (absl::Status s = co_await sink(finals[sunk++]); !s.ok()) co_return s;
+    }
+    co_return absl::OkStatus();
   };
   const size_t chunk = static_cast<size_t>(config.sample_rate_hertz);  // 1 s
   std::vector<int16_t> block;
@@ -347,6 +363,10 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
       stream->Cancel();
       co_return absl::InternalError("too many results queued");
     }
+    if (absl::Status sunk_status = co_await sink_finals(); !sunk_status.ok()) {
+      stream->Cancel();
+      co_return sunk_status;
+    }
   }
   stream->Finish();
   while (true) {
@@ -361,8 +381,58 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
       if (!next.done->ok()) co_return *next.done;
       co_return finals;
     }
-    if (next.result->is_final) finals.push_back(std::move(*next.result));
+    if (!next.result->is_final) continue;
+    finals.push_back(std::move(*next.result));
+    if (absl::Status sunk_status = co_await sink_finals(); !sunk_status.ok()) {
+      stream->Cancel();
+      co_return sunk_status;
+    }
   }
+}
+
+// stream=true: the transcript as server-sent events, a delta as each final result comes, then
+// done. The status line waits for the first delta, so that a recognition that cannot start gets
+// its error as a status (the SDKs retry a 503); an error after it is an error event.
+asio::awaitable<Outcome> StreamTranscription(Context& ctx, const Request& req, const Incoming& in,
+                                             const speech::RecognitionConfig& config, UploadAudio& clip) {
+  ChunkedResponse body(*in.connection, Seconds(ctx.options.limits.idle_timeout_seconds));
+  auto start = [&]() -> asio::awaitable<bool> {
+    http::response<http::empty_body> head{http::status::ok, 11};
+    head.set(http::field::content_type, "text/event-stream");
+    head.set(http::field::cache_control, "no-cache");
+    head.set(http::field::server, "voxgate");
+    head.set("x-request-id", in.id);
+    head.keep_alive(req.keep_alive());
+    co_return co_await body.Start(std::move(head));
+  };
+  const absl::Status client_gone = absl::CancelledError("the client went away");
+  std::string text;
+  auto send_delta = [&](const speech::RecognitionResult& r) -> asio::awaitable<absl::Status> {
+    if (r.transcript.empty()) co_return absl::OkStatus();
+    if (!body.started() && !co_await start()) co_return client_gone;
+    const std::string delta = text.empty() ? r.transcript : " " + r.transcript;
+    text += delta;
+    co_return co_await body.Send(openai::TextDeltaEvent(delta)) ? absl::OkStatus() : client_gone;
+  };
+  auto finals = co_await RecognizeClip(ctx, config, clip, in, send_delta);
+  if (!finals.ok() && !body.started()) co_return RecognitionFailed(finals.status(), clip.seconds());
+
+  Outcome outcome;
+  AccessRecord& record = outcome.streamed.emplace();
+  record.status = 200;
+  record.audio_seconds = clip.seconds();
+  record.result = finals.status();
+  bool complete = false;  // the last chunk went out
+  if (absl::IsCancelled(record.result)) {
+    record.client_gone = true;
+  } else if (body.started() || co_await start()) {
+    const std::string last = finals.ok() ? openai::TextDoneEvent(text, clip.seconds()) : openai::ErrorEvent(ErrorBody(record.result));
+    complete = co_await body.Send(last) && co_await body.End();
+  }
+  record.client_gone = record.client_gone || (finals.ok() && !complete);
+  record.response_bytes = body.bytes_sent();
+  outcome.keep_open = complete && req.keep_alive();
+  co_return outcome;
 }
 
 // POST /v1/audio/transcriptions (OpenAI-compatible multipart).
@@ -372,11 +442,12 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
   auto parts = ParseMultipart(req.body(), *boundary);
   if (!parts.ok()) co_return Outcome{ErrorResponse(parts.status())};
   const MultipartPart* file = nullptr;
-  const MultipartPart *model_part = nullptr, *language_part = nullptr, *format_part = nullptr;
+  const MultipartPart *model_part = nullptr, *language_part = nullptr, *format_part = nullptr, *stream_part = nullptr;
   bool word_timestamps = false;
   for (const auto& p : *parts) {
     // A field given twice is refused, not settled by its last part: one of them was a mistake.
-    for (auto [name, slot] : {std::pair{"file", &file}, {"model", &model_part}, {"language", &language_part}, {"response_format", &format_part}}) {
+    for (auto [name, slot] : {std::pair{"file", &file}, {"model", &model_part}, {"language", &language_part},
+                              {"response_format", &format_part}, {"stream", &stream_part}}) {
       if (p.name != name) continue;
       if (*slot != nullptr) co_return Outcome{ErrorResponse(absl::InvalidArgumentError(absl::StrCat("the `", name, "` part is given twice")))};
       *slot = &p;
@@ -394,6 +465,14 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
   if (file->data.empty()) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("the uploaded file is empty"))};
   auto format = openai::ParseResponseFormat(format_name);
   if (!format.ok()) co_return Outcome{ErrorResponse(format.status())};
+  const std::string stream_events = text_of(stream_part);
+  if (!stream_events.empty() && stream_events != "true" && stream_events != "false") {
+    co_return Outcome{ErrorResponse(absl::InvalidArgumentError("stream takes true or false"))};
+  }
+  if (stream_events == "true" && *format != openai::ResponseFormat::kJson && *format != openai::ResponseFormat::kText) {
+    co_return Outcome{ErrorResponse(absl::InvalidArgumentError(
+        "stream=true sends the transcript as events: response_format must be json or text (the default), not " + format_name))};
+  }
 
   speech::RecognitionConfig config;
   in.Stamp(config);
@@ -423,6 +502,7 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
   const double max_seconds = ctx.options.limits.max_stream_seconds;
   auto clip = co_await OnBlockingPool(ctx, [&] { return UploadAudio::FromFile(file->data, kModelSampleRate, max_seconds); });
   if (!clip.ok()) co_return Outcome{ErrorResponse(clip.status())};
+  if (stream_events == "true") co_return co_await StreamTranscription(ctx, req, in, config, *clip);
   auto finals = co_await RecognizeClip(ctx, config, *clip, in);
   if (!finals.ok()) co_return RecognitionFailed(finals.status(), clip->seconds());
 
@@ -865,8 +945,16 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
       outcome = co_await Route(ctx, admin, req, in, route);
     } else {
       ActiveGuard active(ctx);  // only client work counts (drain waits for it)
-      in.socket = &stream.socket();
+      in.connection = &stream;
       outcome = co_await Route(ctx, admin, req, in, route);
+    }
+    if (outcome.streamed) {
+      AccessRecord& record = *outcome.streamed;
+      record.route = route;
+      record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      RecordRequest(req, in, record);
+      if (!outcome.keep_open) break;
+      continue;
     }
     Response& res = outcome.response;
     res.set("x-request-id", in.id);

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "gateway/errors.h"
+#include "gateway/internal/chunked_response.h"
 #include "gateway/internal/context.h"
 #include "gateway/internal/synthesis_events.h"
 #include "gateway/protocols/openai/speech_request.h"
@@ -88,21 +89,16 @@ asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, cons
   head.set("x-request-id", in.id);
   head.set("x-sample-rate", std::to_string(rate));
   head.keep_alive(req.keep_alive());
-  head.chunked(true);
-  http::response_serializer<http::empty_body> serializer{head};
   record.status = 200;
-  stream.expires_after(Seconds(limits.idle_timeout_seconds));
-  if (auto [ec, n] = co_await http::async_write_header(stream, serializer, kAwait); ec) {
+  ChunkedResponse body(stream, Seconds(limits.idle_timeout_seconds));
+  if (!co_await body.Start(std::move(head))) {
     events->Stop();
     co_return false;
   }
-  // A write that waits `idle_timeout` (the client stopped reading) ends the response.
   auto send = [&](const std::string& bytes) -> asio::awaitable<bool> {
-    if (bytes.empty()) co_return true;
-    stream.expires_after(Seconds(limits.idle_timeout_seconds));
-    auto [ec, n] = co_await asio::async_write(stream, http::make_chunk(asio::buffer(bytes)), kAwait);
-    record.response_bytes += bytes.size();
-    co_return !ec;
+    const bool sent = co_await body.Send(bytes);
+    record.response_bytes = body.bytes_sent();
+    co_return sent;
   };
 
   uint64_t samples = 0;
@@ -129,14 +125,9 @@ asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, cons
   if (status.ok()) {
     auto rest = (*encoder)->Finish();
     if (!rest.ok()) status = rest.status();
-    if (status.ok() && co_await send(*rest)) {
-      stream.expires_after(Seconds(limits.idle_timeout_seconds));
-      auto [ec, n] = co_await asio::async_write(stream, http::make_chunk_last(), kAwait);
-      co_return !ec;
-    }
+    if (status.ok() && co_await send(*rest)) co_return co_await body.End();
   }
-  // The status line is gone: ending the connection without the last chunk is how HTTP tells the
-  // client that the body is incomplete.
+  // The status line is gone: the connection ends without the last chunk.
   events->Stop();
   record.result = status;
   record.client_gone = status.ok() || absl::IsCancelled(status);

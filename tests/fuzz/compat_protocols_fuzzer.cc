@@ -1,5 +1,6 @@
 // Fuzzes what vosk and mimi clients send: vosk text messages and frames, mimi headers (all
-// read from the input), recog-break, and mimi's form-encoded synthesis and translation bodies.
+// read from the input), recog-break, and mimi's form-encoded synthesis and translation bodies;
+// and the WebSocket handshake's key and version, which every streaming client sends.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "gateway/protocols/mimi/mimi_protocol.h"
 #include "gateway/protocols/vosk/vosk_protocol.h"
+#include "gateway/websocket_handshake.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace mimi = voxgate::gateway::mimi;
@@ -23,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (char c : input) {
     if (c == '\0' && k < 3) ++k; else parts[k] += c;
   }
+  if (!voxgate::gateway::RefuseHandshake(parts[0], parts[1]) && (parts[0].size() != 24 || parts[1] != "13")) __builtin_trap();
   auto mimi_config = mimi::ParseConfig([&](std::string_view name) {
     if (name == "x-mimi-process") return parts[0];
     if (name == "x-mimi-input-language") return parts[1];

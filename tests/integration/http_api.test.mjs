@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import WebSocket from 'ws';
-import { Server, librivoxClips, streamFile, wordErrorRate, synthesize, tempDir, BIN } from './harness.mjs';
+import { Server, librivoxClips, streamFile, wordErrorRate, synthesize, tempDir, sleep, BIN } from './harness.mjs';
 
 // Measured: WER 0.324 over the five LibriVox clips (pocketsphinx en-us, 71 words); bound just above.
 const LIBRIVOX_WER_BOUND = 0.33;
@@ -99,6 +99,50 @@ test('response formats: text, srt, vtt, verbose_json with words', async () => {
   assert.ok(verbose.words.length >= 10);
   for (let i = 1; i < verbose.words.length; i++) assert.ok(verbose.words[i].start >= verbose.words[i - 1].start);
   assert.ok(verbose.words.at(-1).end <= verbose.duration + 0.01);
+});
+
+test('stream=true: the SDK gets a delta per final result as it is recognized, then done', async () => {
+  const long = path.join(dir, 'five-clips.wav');
+  execFileSync('sox', [...librivoxClips().map((c) => c.file), long]);
+  const client = new OpenAI({ apiKey: 'unused', baseURL: `${server.url}/v1` });
+  const file = async () => toFile(readFileSync(long), 'five-clips.wav');
+  const whole = await client.audio.transcriptions.create({ file: await file(), model: 'whisper-1', response_format: 'verbose_json' });
+  const { data: stream, response } = await client.audio.transcriptions.create({ file: await file(), model: 'whisper-1', stream: true }).withResponse();
+  assert.equal(response.headers.get('content-type'), 'text/event-stream');
+  const events = [];
+  for await (const event of stream) events.push(event);
+  const done = events.pop();
+  assert.equal(done.type, 'transcript.text.done');
+  assert.ok(events.every((e) => e.type === 'transcript.text.delta'), JSON.stringify(events));
+  assert.equal(events.length, whole.segments.length, 'one delta per final result');
+  assert.ok(events.length >= 2, `${events.length} deltas`);
+  assert.equal(events.map((e) => e.delta).join(''), done.text, 'the deltas add up to the text');
+  assert.equal(done.text, whole.text, 'the same transcript as without stream');
+  assert.ok(Math.abs(done.usage.seconds - whole.duration) < 0.01, JSON.stringify(done.usage));
+  const id = response.headers.get('x-request-id');
+  const line = await server.waitForLine((e) => e.message === 'request' && e.request_id === id, 'access line');
+  assert.equal(line.httpRequest.status, 200);
+  assert.equal(line.outcome, 'ok');
+  assert.ok(Math.abs(line.audio_seconds - whole.duration) < 0.01);
+
+  // Refused before any event: a status, which the SDK raises (and would retry, were it a 503).
+  await assert.rejects(client.audio.transcriptions.create({ file: await file(), model: 'whisper-1', stream: true, language: 'fr' }),
+    (e) => e.status === 404 && /served languages: en-US/.test(e.message));
+  assert.match(curlTranscribe(long, { stream: 'yes' }).body, /stream takes true or false/);
+  assert.equal(curlTranscribe(long, { stream: 'true', response_format: 'srt' }).status, 400);
+
+  // A client that goes away after the first delta: the recognition stops and frees its engine.
+  const abandoned = await client.audio.transcriptions.create({ file: await file(), model: 'whisper-1', stream: true }).withResponse();
+  for await (const event of abandoned.data) {
+    assert.equal(event.type, 'transcript.text.delta');
+    break;  // ends the stream: the SDK aborts the request
+  }
+  const gone = await server.waitForLine((e) => e.message === 'request' && e.request_id === abandoned.response.headers.get('x-request-id'), 'access line');
+  assert.equal(gone.outcome, 'client_gone');
+  assert.ok(gone.audio_seconds > 0);
+  const freed = Date.now() + 10000;
+  while (Date.now() < freed && (await server.metric('voxgate_pool_active_streams', '{pool="asr-en"}')) !== 0) await sleep(50);
+  assert.equal(await server.metric('voxgate_pool_active_streams', '{pool="asr-en"}'), 0, 'the engine slot is free');
 });
 
 test('GET /v1/models lists what the engines offer', async () => {

@@ -66,8 +66,9 @@ struct Incoming {
   std::string remote;  // the client's IP
   core::TraceContext trace;
   speech::CallReportPtr report = std::make_shared<speech::CallReport>();
-  // The client's connection while an HTTP request is served, to notice a client that hangs up.
-  tcp::socket* socket = nullptr;
+  // The client's connection while an HTTP request is served: to notice a client that hangs up,
+  // and for a response written as it is made.
+  beast::tcp_stream* connection = nullptr;
   // An HTTP request is answered by then: limits.request_timeout_seconds after its header came,
   // for its upload and its work together.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();

@@ -29,6 +29,22 @@ TEST(TranscriptionFormat, JsonAndText) {
   EXPECT_EQ(Render(Sample(), ResponseFormat::kText).body, "go forward ten meters stop\n");
 }
 
+// Each event is one `data:` line and a blank line, whatever the text holds.
+TEST(TranscriptionFormat, StreamedEventsAreServerSentEvents) {
+  const std::string delta = TextDeltaEvent(" two\nlines \xff");
+  ASSERT_EQ(delta.substr(0, 6), "data: ");
+  ASSERT_EQ(delta.substr(delta.size() - 2), "\n\n");
+  EXPECT_EQ(delta.find('\n'), delta.size() - 2);
+  const auto parsed = nlohmann::json::parse(delta.substr(6));
+  EXPECT_EQ(parsed["type"], "transcript.text.delta");
+  EXPECT_EQ(parsed["delta"], " two\nlines \xef\xbf\xbd");  // invalid UTF-8 replaced, not a broken event
+  const auto done = nlohmann::json::parse(TextDoneEvent("go forward", 2.5).substr(6));
+  EXPECT_EQ(done["type"], "transcript.text.done");
+  EXPECT_EQ(done["text"], "go forward");
+  EXPECT_EQ(done["usage"], nlohmann::json::parse(R"({"type": "duration", "seconds": 2.5})"));
+  EXPECT_EQ(ErrorEvent(R"({"error":{"message":"m"}})"), "data: {\"error\":{\"message\":\"m\"}}\n\n");
+}
+
 TEST(TranscriptionFormat, SrtAndVtt) {
   EXPECT_EQ(Render(Sample(), ResponseFormat::kSrt).body,
             "1\n00:00:00,250 --> 00:00:02,500\ngo forward ten meters\n\n2\n01:01:01,000 --> 01:01:01,500\nstop\n\n");

@@ -60,6 +60,20 @@ std::string FullText(const Transcription& t) {
   return text;
 }
 
+namespace {
+std::string Event(const nlohmann::json& data) {
+  return "data: " + data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+}
+}  // namespace
+
+std::string TextDeltaEvent(std::string_view delta) { return Event({{"type", "transcript.text.delta"}, {"delta", delta}}); }
+
+std::string TextDoneEvent(std::string_view text, double duration_seconds) {
+  return Event({{"type", "transcript.text.done"}, {"text", text}, {"usage", {{"type", "duration"}, {"seconds", duration_seconds}}}});
+}
+
+std::string ErrorEvent(std::string_view error_body) { return "data: " + std::string(error_body) + "\n\n"; }
+
 std::string FormatTimestamp(double seconds, char decimal_separator) {
   const long long ms = std::llround(std::max(0.0, seconds) * 1000);
   char buf[32];

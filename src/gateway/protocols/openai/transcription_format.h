@@ -32,6 +32,14 @@ struct RenderedBody {
 };
 RenderedBody Render(const Transcription& t, ResponseFormat format);
 
+// stream=true: the transcript as OpenAI's server-sent events, one `data:` line each. A delta is
+// text to append (a final result's, with the space before it); done has the whole text, which is
+// what the deltas add up to, and the audio's duration as its usage.
+std::string TextDeltaEvent(std::string_view delta);
+std::string TextDoneEvent(std::string_view text, double duration_seconds);
+// An error after the events began: its JSON error body as an event (the SDKs raise it).
+std::string ErrorEvent(std::string_view error_body);
+
 // "00:01:02,345" (SRT) or "00:01:02.345" (WebVTT).
 std::string FormatTimestamp(double seconds, char decimal_separator);
 
