@@ -13,6 +13,7 @@
 #include <boost/url/pct_string_view.hpp>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -442,12 +443,13 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
   auto parts = ParseMultipart(req.body(), *boundary);
   if (!parts.ok()) co_return Outcome{ErrorResponse(parts.status())};
   const MultipartPart* file = nullptr;
-  const MultipartPart *model_part = nullptr, *language_part = nullptr, *format_part = nullptr, *stream_part = nullptr;
+  const MultipartPart *model_part = nullptr, *language_part = nullptr, *format_part = nullptr, *stream_part = nullptr,
+                      *temperature_part = nullptr;
   bool word_timestamps = false;
   for (const auto& p : *parts) {
     // A field given twice is refused, not settled by its last part: one of them was a mistake.
     for (auto [name, slot] : {std::pair{"file", &file}, {"model", &model_part}, {"language", &language_part},
-                              {"response_format", &format_part}, {"stream", &stream_part}}) {
+                              {"response_format", &format_part}, {"stream", &stream_part}, {"temperature", &temperature_part}}) {
       if (p.name != name) continue;
       if (*slot != nullptr) co_return Outcome{ErrorResponse(absl::InvalidArgumentError(absl::StrCat("the `", name, "` part is given twice")))};
       *slot = &p;
@@ -465,6 +467,12 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
   if (file->data.empty()) co_return Outcome{ErrorResponse(absl::InvalidArgumentError("the uploaded file is empty"))};
   auto format = openai::ParseResponseFormat(format_name);
   if (!format.ok()) co_return Outcome{ErrorResponse(format.status())};
+  // Sampling does not apply to these engines, but a value OpenAI would refuse is refused here too.
+  double temperature = 0;
+  if (temperature_part && !(absl::SimpleAtod(absl::string_view(temperature_part->data.data(), temperature_part->data.size()), &temperature) &&
+                            temperature >= 0 && temperature <= 1)) {
+    co_return Outcome{ErrorResponse(absl::InvalidArgumentError("temperature must be a number from 0 to 1"))};
+  }
   const std::string stream_events = text_of(stream_part);
   if (!stream_events.empty() && stream_events != "true" && stream_events != "false") {
     co_return Outcome{ErrorResponse(absl::InvalidArgumentError("stream takes true or false"))};
