@@ -60,6 +60,14 @@ run() {
   work=$(mktemp -d)
   tar -C "$work" -xzf "$tarball"
   b=$work/gpu-bundle
+  # Container images often mount the driver outside the loader's cache (/usr/local/nvidia/lib64 on
+  # GKE); the wrappers pass LD_LIBRARY_PATH on, so name the folder that holds it.
+  if ! ldconfig -p 2>/dev/null | grep -q libnvidia-ml.so.1; then
+    nvml=$(find /usr/local/nvidia /usr/lib64 /usr/lib /lib -maxdepth 3 -name libnvidia-ml.so.1 2>/dev/null | head -1)
+    if [ -n "$nvml" ]; then
+      LD_LIBRARY_PATH=$(dirname "$nvml")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}; export LD_LIBRARY_PATH
+    fi
+  fi
   {
     echo "== host"; uname -a; (ldd --version 2>/dev/null | head -1) || true
     echo "== nvidia-smi"
