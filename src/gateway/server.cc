@@ -949,6 +949,9 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
       for (std::string_view known : {"/v1/audio/transcriptions", "/v1/audio/speech", "/v1/recognize", "/vosk", "/v1/models", "/v1/translate"}) {
         if (path == known) route = known;
       }
+      // Where the request would have gone, so that refusals count with the streams they refused.
+      if (listener == Listener::kVosk) route = "/vosk";
+      if (!admin && IsMimiRequest(req)) route = upgrade ? "/mimi" : "/ (mimi)";
     } else if (admin) {
       outcome = co_await Route(ctx, admin, req, in, route);
     } else {

@@ -44,6 +44,7 @@ class SteppedStream {
     auto resampler = audio::Resampler::Create(client_sample_rate, kModelSampleRate);
     if (!resampler.ok()) co_return resampler.status();
     resampler_.emplace(std::move(*resampler));
+    client_rate_ = client_sample_rate;
     events_ = EventsOwner<StreamEvents>(co_await asio::this_coro::executor);
     speech::RecognitionConfig config;
     config.language_code = language;
@@ -65,6 +66,11 @@ class SteppedStream {
   asio::awaitable<absl::Status> Write(std::string_view bytes) {
     std::vector<int16_t> raw;
     parser_.Append(bytes, raw);
+    client_samples_ += raw.size();
+    audio_seconds_ = static_cast<double>(client_samples_) / client_rate_;  // at the client's rate: exact
+    if (audio_seconds_ > ctx_.options.limits.max_stream_seconds) {
+      co_return absl::OutOfRangeError(absl::StrCat("stream exceeds the limit of ", ctx_.options.limits.max_stream_seconds, " s of audio"));
+    }
     co_return co_await WriteSamples(resampler_->Process(raw));
   }
 
@@ -120,10 +126,6 @@ class SteppedStream {
 
  private:
   asio::awaitable<absl::Status> WriteSamples(std::vector<int16_t> samples) {
-    audio_seconds_ += static_cast<double>(samples.size()) / kModelSampleRate;
-    if (audio_seconds_ > ctx_.options.limits.max_stream_seconds) {
-      co_return absl::OutOfRangeError(absl::StrCat("stream exceeds the limit of ", ctx_.options.limits.max_stream_seconds, " s of audio"));
-    }
     if (samples.empty()) co_return absl::OkStatus();
     while (true) {
       absl::Status s = stream_->Write(samples);
@@ -154,7 +156,9 @@ class SteppedStream {
   speech::RecognitionStreamPtr stream_;
   std::optional<absl::Status> end_status_;
   bool done_ = false;
-  double audio_seconds_ = 0;
+  int client_rate_ = 0;
+  uint64_t client_samples_ = 0;
+  double audio_seconds_ = 0;  // of client audio
 };
 
 // A client message, or (ec set) why the reading ended.
@@ -242,14 +246,6 @@ asio::awaitable<bool> Send(Ws& ws, const std::string& text, Context& ctx) {
   co_return !ec;
 }
 
-// Why a read failed, for the client (nullopt: it is gone).
-std::optional<absl::Status> ReadFailure(const boost::system::error_code& ec, const Context& ctx) {
-  if (ec == websocket::error::message_too_big) {
-    return MessageTooBig(ctx.options.limits.max_frame_bytes);
-  }
-  return std::nullopt;
-}
-
 void LogStream(const char* route, const Request& req, const Incoming& in, Clock::time_point start, const std::string& language,
                const SteppedStream& recognition, const std::optional<absl::Status>& status) {
   AccessRecord record;
@@ -300,7 +296,7 @@ asio::awaitable<Step> NextStep(FrameChannel& frames, SteppedStream& recognition,
   if (!frame) co_return Step{std::nullopt, speech::ClientIdleError(idle_seconds)};
   if (frame->ec) {
     reader_done = true;
-    co_return Step{std::nullopt, ReadFailure(frame->ec, ctx)};
+    co_return Step{std::nullopt, ReadError(frame->ec, ctx.options.limits.max_frame_bytes)};
   }
   co_return Step{std::move(frame), std::nullopt};
 }

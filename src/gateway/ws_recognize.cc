@@ -50,11 +50,15 @@ class AudioInput {
       }
     }
     if (!raw.empty()) {
+      client_samples_ += raw.size();
       auto resampled = resampler_->Process(raw);
       out.insert(out.end(), resampled.begin(), resampled.end());
     }
     return absl::OkStatus();
   }
+
+  // Seconds of the client's audio so far, at its own rate: what limits and the access line count.
+  double seconds() const { return rate_ > 0 ? static_cast<double>(client_samples_) / rate_ : 0; }
 
   // End of audio: what the resampler still holds, or why the audio was incomplete.
   absl::StatusOr<std::vector<int16_t>> Flush() {
@@ -69,6 +73,7 @@ class AudioInput {
     auto r = audio::Resampler::Create(rate, kModelSampleRate);
     if (!r.ok()) return r.status();
     resampler_.emplace(std::move(*r));
+    rate_ = rate;
     return absl::OkStatus();
   }
 
@@ -76,6 +81,8 @@ class AudioInput {
   audio::PcmS16leParser pcm_;
   audio::WavStreamParser wav_;
   std::optional<audio::Resampler> resampler_;
+  int rate_ = 0;
+  uint64_t client_samples_ = 0;
 };
 
 struct StreamState {
@@ -185,8 +192,8 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
     buffer.clear();
     auto [ec, n] = co_await ReadBoundedMessage(ws, buffer, limits.max_frame_bytes);
     if (ec) {
-      if (ec == websocket::error::message_too_big) {
-        fail(MessageTooBig(limits.max_frame_bytes));
+      if (auto why = ReadError(ec, limits.max_frame_bytes)) {
+        fail(*why);
       } else if (!st.events->done()) {
         st.client_gone = true;  // vanished or closed without {"type":"end"}
         st.stream->Cancel();
@@ -215,7 +222,7 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
     }
     samples.clear();
     if (auto s = input.Append(data, samples); !s.ok()) co_return fail(s);
-    st.audio_seconds += static_cast<double>(samples.size()) / kModelSampleRate;
+    st.audio_seconds = input.seconds();
     if (st.audio_seconds > limits.max_stream_seconds) {
       co_return fail(absl::OutOfRangeError(absl::StrCat("stream exceeds the limit of ", limits.max_stream_seconds, " s of audio")));
     }
@@ -435,10 +442,11 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     const auto ec = first_message.error;
     if (first_message.silent) {
       status = speech::ClientIdleError(limits.idle_timeout_seconds);  // told and closed already
-    } else if (ec == websocket::error::message_too_big) {
-      status = MessageTooBig(limits.max_frame_bytes);
+    } else if (auto why = ec ? ReadError(ec, limits.max_frame_bytes) : std::nullopt) {
+      status = *why;
     } else if (ec) {
-      co_return;  // gone before saying anything
+      st.client_gone = true;  // gone before saying anything: still a stream, with its access line
+      status = absl::CancelledError("the client left before its first message");
     } else if (ws.got_text()) {
       auto msg = native::ParseClientText({static_cast<const char*>(first.data().data()), first.size()});
       status = msg.status();
@@ -464,7 +472,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     if (started.ok()) st.stream = std::move(*started);
   }
   if (!status.ok()) {
-    if (!first_message.silent) co_await SendErrorAndClose(ws, status);
+    if (!first_message.silent && !st.client_gone) co_await SendErrorAndClose(ws, status);
   } else {
     ws.text(true);
     co_await ws.async_write(asio::buffer(native::ReadyJson(st.in.id, st.config)), kAwait);
@@ -472,7 +480,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     if (first_is_audio) {
       std::vector<int16_t> samples;
       first_status = input.Append({static_cast<const char*>(first.data().data()), first.size()}, samples);
-      st.audio_seconds += static_cast<double>(samples.size()) / kModelSampleRate;
+      st.audio_seconds = input.seconds();
       if (first_status.ok() && !samples.empty()) first_status = co_await WriteAudio(st, samples, limits);
     }
     if (!first_status.ok()) {

@@ -237,6 +237,10 @@ test('mimi: refusals come in the handshake; HTTP recognition, translation and sy
     assert.equal(res?.statusCode, status);
     const body = await new Promise((resolve) => { let b = ''; res.on('data', (d) => { b += d; }); res.on('end', () => resolve(JSON.parse(b))); });
     assert.match(body.error.message, message);
+    // Counted and logged with the mimi streams it refused, not as an unknown route.
+    const id = res.headers['x-request-id'];
+    const line = await server.waitForLine((e) => e.request_id === id, `access line of ${id}`);
+    assert.equal(line.route, '/mimi', JSON.stringify(line));
   }
   const http = await fetch(`${server.url}/`, { method: 'POST', headers: mimiHeaders('asr'), body: pcm16k });
   const recognized = await http.json();
@@ -307,5 +311,42 @@ pools:
     }
   } finally {
     await idle.stop();
+  }
+});
+
+// limits.max_stream_seconds counts the client's samples at the client's rate: a stream of exactly
+// the limit keeps its results on every protocol (the resampler's tail once pushed vosk and mimi
+// over at the end of audio, losing the whole stream), and one sample more is refused with 1009.
+test('a stream of exactly max_stream_seconds keeps its results on every protocol; one sample more gets 1009', async () => {
+  const limited = await Server.start({ config: `
+limits: {max_stream_seconds: 2}
+pools:
+  - name: asr-en
+    languages: [en-US]
+    engines: [{engine: pocketsphinx, capacity: 1}]
+` });
+  try {
+    const rate = 8000;  // resampled to the model's 16 kHz
+    const audio = (samples) => pcm16k.subarray(0, samples * 2);
+    const protocols = {
+      vosk: { url: `${limited.wsUrl}/vosk`, options: {}, config: JSON.stringify({ config: { sample_rate: rate } }), eof: '{"eof" : 1}' },
+      mimi: { url: `${limited.wsUrl}/`, options: { headers: mimiHeaders('asr', { 'content-type': `audio/x-pcm;bit=16;rate=${rate};channels=1` }) },
+        eof: '{"command":"recog-break"}' },
+      native: { url: `${limited.wsUrl}/v1/recognize?sample_rate=${rate}`, options: {}, eof: '{"type":"end"}' },
+    };
+    for (const [name, p] of Object.entries(protocols)) {
+      for (const [samples, code] of [[2 * rate, 1000], [2 * rate + 1, 1009]]) {
+        const c = open(p.url, p.options);
+        await withTimeout(c.opened, 10000, `${name} opens`);
+        if (p.config) c.ws.send(p.config);
+        c.ws.send(audio(samples));
+        c.ws.send(p.eof);
+        const close = await withTimeout(c.closed, 30000, `${name} closes`);
+        assert.equal(close.code, code, `${name}, ${samples} samples: ${close.reason}`);
+        if (code === 1009) assert.match(close.reason, /stream exceeds the limit of 2 s of audio/);
+      }
+    }
+  } finally {
+    await limited.stop();
   }
 });

@@ -74,14 +74,21 @@ test('a WAV file streamed in arbitrary chunks, and 8 kHz audio, are resampled', 
   // encoding=wav: the whole file, header included, in 1000-byte frames.
   const ws = new WebSocket(`${server.wsUrl}/v1/recognize?encoding=wav`);
   const finals = [];
+  let ready;
   const closed = new Promise((r) => ws.on('close', (code) => r(code)));
-  ws.on('message', (d) => { const m = JSON.parse(d.toString()); if (m.type === 'final') finals.push(m.text); });
+  ws.on('message', (d) => {
+    const m = JSON.parse(d.toString());
+    if (m.type === 'ready') ready = m;
+    if (m.type === 'final') finals.push(m.text);
+  });
   await new Promise((r) => ws.on('open', r));
   const bytes = readFileSync(clip.file);
   for (let i = 0; i < bytes.length; i += 1000) ws.send(bytes.subarray(i, i + 1000));
   ws.send(JSON.stringify({ type: 'end' }));
   assert.equal(await withTimeout(closed, 60000, 'close'), 1000);
   assert.ok(wordErrorRate(reference, finals.join(' ')) <= 0.1, finals.join(' '));
+  assert.equal(ready.encoding, 'wav');
+  assert.equal(ready.sample_rate, null, 'the header, not a default, gives a WAV stream its rate');
 
   const raw8k = path.join(dir, '8k.wav');
   execFileSync('sox', ['-D', clip.file, '-r', '8000', raw8k]);
@@ -105,6 +112,10 @@ test('bad config and bad frames get an error frame and a close code that says wh
   assert.match(r.error.message, /JSON/);
   r = await expectRejected(`${server.wsUrl}/v1/recognize?encoding=flac`);
   assert.match(r.error.message, /unsupported encoding/);
+  // Two rates for one stream: the WAV header's, and one that would be ignored.
+  r = await expectRejected(`${server.wsUrl}/v1/recognize?encoding=wav&sample_rate=44100`);
+  assert.equal(r.code, 1007);
+  assert.match(r.error.message, /the file's header gives the rate/);
   // A text frame where audio was expected.
   r = await expectRejected(`${server.wsUrl}/v1/recognize`, (ws) => { ws.send(Buffer.alloc(3200)); ws.send('hello'); });
   assert.equal(r.code, 1007);
@@ -187,6 +198,43 @@ test('a client that vanishes mid-stream is cleaned up and the server keeps servi
   assert.equal(await server.metric('voxgate_pool_active_streams', '{pool="asr-en"}'), 0);
   const after = await streamFile(WebSocket, `${server.wsUrl}/v1/recognize`, librivoxClips()[1].file);
   assert.equal(after.code, 1000);
+});
+
+// Opens a stream and returns its x-request-id once the upgrade is done, and its close.
+async function openWithId(url) {
+  const ws = new WebSocket(url);
+  const id = new Promise((resolve) => ws.on('upgrade', (res) => resolve(res.headers['x-request-id'])));
+  const closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  ws.on('error', () => {});
+  await withTimeout(new Promise((r) => ws.on('open', r)), 10000, 'open');
+  return { ws, id: await id, closed };
+}
+
+test('a client that leaves before its first message, or breaks the WebSocket protocol, still gets its access line', async () => {
+  const streams = (outcome) => server.metric('voxgate_streams_total', `{route="/v1/recognize",outcome="${outcome}"}`);
+  const goneBefore = (await streams('client_gone')) ?? 0;
+  for (const leave of [(ws) => ws.terminate(), (ws) => ws.close(1000)]) {
+    const s = await openWithId(`${server.wsUrl}/v1/recognize`);  // no query: the config is still owed
+    await sleep(200);
+    leave(s.ws);
+    const line = await server.waitForLine((e) => e.message === 'stream' && e.request_id === s.id, `access line of ${s.id}`);
+    assert.equal(line.outcome, 'client_gone', JSON.stringify(line));
+    assert.equal(line.route, '/v1/recognize');
+  }
+  assert.equal(await streams('client_gone'), goneBefore + 2);
+
+  // A text frame that is not UTF-8, before the config and mid-stream: Beast closes with 1007, and
+  // the line says the client broke the protocol, not that it went away.
+  for (const query of ['', '?language=en-US']) {
+    const s = await openWithId(`${server.wsUrl}/v1/recognize${query}`);
+    if (query) s.ws.send(Buffer.alloc(3200));
+    s.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    const close = await withTimeout(s.closed, 10000, 'close');
+    assert.equal(close.code, 1007);
+    const line = await server.waitForLine((e) => e.message === 'stream' && e.request_id === s.id, `access line of ${s.id}`);
+    assert.equal(line.outcome, 'client_error', JSON.stringify(line));
+    assert.match(line.error, /broke the WebSocket protocol/);
+  }
 });
 
 test('over capacity: a stream beyond every engine slot is told to retry later', async () => {

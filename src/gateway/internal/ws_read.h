@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <tuple>
 
 #include "absl/status/status.h"
@@ -30,6 +31,18 @@ asio::awaitable<std::tuple<boost::system::error_code, size_t>> ReadBoundedMessag
 // What the client is told when ReadBoundedMessage returns message_too_big.
 inline absl::Status MessageTooBig(size_t max_bytes) {
   return absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", max_bytes, " bytes"));
+}
+
+// Why reading a client's message failed, for the client and the access line; nullopt: the client
+// went away (closed, or the connection dropped). On a protocol violation (a bad opcode, a text
+// message that is not UTF-8) Beast has already closed with 1002 or 1007; the client did not leave,
+// it broke the protocol.
+inline std::optional<absl::Status> ReadError(const boost::system::error_code& ec, size_t max_bytes) {
+  if (ec == websocket::error::message_too_big) return MessageTooBig(max_bytes);
+  if (ec == websocket::condition::protocol_violation) {
+    return absl::InvalidArgumentError(absl::StrCat("the client broke the WebSocket protocol: ", ec.message()));
+  }
+  return std::nullopt;
 }
 
 }  // namespace voxgate::gateway::internal

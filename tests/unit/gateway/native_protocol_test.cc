@@ -15,6 +15,13 @@ TEST(NativeProtocol, ConfigFromQuery) {
   EXPECT_EQ(c.sample_rate, 44100);
   EXPECT_EQ(c.encoding, Encoding::kWav);
   EXPECT_FALSE(c.interim_results);
+  // A WAV file's header gives its rate: a second one is refused rather than ignored.
+  EXPECT_THAT(std::string(CheckConfig(c).message()), HasSubstr("with encoding wav the file's header gives the rate"));
+  StreamConfig wav;
+  ASSERT_TRUE(ApplyQuery("encoding=wav", wav).ok());
+  EXPECT_TRUE(CheckConfig(wav).ok());
+  EXPECT_TRUE(nlohmann::json::parse(ReadyJson("id", wav))["sample_rate"].is_null());
+  EXPECT_EQ(nlohmann::json::parse(ReadyJson("id", StreamConfig{}))["sample_rate"], 16000);
 }
 
 TEST(NativeProtocol, BadQueryValuesAreNamed) {

@@ -19,6 +19,7 @@ absl::Status SetSampleRate(long long rate, StreamConfig& c) {
                                       std::to_string(kMinRate) + " to " + std::to_string(kMaxRate) + ")");
   }
   c.sample_rate = static_cast<int>(rate);
+  c.sample_rate_given = true;
   return absl::OkStatus();
 }
 
@@ -139,6 +140,10 @@ absl::Status CheckConfig(const StreamConfig& config) {
     return absl::InvalidArgumentError("speak needs translate_to: the translation of each final result is what is spoken");
   }
   if (!config.voice.empty() && !config.speak) return absl::InvalidArgumentError("voice is only used with speak: true");
+  // Two rates for one stream: one would be ignored, silently.
+  if (config.encoding == Encoding::kWav && config.sample_rate_given) {
+    return absl::InvalidArgumentError("sample_rate is for pcm_s16le audio; with encoding wav the file's header gives the rate");
+  }
   return absl::OkStatus();
 }
 
@@ -146,7 +151,8 @@ std::string ReadyJson(const std::string& request_id, const StreamConfig& config)
   return nlohmann::json{{"type", "ready"},
                         {"request_id", request_id},
                         {"language", config.language},
-                        {"sample_rate", config.sample_rate},
+                        // For wav, the header that is still to come says.
+                        {"sample_rate", config.encoding == Encoding::kWav ? nlohmann::json() : nlohmann::json(config.sample_rate)},
                         {"encoding", config.encoding == Encoding::kWav ? "wav" : "pcm_s16le"},
                         {"interim_results", config.interim_results},
                         {"translate_to", config.translate_to.empty() ? nlohmann::json() : nlohmann::json(config.translate_to)},

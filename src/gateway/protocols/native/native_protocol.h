@@ -16,7 +16,8 @@ enum class Encoding { kPcmS16le, kWav };
 
 struct StreamConfig {
   std::string language = "en-US";
-  int sample_rate = 16000;  // of the client's audio; ignored for wav (the header says)
+  int sample_rate = 16000;  // of pcm_s16le audio (a WAV file's header gives its own)
+  bool sample_rate_given = false;
   Encoding encoding = Encoding::kPcmS16le;
   bool interim_results = true;
   std::string translate_to;  // speech translation: each final result also in this language
