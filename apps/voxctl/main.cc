@@ -3,12 +3,15 @@
 //   voxctl models [--server URL]
 //   voxctl translate TEXT --from L --to L [--server URL]
 //   voxctl speak TEXT -o out.wav [--voice V] [--language L] [--format wav|pcm|flac|opus] [--speed S]
-//   voxctl bench FILE --streams N [--speed X] [--server URL]
+//   voxctl bench FILE --streams N [--speed X] [--language L] [--server URL]
+// (--server goes before or after the subcommand)
 //   voxctl status [--admin URL]
 //   voxctl logs analyze [FILE|-] [--format text|json|csv] [--top N] [--tier T] [--window S] ...
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -28,6 +31,23 @@ namespace {
 
 constexpr int kStreamRate = 16000;
 constexpr double kProgressBarAfterSeconds = 5;
+
+// A whole number from lo to hi, checked as a signed number so that "-1" is refused rather than
+// wrapped around into an unsigned option.
+CLI::Range Between(int64_t lo, int64_t hi) { return CLI::Range(lo, hi); }
+
+// A finite number from lo to hi (CLI::Range lets "nan" through).
+CLI::Validator FiniteBetween(double lo, double hi) {
+  const std::string range = CLI::detail::to_string(lo) + " to " + CLI::detail::to_string(hi);
+  return CLI::Validator(
+      [lo, hi, range](std::string& value) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(value.c_str(), &end);
+        if (value.empty() || *end != '\0' || !std::isfinite(v) || v < lo || v > hi) return "must be a number from " + range + ", got " + value;
+        return {};
+      },
+      "NUMBER in " + range);
+}
 
 int Fail(const std::string& message) {
   std::cerr << "voxctl: " << message << "\n";
@@ -84,6 +104,7 @@ class StreamPrinter {
 int main(int argc, char** argv) {
   CLI::App app{"voxctl: the voxgate client. A server with API keys takes the key from $VOXGATE_API_KEY."};
   app.require_subcommand(1);
+  app.fallthrough();  // inherited by the subcommands: `voxctl models --server URL` works too
   std::string server = "http://127.0.0.1:8080";
   app.add_option("--server", server, "voxgate server URL")->capture_default_str();
 
@@ -125,6 +146,7 @@ int main(int argc, char** argv) {
   bench->add_option("file", bench_file, "audio file each stream sends")->required()->check(CLI::ExistingFile);
   bench->add_option("--streams", streams, "concurrent streams")->check(CLI::Range(1, 256))->capture_default_str();
   bench->add_option("--speed", bench_speed, "times real time")->check(CLI::Range(0.1, 100.0))->capture_default_str();
+  bench->add_option("--language", language, "language code of the audio (default en-US)");
 
   auto* logs = app.add_subcommand("logs", "Work with voxgate's JSON logs");
   logs->require_subcommand(1);
@@ -136,17 +158,17 @@ int main(int argc, char** argv) {
   bool no_progress = false;
   analyze->add_option("file", analyze_command.input, "the log; - reads standard input")->capture_default_str();
   analyze->add_option("--format", analyze_command.format, "text, json or csv")->check(CLI::IsMember({"text", "json", "csv"}))->capture_default_str();
-  analyze->add_option("--top", ao.top, "slowest requests listed")->capture_default_str();
+  analyze->add_option("--top", ao.top, "slowest requests listed")->check(Between(0, 100000))->capture_default_str();
   analyze->add_option("--tier", ao.tier, "only lines of this tier (labels.tier: endpoint, router, pool, engine, all-in-one)");
   analyze->add_option("--window", ao.burst_window_s, "error-burst window, seconds")->check(kWindowSeconds)->capture_default_str();
-  analyze->add_option("--burst-factor", ao.burst_factor, "a burst window has this many times the median error events per window")->capture_default_str();
-  analyze->add_option("--burst-min-errors", ao.burst_min_errors, "and at least this many error events")->capture_default_str();
+  analyze->add_option("--burst-factor", ao.burst_factor, "a burst window has this many times the median error events per window")->check(FiniteBetween(0, 1e6))->capture_default_str();
+  analyze->add_option("--burst-min-errors", ao.burst_min_errors, "and at least this many error events")->check(Between(1, int64_t{1} << 40))->capture_default_str();
   analyze->add_option("--anomaly-window", ao.anomaly_window_s, "anomaly window, seconds")->check(kWindowSeconds)->capture_default_str();
-  analyze->add_option("--min-samples", ao.anomaly_min_samples, "requests (or rtf values) an engine's window and its reference need")->capture_default_str();
-  analyze->add_option("--min-errors", ao.anomaly_min_errors, "server errors an error-ratio anomaly needs")->capture_default_str();
-  analyze->add_option("--rtf-factor", ao.rtf_factor, "mean real-time factor this many times the reference is an anomaly")->capture_default_str();
-  analyze->add_option("--error-ratio-delta", ao.error_ratio_delta, "server-error ratio this much above the reference is an anomaly")->capture_default_str();
-  analyze->add_option("--max-names", ao.max_names, "routes, engines or pools tracked each; the rest count as (other)")->check(CLI::PositiveNumber)->capture_default_str();
+  analyze->add_option("--min-samples", ao.anomaly_min_samples, "requests (or rtf values) an engine's window and its reference need")->check(Between(1, int64_t{1} << 40))->capture_default_str();
+  analyze->add_option("--min-errors", ao.anomaly_min_errors, "server errors an error-ratio anomaly needs")->check(Between(0, int64_t{1} << 40))->capture_default_str();
+  analyze->add_option("--rtf-factor", ao.rtf_factor, "mean real-time factor this many times the reference is an anomaly")->check(FiniteBetween(1, 1e6))->capture_default_str();
+  analyze->add_option("--error-ratio-delta", ao.error_ratio_delta, "server-error ratio this much above the reference is an anomaly")->check(FiniteBetween(0, 1))->capture_default_str();
+  analyze->add_option("--max-names", ao.max_names, "routes, engines or pools tracked each; the rest count as (other)")->check(Between(1, 1000000))->capture_default_str();
   analyze->add_flag("--no-progress", no_progress, "no progress bar on stderr");
   CLI11_PARSE(app, argc, argv);
 
@@ -225,9 +247,13 @@ int main(int argc, char** argv) {
     if (!resampled.ok()) return Fail(std::string(resampled.status().message()));
     voxgate::cli::LoadBenchOptions options{server, language.empty() ? "en-US" : language, streams, bench_speed};
     const auto r = voxgate::cli::RunLoadBench(options, *resampled);
-    std::printf("{\"streams\": %d, \"failed_streams\": %d, \"finals\": %d, \"final_latency_seconds\": "
-                "{\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"max\": %.3f}}\n",
-                r.streams, r.failed_streams, r.finals, r.p50, r.p95, r.p99, r.max);
+    // No final result, no latency: null, never a perfect-looking 0.
+    char latency[160] = "null";
+    if (r.finals > 0) {
+      std::snprintf(latency, sizeof latency, "{\"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"max\": %.3f}", r.p50, r.p95, r.p99, r.max);
+    }
+    std::printf("{\"streams\": %d, \"failed_streams\": %d, \"finals\": %d, \"final_latency_seconds\": %s}\n", r.streams,
+                r.failed_streams, r.finals, latency);
     for (const auto& e : r.errors) std::cerr << e << "\n";
     return r.failed_streams == 0 ? 0 : 1;
   }

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   std::vector<std::pair<CLI::App*, const Role*>> commands;
   for (const Role& role : roles) {
     auto* cmd = app.add_subcommand(role.name, role.help);
-    cmd->add_option("--config", config_file, "YAML config file (default: one pocketsphinx en-US engine)");
+    cmd->add_option("--config", config_file, "YAML config file (default: pocketsphinx en-US, apertium and espeak-ng engines)");
     cmd->add_option("--listen", listen, role.listen_help);
     cmd->add_option("--admin", admin, "admin address for /healthz, /readyz, /metrics, /v1/status (default 127.0.0.1:9090)");
     commands.emplace_back(cmd, &role);

@@ -327,6 +327,8 @@ class Analyzer::Impl {
 
   void FindBursts(Report* report) {
     report->burst_window_s = burst_width_us_ / kMicros;
+    const double min_errors = static_cast<double>(std::max<uint64_t>(1, options_.burst_min_errors));
+    report->burst_threshold = min_errors;  // what a burst would have needed, also with no errors
     if (bursts_.empty()) return;
     const int64_t first = FloorDiv(*totals_.first_time_us, burst_width_us_);
     const int64_t last = FloorDiv(*totals_.last_time_us, burst_width_us_);
@@ -341,8 +343,7 @@ class Analyzer::Impl {
     const uint64_t zeros = windows - std::min<uint64_t>(windows, nonzero.size());
     const uint64_t rank = (windows + 1) / 2;
     const double median = rank <= zeros ? 0.0 : static_cast<double>(nonzero[std::min<uint64_t>(rank - zeros - 1, nonzero.size() - 1)]);
-    const double threshold = std::max(static_cast<double>(std::max<uint64_t>(1, options_.burst_min_errors)),
-                                      options_.burst_factor * median);
+    const double threshold = std::max(min_errors, options_.burst_factor * median);
     report->burst_baseline = median;
     report->burst_threshold = threshold;
     std::optional<int64_t> open_last;

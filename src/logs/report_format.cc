@@ -93,7 +93,8 @@ std::string Seconds(double s) {
   if (s < 0.9995) return Printf("%.0fms", s * 1e3);
   if (s < 9.995) return Printf("%.2fs", s);
   if (s < 99.95) return Printf("%.1fs", s);
-  return Printf("%.0fs", s);
+  if (s < 1e7) return Printf("%.0fs", s);
+  return Printf("%.3gs", s);  // absurd, but from the log: 1e+308s, not 309 digits cut off
 }
 
 // Audio processed: hours once there are many.
@@ -103,7 +104,7 @@ std::string AudioSeconds(double s) {
   return Printf(s < 360000 ? "%.1fh" : "%.0fh", s / 3600);
 }
 
-std::string Ratio(double v) { return std::isnan(v) ? "-" : Printf(v < 10 ? "%.3f" : "%.1f", v); }
+std::string Ratio(double v) { return std::isnan(v) ? "-" : Printf(v < 10 ? "%.3f" : v < 1e7 ? "%.1f" : "%.3g", v); }
 std::string Percent(double v) { return Printf("%.2f%%", 100 * v); }
 std::string Count(uint64_t n) { return std::to_string(n); }
 

@@ -1,12 +1,12 @@
 // The native streaming protocol (GET /v1/recognize) through node's `ws` client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { Server, librivoxClips, wordErrorRate, streamFile, tempDir, withTimeout, sleep } from './harness.mjs';
+import { BIN, Server, librivoxClips, wordErrorRate, streamFile, tempDir, withTimeout, sleep } from './harness.mjs';
 
 let server;
 let dir;
@@ -235,6 +235,35 @@ test('a client that leaves before its first message, or breaks the WebSocket pro
     assert.equal(line.outcome, 'client_error', JSON.stringify(line));
     assert.match(line.error, /broke the WebSocket protocol/);
   }
+});
+
+// voxctl bench, the load tool of docs/BENCHMARKS.md, against this server (--server after the
+// subcommand works as before it).
+test('voxctl bench: a latency per final result; no final, no latency (null, not 0); a refused language fails the run', async () => {
+  await waitIdle();
+  const bench = (file, ...args) => {
+    const r = spawnSync(`${BIN}/voxctl`, ['bench', file, '--server', server.url, '--speed', '10', ...args], { timeout: 60000 });
+    return { status: r.status, result: JSON.parse(r.stdout.toString()), stderr: r.stderr.toString() };
+  };
+  const speech = bench(librivoxClips()[1].file, '--streams', '2');
+  assert.equal(speech.status, 0, speech.stderr);
+  assert.equal(speech.result.streams, 2);
+  assert.equal(speech.result.failed_streams, 0);
+  assert.ok(speech.result.finals >= 2, JSON.stringify(speech.result));
+  const l = speech.result.final_latency_seconds;
+  assert.ok(l.p50 > 0 && l.p50 <= l.p95 && l.p95 <= l.p99 && l.p99 <= l.max, JSON.stringify(l));
+
+  const silence = path.join(dir, 'silence.wav');
+  execFileSync('sox', ['-n', '-r', '16000', '-b', '16', '-c', '1', silence, 'trim', '0', '2']);
+  const quiet = bench(silence);
+  assert.equal(quiet.status, 0, quiet.stderr);
+  assert.equal(quiet.result.finals, 0);
+  assert.equal(quiet.result.final_latency_seconds, null);
+
+  const refused = bench(silence, '--language', 'xx-YY');
+  assert.equal(refused.status, 1);
+  assert.equal(refused.result.failed_streams, 1);
+  assert.match(refused.stderr, /xx-YY/);
 });
 
 test('over capacity: a stream beyond every engine slot is told to retry later', async () => {

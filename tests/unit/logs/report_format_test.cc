@@ -160,6 +160,21 @@ TEST(ReportFormat, TextNamesEverySection) {
   EXPECT_THAT(text, ::testing::ContainsRegex("\nunix:/tmp/x/asr-1.sock +asr-en-us +rtf +baseline +2026-12-01T10:20"));
 }
 
+// A latency is whatever the log says; an absurd one still reads as seconds, whole.
+TEST(ReportFormat, AbsurdLatenciesKeepTheirUnit) {
+  Report r;
+  SlowRequest slow;
+  slow.route = "/v1/recognize";
+  slow.latency_s = 1e308;
+  r.slowest.push_back(slow);
+  SlowRequest long_one = slow;
+  long_one.latency_s = 86400;
+  r.slowest.push_back(long_one);
+  const std::string text = FormatReportText(r);
+  EXPECT_THAT(text, ::testing::HasSubstr(" 1e+308s\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr(" 86400s\n"));
+}
+
 // Names and messages straight from a log line, hostile to a spreadsheet and to a terminal.
 Report HostileReport() {
   Report r;

@@ -107,6 +107,23 @@ TEST_F(VoxctlLogs, TextByDefaultAndClearErrors) {
     EXPECT_NE(huge.status, 0) << option;
     EXPECT_THAT(huge.out, HasSubstr("not in range 1 to 315360000")) << option;
   }
+  // Values that would wrap around or compare as nothing are refused, and say what is allowed.
+  for (const auto& [flag, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"--top -1", "not in range 0 to 100000"},
+           {"--max-names 0", "not in range 1 to 1000000"},
+           {"--min-samples -5", "not in range 1 to"},
+           {"--burst-factor nan", "must be a number from 0"},
+           {"--burst-factor -1", "must be a number from 0"},
+           {"--rtf-factor inf", "must be a number from 1"},
+           {"--error-ratio-delta 2", "must be a number from 0"}}) {
+    const Ran refused = Shell(Voxctl() + " logs analyze " + Path("app.log") + " " + flag + " 2>&1");
+    EXPECT_NE(refused.status, 0) << flag;
+    EXPECT_THAT(refused.out, HasSubstr(expected)) << flag;
+  }
+  // With no error event at all, the report still names the threshold a burst would need.
+  const Ran quiet = Shell("printf '' | " + Voxctl() + " logs analyze - --format json 2>&1");
+  ASSERT_EQ(quiet.status, 0) << quiet.out;
+  EXPECT_THAT(quiet.out, HasSubstr("\"threshold\": 10"));
 }
 
 TEST_F(VoxctlLogs, FindsTheBurstAndDriftTheGeneratorPutsIn) {
