@@ -1,12 +1,17 @@
 #include "gateway/errors.h"
 
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
 #include <nlohmann/json.hpp>
 
 
 namespace voxgate::gateway {
 
-std::string ErrorBody(const absl::Status& s) {
-  const int http = HttpStatusFor(s);
+std::string ErrorBody(const absl::Status& s) { return ErrorBody(s, HttpStatusFor(s)); }
+
+std::string ErrorBody(const absl::Status& s, int http) {
   nlohmann::json body = {{"error",
                           {{"message", ShownMessage(s)},
                            {"type", http < 500 ? "invalid_request_error" : "server_error"},
@@ -15,10 +20,23 @@ std::string ErrorBody(const absl::Status& s) {
 }
 
 int RetryAfterSeconds(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kResourceExhausted || s.code() == absl::StatusCode::kUnavailable ||
-                 s.code() == absl::StatusCode::kAborted
-             ? 1
-             : 0;
+  if (s.code() != absl::StatusCode::kResourceExhausted && s.code() != absl::StatusCode::kUnavailable &&
+      s.code() != absl::StatusCode::kAborted) {
+    return 0;
+  }
+  // The tier that refused says when in its message ("...; retry after 5 s"): the message is what
+  // crosses every tier (gRPC carries no status payloads), so the header agrees with the text.
+  constexpr std::string_view kHint = "retry after ";
+  const std::string_view message(s.message().data(), s.message().size());
+  const size_t at = message.rfind(kHint);
+  if (at == std::string_view::npos) return 1;
+  int seconds = 0;
+  size_t i = at + kHint.size();
+  for (; i < message.size() && std::isdigit(static_cast<unsigned char>(message[i])); ++i) {
+    seconds = std::min(seconds * 10 + (message[i] - '0'), 3600);
+  }
+  const bool in_seconds = message.substr(i, 2) == " s";
+  return in_seconds ? std::clamp(seconds, 1, 3600) : 1;
 }
 
 int WebSocketCloseCode(const absl::Status& s) {

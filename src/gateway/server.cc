@@ -406,14 +406,21 @@ asio::awaitable<Outcome> StreamTranscription(Context& ctx, const Request& req, c
     head.keep_alive(req.keep_alive());
     co_return co_await body.Start(std::move(head));
   };
-  const absl::Status client_gone = absl::CancelledError("the client went away");
+  // No co_await inside ?:, && or || here: g++ 12 destroys the temporaries of such an expression
+  // twice (it corrupted the heap when a client went away mid-stream).
   std::string text;
-  auto send_delta = [&](const speech::RecognitionResult& r) -> asio::awaitable<absl::Status> {
+  const FinalSink send_delta = [&](const speech::RecognitionResult& r) -> asio::awaitable<absl::Status> {
     if (r.transcript.empty()) co_return absl::OkStatus();
-    if (!body.started() && !co_await start()) co_return client_gone;
+    if (!body.started()) {
+      const bool started = co_await start();
+      if (!started) co_return absl::CancelledError("the client went away");
+    }
     const std::string delta = text.empty() ? r.transcript : " " + r.transcript;
     text += delta;
-    co_return co_await body.Send(openai::TextDeltaEvent(delta)) ? absl::OkStatus() : client_gone;
+    const std::string event = openai::TextDeltaEvent(delta);
+    const bool sent = co_await body.Send(event);
+    if (!sent) co_return absl::CancelledError("the client went away");
+    co_return absl::OkStatus();
   };
   auto finals = co_await RecognizeClip(ctx, config, clip, in, send_delta);
   if (!finals.ok() && !body.started()) co_return RecognitionFailed(finals.status(), clip.seconds());
@@ -424,11 +431,16 @@ asio::awaitable<Outcome> StreamTranscription(Context& ctx, const Request& req, c
   record.audio_seconds = clip.seconds();
   record.result = finals.status();
   bool complete = false;  // the last chunk went out
+  bool started = body.started();
   if (absl::IsCancelled(record.result)) {
     record.client_gone = true;
-  } else if (body.started() || co_await start()) {
-    const std::string last = finals.ok() ? openai::TextDoneEvent(text, clip.seconds()) : openai::ErrorEvent(ErrorBody(record.result));
-    complete = co_await body.Send(last) && co_await body.End();
+  } else {
+    if (!started) started = co_await start();
+    if (started) {
+      const std::string last = finals.ok() ? openai::TextDoneEvent(text, clip.seconds()) : openai::ErrorEvent(ErrorBody(record.result));
+      complete = co_await body.Send(last);
+      if (complete) complete = co_await body.End();
+    }
   }
   record.client_gone = record.client_gone || (finals.ok() && !complete);
   record.response_bytes = body.bytes_sent();
@@ -789,21 +801,55 @@ asio::awaitable<void> DiscardBody(beast::tcp_stream& stream, beast::flat_buffer&
   }
 }
 
+// A request Beast could not parse (a bad Content-Length or chunk size, an unknown HTTP version),
+// as opposed to one whose connection ended or timed out.
+bool IsMalformed(const boost::system::error_code& ec) {
+  static const auto& http_errors = http::make_error_code(http::error::bad_chunk).category();
+  return ec && ec.category() == http_errors && ec != http::error::end_of_stream && ec != http::error::partial_message;
+}
+
 // Reads a request's body, allowing limits.idle_timeout_seconds between reads and the request's
 // deadline in all, so that a client trickling its body holds its share of the upload memory no
-// longer than that. OUT_OF_RANGE over the body limit; another error: the connection is closed or
-// stalled.
+// longer than that. OUT_OF_RANGE over the body limit; DEADLINE_EXCEEDED stalled or past the
+// deadline (`deadline_passed` says which); INVALID_ARGUMENT malformed (the client is told those);
+// another error: the connection closed.
 asio::awaitable<absl::Status> ReadBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                        http::request_parser<http::string_body>& parser, const core::LimitsConfig& limits,
-                                       std::chrono::steady_clock::time_point deadline) {
+                                       std::chrono::steady_clock::time_point deadline, bool& deadline_passed) {
   parser.body_limit(MaxBodyBytes(limits));
+  // A watchdog cancels the read rather than the stream's own timeout, which would close the
+  // socket: the client that stalled is still told why (408 or 504). It runs on the connection's
+  // strand, as this coroutine does; `armed` keeps a late one from cancelling a later read.
+  stream.expires_never();
+  asio::steady_timer watchdog(stream.get_executor());
   while (!parser.is_done()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    stream.expires_after(std::min(Seconds(limits.idle_timeout_seconds), left));
+    auto armed = std::make_shared<bool>(true);
+    bool timed_out = false;
+    const bool until_deadline = left <= Seconds(limits.idle_timeout_seconds);  // else the idle timeout
+    watchdog.expires_after(std::min(Seconds(limits.idle_timeout_seconds), left));
+    watchdog.async_wait([armed, &timed_out, socket = &stream.socket()](boost::system::error_code ec) {
+      if (ec || !*armed) return;
+      timed_out = true;
+      boost::system::error_code ignored;
+      socket->cancel(ignored);
+    });
     auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, kAwait);
+    *armed = false;
+    watchdog.cancel();
     if (ec == http::error::body_limit) {
       co_return absl::OutOfRangeError(absl::StrCat("upload exceeds the limit of ", limits.max_upload_bytes, " bytes"));
     }
+    if (timed_out) {
+      deadline_passed = until_deadline;
+      if (until_deadline) {
+        co_return absl::DeadlineExceededError(
+            absl::StrCat("the upload did not finish within limits.request_timeout_seconds (", limits.request_timeout_seconds, " s)"));
+      }
+      co_return absl::DeadlineExceededError(
+          absl::StrCat("no byte of the upload came for limits.idle_timeout_seconds (", limits.idle_timeout_seconds, " s)"));
+    }
+    if (IsMalformed(ec)) co_return absl::InvalidArgumentError(absl::StrCat("malformed request body: ", ec.message()));
     if (ec) co_return absl::UnavailableError(ec.message());
   }
   co_return absl::OkStatus();
@@ -812,6 +858,17 @@ asio::awaitable<absl::Status> ReadBody(beast::tcp_stream& stream, beast::flat_bu
 // What a listener serves: the client API, the admin endpoints, or only the vosk protocol (at any
 // path, so that vosk clients need nothing but the address).
 enum class Listener { kPublic, kAdmin, kVosk };
+
+// The route label of a request refused before it was routed: where it would have gone, so that
+// refusals count with the requests and streams they refused.
+std::string RouteOfRefused(std::string_view path, Listener listener, bool admin, bool upgrade, bool mimi) {
+  if (listener == Listener::kVosk) return "/vosk";
+  if (!admin && mimi) return upgrade ? "/mimi" : "/ (mimi)";
+  for (std::string_view known : {"/v1/audio/transcriptions", "/v1/audio/speech", "/v1/recognize", "/vosk", "/v1/models", "/v1/translate"}) {
+    if (path == known) return std::string(known);
+  }
+  return "other";
+}
 
 core::Counter& RefusedConnections(std::string_view reason) {
   return core::Metrics().GetCounter("voxgate_connections_refused_total",
@@ -839,18 +896,29 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     if (ec == http::error::header_limit) {  // answered, not reset, so that the client learns why
       Response res = JsonResponse(431, ErrorBody(absl::InvalidArgumentError(
                                            absl::StrCat("the request line and headers exceed ", kMaxHeaderBytes / 1024, " KiB"))));
+      res.set("x-request-id", RequestIdFor(parser.get()));
       res.keep_alive(false);
       res.prepare_payload();
       stream.expires_after(std::chrono::seconds(5));
       if (auto [wec, wn] = co_await http::async_write(stream, res, kAwait); !wec) co_await DiscardBody(stream, buffer, 1 << 20);
       co_return;
     }
-    if (ec) co_return;  // closed, timed out or garbage: nothing to answer
+    if (IsMalformed(ec)) {  // told why, as nginx does, rather than a bare close
+      Response res = JsonResponse(400, ErrorBody(absl::InvalidArgumentError(absl::StrCat("malformed request: ", ec.message()))));
+      res.set("x-request-id", RequestIdFor(parser.get()));
+      res.keep_alive(false);
+      res.prepare_payload();
+      stream.expires_after(std::chrono::seconds(5));
+      co_await http::async_write(stream, res, kAwait);
+      co_return;
+    }
+    if (ec) co_return;  // closed or timed out: nothing to answer
     const auto start = std::chrono::steady_clock::now();
     Incoming in = IncomingFor(parser.get(), remote);
     in.deadline = start + Seconds(limits.request_timeout_seconds);
     Response early;
     bool reject = false;
+    bool body_abandoned = false;  // stalled or malformed: nothing more is read from this connection
     // The body's bytes of ctx.uploads, held until its response is sent: its declared length, or
     // for a chunked body the most it may grow to.
     std::optional<Budget::Lease> body_memory;
@@ -859,12 +927,9 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
       return body_memory.has_value();
     };
     const bool upgrade = websocket::is_upgrade(parser.get());
-    // Everything that can be refused from the header is, before the body is read (or held).
-    if (auto len = parser.content_length(); len && *len > MaxBodyBytes(limits)) {
-      early = ErrorResponse(absl::OutOfRangeError(absl::StrCat("upload of ", *len, " bytes exceeds the limit of ",
-                                                               limits.max_upload_bytes, " bytes")));
-      reject = true;
-    } else if (!admin && !ctx.options.api_keys.empty()) {
+    // Everything that can be refused from the header is, before the body is read (or held); the
+    // key first, so that a caller without one learns nothing else (the limits, say).
+    if (!admin && !ctx.options.api_keys.empty()) {
       auto authenticated = ctx.options.api_keys.Authenticate(AuthorizationOf(parser.get()));
       if (authenticated.ok()) {
         in.caller = std::move(*authenticated);
@@ -873,6 +938,11 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
         early.set(http::field::www_authenticate, "Bearer");
         reject = true;
       }
+    }
+    if (auto len = parser.content_length(); !reject && len && *len > MaxBodyBytes(limits)) {
+      early = ErrorResponse(absl::OutOfRangeError(absl::StrCat("upload of ", *len, " bytes exceeds the limit of ",
+                                                               limits.max_upload_bytes, " bytes")));
+      reject = true;
     }
     if (!reject && !upgrade && !admin && !take_body_memory()) {
       early = ErrorResponse(absl::UnavailableError(
@@ -884,12 +954,27 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
         http::response<http::empty_body> cont{http::status::continue_, 11};
         co_await http::async_write(stream, cont, kAwait);
       }
-      absl::Status body = co_await ReadBody(stream, buffer, parser, limits, in.deadline);
+      bool deadline_passed = false;
+      absl::Status body = co_await ReadBody(stream, buffer, parser, limits, in.deadline, deadline_passed);
       if (absl::IsOutOfRange(body)) {
         early = ErrorResponse(body);
         reject = true;
+      } else if (absl::IsDeadlineExceeded(body) || absl::IsInvalidArgument(body)) {
+        // 504 as any request past its deadline; 408 (the client's own silence) for a stall; 400
+        // malformed. The rest of the body is not read.
+        const bool stall = absl::IsDeadlineExceeded(body) && !deadline_passed;
+        early = stall ? JsonResponse(408, ErrorBody(body, 408)) : ErrorResponse(body);
+        reject = true;
+        body_abandoned = true;
       } else if (!body.ok()) {
-        co_return;  // closed or stalled: nothing to answer
+        // Closed mid-upload (or a body Beast cannot parse): nobody to answer, still a request.
+        AccessRecord record;
+        record.route = RouteOfRefused(PathOf(parser.get().target()), listener, admin, upgrade, IsMimiRequest(parser.get()));
+        record.status = 499;
+        record.client_gone = true;
+        record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (!admin) RecordRequest(parser.get(), in, record);
+        co_return;
       }
     }
     const uint64_t declared_length = parser.content_length().value_or(0);
@@ -935,7 +1020,8 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
       ActiveGuard active(ctx);
       AccessRecord record;
       record.route = "/v1/audio/speech";
-      const bool keep_open = co_await StreamSpeech(ctx, stream, req, in, record) && req.keep_alive();
+      const bool complete = co_await StreamSpeech(ctx, stream, req, in, record);
+      const bool keep_open = complete && req.keep_alive();
       record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       RecordRequest(req, in, record);
       if (!keep_open) break;
@@ -945,13 +1031,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     Outcome outcome;
     if (reject) {
       outcome.response = std::move(early);
-      const std::string_view path = PathOf(req.target());
-      for (std::string_view known : {"/v1/audio/transcriptions", "/v1/audio/speech", "/v1/recognize", "/vosk", "/v1/models", "/v1/translate"}) {
-        if (path == known) route = known;
-      }
-      // Where the request would have gone, so that refusals count with the streams they refused.
-      if (listener == Listener::kVosk) route = "/vosk";
-      if (!admin && IsMimiRequest(req)) route = upgrade ? "/mimi" : "/ (mimi)";
+      route = RouteOfRefused(PathOf(req.target()), listener, admin, upgrade, IsMimiRequest(req));
     } else if (admin) {
       outcome = co_await Route(ctx, admin, req, in, route);
     } else {
@@ -974,8 +1054,12 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     stream.expires_after(std::chrono::seconds(30));
     // HEAD: the GET's header, Content-Length included, without its body (RFC 9110 §9.3.2).
     http::response_serializer<http::string_body> serializer(res);
-    auto [wec, wn] = req.method() == http::verb::head ? co_await http::async_write_header(stream, serializer, kAwait)
-                                                      : co_await http::async_write(stream, serializer, kAwait);
+    boost::system::error_code wec;
+    if (req.method() == http::verb::head) {  // if/else, not ?: (see StreamTranscription)
+      std::tie(wec, std::ignore) = co_await http::async_write_header(stream, serializer, kAwait);
+    } else {
+      std::tie(wec, std::ignore) = co_await http::async_write(stream, serializer, kAwait);
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!admin) {
       AccessRecord record;
@@ -995,7 +1079,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
       }
       RecordRequest(req, in, record);
     }
-    if (reject && !wec) co_await DiscardBody(stream, buffer, declared_length);
+    if (reject && !body_abandoned && !wec) co_await DiscardBody(stream, buffer, declared_length);
     if (wec || !res.keep_alive()) break;
   }
   boost::system::error_code ignored;

@@ -125,7 +125,10 @@ asio::awaitable<bool> StreamSpeech(Context& ctx, beast::tcp_stream& stream, cons
   if (status.ok()) {
     auto rest = (*encoder)->Finish();
     if (!rest.ok()) status = rest.status();
-    if (status.ok() && co_await send(*rest)) co_return co_await body.End();
+    if (status.ok()) {
+      const bool sent = co_await send(*rest);
+      if (sent) co_return co_await body.End();
+    }
   }
   // The status line is gone: the connection ends without the last chunk.
   events->Stop();

@@ -373,8 +373,8 @@ asio::awaitable<void> WriteLoop(Ws& ws, StreamState& st, Context& ctx) {
     }
     std::optional<absl::StatusOr<std::string>> translation;
     if (r.is_final && !st.config.translate_to.empty()) translation = co_await TranslateFinal(ctx, st, r.transcript);
-    bool written = co_await WriteResult(ws, native::ResultJson(r, translation ? &*translation : nullptr),
-                                        Seconds(ctx.options.limits.idle_timeout_seconds));
+    const std::string json = native::ResultJson(r, translation ? &*translation : nullptr);
+    bool written = co_await WriteResult(ws, json, Seconds(ctx.options.limits.idle_timeout_seconds));
     if (written && st.config.speak && translation && translation->ok() && !(*translation)->empty()) {
       written = co_await SpeakTranslation(ws, st, ctx, **translation);
     }

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import WebSocket from 'ws';
@@ -144,6 +145,40 @@ test('stream=true: the SDK gets a delta per final result as it is recognized, th
   const freed = Date.now() + 10000;
   while (Date.now() < freed && (await server.metric('voxgate_pool_active_streams', '{pool="asr-en"}')) !== 0) await sleep(50);
   assert.equal(await server.metric('voxgate_pool_active_streams', '{pool="asr-en"}'), 0, 'the engine slot is free');
+
+  // A client that resets the connection (RST) after the first delta: the next event's write fails.
+  // That path once destroyed a temporary twice (g++ 12) and corrupted the heap: garbage in the
+  // access line, then an abort a request or two later.
+  const longer = path.join(dir, 'five-clips-x4.wav');
+  execFileSync('sox', [long, long, long, long, longer]);
+  const audio = readFileSync(longer);
+  for (let i = 0; i < 5; i++) {
+    const id = `rst-after-first-delta-${i}`;
+    await new Promise((resolve, reject) => {
+      const boundary = 'voxgate-test-boundary';
+      const body = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="stream"\r\n\r\ntrue\r\n` +
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n`),
+        audio, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+      const socket = net.connect(new URL(server.url).port, '127.0.0.1', () => {
+        socket.write(`POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\n` +
+          `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`);
+        socket.write(body);
+      });
+      let received = '';
+      socket.on('data', (d) => {
+        received += d;
+        if (received.includes('data: ')) { socket.resetAndDestroy(); resolve(); }
+      });
+      socket.on('error', reject);
+      socket.on('end', () => reject(new Error(`closed before a delta: ${received}`)));
+    });
+    const line = await server.waitForLine((e) => e.message === 'request' && e.request_id === id, `access line of ${id}`);
+    assert.equal(line.outcome, 'client_gone');
+    assert.match(line.error, /^the client (went away|closed the connection)$/, JSON.stringify(line));
+  }
+  const after = await client.audio.transcriptions.create({ file: await toFile(readFileSync(librivoxClips()[0].file), 'a.wav'), model: 'whisper-1' });
+  assert.ok(after.text.length > 0, 'the server still serves');
 });
 
 test('GET /v1/models lists what the engines offer', async () => {
@@ -226,6 +261,9 @@ test('bad input gets a clear JSON error and the server keeps serving', async () 
   const [hugeBody, hugeStatus] = huge.stdout.toString().split('\n');
   assert.equal(hugeStatus, '431', huge.stderr.toString());
   assert.match(JSON.parse(hugeBody).error.message, /exceed 16 KiB/);
+  const hugeRaw = await rawRequest(new URL(server.url).port, [`GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20000)}\r\n\r\n`]);
+  assert.equal(hugeRaw.status, 431);
+  assert.ok(hugeRaw.headers['x-request-id'], 'every response has its request id');
   // Still serving.
   assert.equal(curlTranscribe(librivoxClips()[1].file).status, 200);
 });
@@ -262,9 +300,40 @@ test('another region of a served language falls back to its pool, as the config 
   }
 });
 
-test('an oversized upload is refused with 413 before it is read', async () => {
+const sha256 = (s) => execFileSync('sha256sum', { input: s }).toString().split(' ')[0];
+
+// Writes `parts` on a raw connection, `gapMs` apart (or stops after them and closes, `abandon`),
+// and returns what the server answered: status, headers and body, '' if nothing.
+function rawRequest(port, parts, { gapMs = 0, abandon = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no answer: ${received}`)); }, 20000);
+    socket.on('data', (d) => { received += d; });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const [head, ...body] = received.split('\r\n\r\n');
+      const [statusLine, ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+      resolve({ status: Number(statusLine.split(' ')[1] ?? 0), headers, body: body.join('\r\n\r\n') });
+    });
+    socket.on('connect', async () => {
+      for (const part of parts) {
+        if (socket.destroyed) return;
+        socket.write(part);
+        await sleep(gapMs);
+      }
+      if (abandon) socket.destroy();
+    });
+  });
+}
+
+test('uploads: the key is checked first, then the size, before the body is read; a stalled, slow, malformed or abandoned one is answered and logged', async () => {
   const small = await Server.start({ config: `
-limits: {max_upload_bytes: 100000}
+limits: {max_upload_bytes: 100000, idle_timeout_seconds: 1, request_timeout_seconds: 3}
+api_keys:
+  - {name: team-a, sha256: ${sha256('the-key')}}
 pools:
   - name: asr-en
     languages: [en-US]
@@ -273,10 +342,51 @@ pools:
   try {
     const big = path.join(dir, 'big.wav');
     execFileSync('sox', [librivoxClips()[0].file, big, 'repeat', '2']);
-    const res = spawnSync('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', `${small.url}/v1/audio/transcriptions`, '-F', `file=@${big}`, '-F', 'model=whisper-1']);
-    const out = res.stdout.toString();
-    assert.equal(out.slice(out.lastIndexOf('\n') + 1), '413', out);
-    assert.match(JSON.parse(out.slice(0, out.lastIndexOf('\n'))).error.message, /exceeds the limit of 100000 bytes/);
+    const upload = (...auth) => {
+      const res = spawnSync('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', `${small.url}/v1/audio/transcriptions`, ...auth,
+        '-H', 'x-request-id: upload-' + auth.length, '-F', `file=@${big}`, '-F', 'model=whisper-1']);
+      const out = res.stdout.toString();
+      return { status: out.slice(out.lastIndexOf('\n') + 1), error: JSON.parse(out.slice(0, out.lastIndexOf('\n'))).error };
+    };
+    // No key: 401, whatever the size (a caller without a key learns nothing of the limits).
+    const anonymous = upload();
+    assert.equal(anonymous.status, '401');
+    const tooBig = upload('-H', 'authorization: Bearer the-key');
+    assert.equal(tooBig.status, '413');
+    assert.match(tooBig.error.message, /exceeds the limit of 100000 bytes/);
+    const line = await small.waitForLine((e) => e.message === 'request' && e.request_id === 'upload-2', 'access line of the 413');
+    assert.equal(line.api_key, 'team-a');
+
+    const port = new URL(small.url).port;
+    const header = (id, length, extra = '') => `POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer the-key\r\n` +
+      `X-Request-Id: ${id}\r\nContent-Type: multipart/form-data; boundary=b\r\n${extra}${length === null ? '' : `Content-Length: ${length}\r\n`}\r\n`;
+    // A body that stops coming: 408 after idle_timeout_seconds of silence, not a bare close.
+    const stalled = await rawRequest(port, [header('stalled', 1000), 'x'.repeat(10)]);
+    assert.equal(stalled.status, 408);
+    assert.match(JSON.parse(stalled.body).error.message, /no byte of the upload came for limits.idle_timeout_seconds \(1 s\)/);
+    // One that trickles (a byte every 0.5 s) past request_timeout_seconds: 504.
+    const slow = await rawRequest(port, [header('slow', 1000), ...Array(12).fill('x')], { gapMs: 500 });
+    assert.equal(slow.status, 504);
+    assert.match(JSON.parse(slow.body).error.message, /did not finish within limits.request_timeout_seconds \(3 s\)/);
+    // A chunked body with a chunk size that is no number: 400.
+    const malformed = await rawRequest(port, [header('malformed', null, 'Transfer-Encoding: chunked\r\n'), 'zz\r\nxx\r\n']);
+    assert.equal(malformed.status, 400);
+    assert.match(JSON.parse(malformed.body).error.message, /malformed request body/);
+    // A request head Beast cannot parse: 400 and a request id, not a bare close.
+    const badHead = await rawRequest(port, ['POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n']);
+    assert.equal(badHead.status, 400);
+    assert.match(JSON.parse(badHead.body).error.message, /malformed request/);
+    assert.ok(badHead.headers['x-request-id']);
+    // A client that leaves mid-upload: nobody to answer, and still an access line.
+    const abandoned = await rawRequest(port, [header('abandoned', 1000), 'x'.repeat(10)], { abandon: true });
+    assert.equal(abandoned.status, 0);
+    for (const [id, status, outcome] of [['stalled', 408, 'client_error'], ['slow', 504, 'server_error'], ['malformed', 400, 'client_error'],
+      ['abandoned', 499, 'client_gone']]) {
+      const l = await small.waitForLine((e) => e.message === 'request' && e.request_id === id, `access line of ${id}`);
+      assert.equal(l.httpRequest.status, status, id);
+      assert.equal(l.outcome, outcome, `${id}: ${JSON.stringify(l)}`);
+      assert.equal(l.route, '/v1/audio/transcriptions');
+    }
   } finally {
     await small.stop();
   }
@@ -326,7 +436,6 @@ test('voxctl transcribe prints the transcript', () => {
 });
 
 test('API keys: no key or a wrong one gets 401; a key\'s plan picks its own pool', async () => {
-  const sha256 = (s) => execFileSync('sha256sum', { input: s }).toString().split(' ')[0];
   process.env.VOXGATE_TEST_PREMIUM_KEY = 'premium-key-from-the-environment';
   const keyed = await Server.start({ config: `
 pools:

@@ -14,6 +14,12 @@ TEST(Errors, HttpMapping) {
   EXPECT_EQ(HttpStatusFor(absl::ResourceExhaustedError("x")), 503);
   EXPECT_EQ(RetryAfterSeconds(absl::ResourceExhaustedError("x")), 1);
   EXPECT_EQ(RetryAfterSeconds(absl::InvalidArgumentError("x")), 0);
+  // The header says what the message says.
+  EXPECT_EQ(RetryAfterSeconds(absl::ResourceExhaustedError("over capacity: all 8 streams of pool \"p\" are busy; retry after 5 s")), 5);
+  EXPECT_EQ(RetryAfterSeconds(absl::UnavailableError("no healthy engine in pool \"p\" yet; retry after 1 s")), 1);
+  EXPECT_EQ(RetryAfterSeconds(absl::UnavailableError("retry after 99999999999 s")), 3600);
+  EXPECT_EQ(RetryAfterSeconds(absl::UnavailableError("retry after soon")), 1);
+  EXPECT_EQ(RetryAfterSeconds(absl::InvalidArgumentError("retry after 5 s")), 0);
   auto body = nlohmann::json::parse(ErrorBody(absl::ResourceExhaustedError("over capacity")));
   EXPECT_EQ(body["error"]["code"], "over_capacity");
   EXPECT_EQ(body["error"]["type"], "server_error");

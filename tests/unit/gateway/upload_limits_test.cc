@@ -1,5 +1,6 @@
 // The endpoint's bounds on what clients can make it hold: upload bodies in memory
 // (limits.max_upload_memory_bytes) and open connections (limits.max_connections).
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -222,7 +223,8 @@ TEST_F(UploadLimitsTest, EveryWayARequestEndsReturnsItsUploadMemory) {
   unsetenv("UPLOAD_LIMITS_TEST_KEY");
 }
 
-// A client that stops sending its body is cut off after the idle timeout, and its memory freed.
+// A client that stops sending its body is cut off after the idle timeout, told why (408), and its
+// memory freed.
 TEST_F(UploadLimitsTest, AStalledUploadIsCutOffAfterTheIdleTimeout) {
   GatewayOptions options = Options();
   options.limits.idle_timeout_seconds = 0.5;
@@ -233,7 +235,10 @@ TEST_F(UploadLimitsTest, AStalledUploadIsCutOffAfterTheIdleTimeout) {
   ASSERT_TRUE(SendAll(fd, UploadHeader("Content-Length: 100000") + std::string(1000, 'a')));
   ASSERT_TRUE(UploadMemoryReaches(100000));
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(ReceiveUntil(fd, "", seconds(10)), "");  // closed without an answer
+  const std::string answer = ReceiveUntil(fd, "", seconds(10));
+  EXPECT_THAT(answer, ::testing::StartsWith("HTTP/1.1 408 "));
+  EXPECT_THAT(answer, ::testing::HasSubstr("Connection: close"));
+  EXPECT_THAT(answer, ::testing::HasSubstr(R"("type":"invalid_request_error")"));
   EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(5));
   EXPECT_TRUE(UploadMemoryReaches(0));
   close(fd);
