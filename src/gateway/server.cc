@@ -221,6 +221,7 @@ struct Outcome {
   // ended (`response` is unused then). keep_open: the connection can take another request.
   std::optional<AccessRecord> streamed = std::nullopt;
   bool keep_open = false;
+  std::string language = "";  // for the access line, once the request named one
 };
 
 // The outcome of a recognition that failed; CANCELLED: the client hung up.
@@ -499,7 +500,7 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
   config.report = in.report;
   config.interim_results = false;
   config.sample_rate_hertz = kModelSampleRate;
-  config.model = model == "whisper-1" ? "" : model;  // OpenAI clients send whisper-1: the default model
+  config.model = openai::IsOpenAiTranscriptionModel(model) ? "" : model;
   if (!language.empty()) config.language_code = language;
   if (!config.model.empty()) {
     // With no recognizer described yet (all still loading) the model is not unknown, and the
@@ -515,21 +516,29 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
       }
     }
     if (!known && !names.empty()) {
-      co_return Outcome{ErrorResponse(absl::NotFoundError("unknown model \"" + config.model + "\" (available: whisper-1 as an alias of the default, " + names + ")"))};
+      co_return Outcome{ErrorResponse(absl::NotFoundError("unknown model \"" + config.model + "\" (available: " + names + "; OpenAI's whisper-1, gpt-4o-transcribe and gpt-4o-mini-transcribe mean the default)"))};
     }
   }
 
+  const auto with_language = [&](Outcome o) {
+    o.language = config.language_code;
+    if (o.streamed) o.streamed->language = config.language_code;
+    return o;
+  };
   const double max_seconds = ctx.options.limits.max_stream_seconds;
   auto clip = co_await OnBlockingPool(ctx, [&] { return UploadAudio::FromFile(file->data, kModelSampleRate, max_seconds); });
-  if (!clip.ok()) co_return Outcome{ErrorResponse(clip.status())};
-  if (stream_events == "true") co_return co_await StreamTranscription(ctx, req, in, config, *clip);
+  if (!clip.ok()) co_return with_language(Outcome{ErrorResponse(clip.status())});
+  if (stream_events == "true") {
+    Outcome streamed = co_await StreamTranscription(ctx, req, in, config, *clip);
+    co_return with_language(std::move(streamed));
+  }
   auto finals = co_await RecognizeClip(ctx, config, *clip, in);
-  if (!finals.ok()) co_return RecognitionFailed(finals.status(), clip->seconds());
+  if (!finals.ok()) co_return with_language(RecognitionFailed(finals.status(), clip->seconds()));
 
   openai::Transcription t{std::move(*finals), language.empty() ? config.language_code : language, clip->seconds(),
                           word_timestamps};
   auto rendered = openai::Render(t, *format);
-  co_return Outcome{JsonResponse(200, std::move(rendered.body), rendered.content_type), clip->seconds()};
+  co_return with_language(Outcome{JsonResponse(200, std::move(rendered.body), rendered.content_type), clip->seconds()});
 }
 
 // POST /v1/translate.
@@ -543,8 +552,9 @@ asio::awaitable<Outcome> Translate(Context& ctx, const Request& req, const Incom
   call->request.report = in.report;
   call->request.deadline = in.WallDeadline(TranslateTimeout(call->request.texts));
   auto result = co_await TranslateAsync(*ctx.service, call->request);
-  if (!result.ok()) co_return Outcome{ErrorResponse(result.status())};
-  co_return Outcome{JsonResponse(200, translate::RenderTranslateResponse(*call, *result))};
+  Outcome outcome{result.ok() ? JsonResponse(200, translate::RenderTranslateResponse(*call, *result)) : ErrorResponse(result.status())};
+  outcome.language = call->request.source_language;  // the access line's language: what is translated from
+  co_return outcome;
 }
 
 // mimi: POST / with x-mimi-process asr|nict-asr and raw PCM: one recog-finished answer.
@@ -655,8 +665,10 @@ Response Model(Context& ctx, std::string_view encoded_id) {
     if (m.name == id) return JsonResponse(200, ModelObject(m).dump());
     served.push_back(m.name);
   }
-  return ErrorResponse(absl::NotFoundError(
-      absl::StrCat("no model \"", id, "\" is served (healthy engines serve: ", served.empty() ? "none" : absl::StrJoin(served, ", "), ")")));
+  // OpenAI's names are accepted where a model is asked for, not models of their own.
+  const std::string alias = openai::IsOpenAiTranscriptionModel(id) ? "; /v1/audio/transcriptions takes it as the default model" : "";
+  return ErrorResponse(absl::NotFoundError(absl::StrCat("no model \"", id, "\" is served (healthy engines serve: ",
+                                                        served.empty() ? "none" : absl::StrJoin(served, ", "), ")", alias)));
 }
 
 Response Readiness(Context& ctx) {
@@ -685,9 +697,10 @@ std::optional<Response> UnlessMethod(const Request& req, http::verb want, std::s
 Response LogLevels(const Request& req) {
   if (req.method() == http::verb::put || req.method() == http::verb::post) {
     const auto body = nlohmann::json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
-    if (!body.is_object() || body.empty()) {
+    if (!body.is_object()) {
       return ErrorResponse(absl::InvalidArgumentError(R"(send a JSON object of module names to levels, e.g. {"pool": "debug"})"));
     }
+    if (body.empty()) return ErrorResponse(absl::InvalidArgumentError(R"(the object names no module, e.g. {"pool": "debug"})"));
     std::map<std::string, std::string> levels;
     for (const auto& [module, level] : body.items()) {
       if (!level.is_string()) return ErrorResponse(absl::InvalidArgumentError("the level for " + module + " must be a string"));
@@ -695,8 +708,8 @@ Response LogLevels(const Request& req) {
     }
     if (std::string error = core::SetLogLevels(levels); !error.empty()) return ErrorResponse(absl::InvalidArgumentError(error));
     core::LogInfo("log levels changed", {{"levels", core::LogLevels()}});
-  } else if (req.method() != http::verb::get) {
-    return WrongMethod("GET, PUT, POST", "use GET, or PUT with a JSON object");
+  } else if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    return WrongMethod("GET, HEAD, PUT, POST", "use GET, or PUT with a JSON object");
   }
   return JsonResponse(200, core::LogLevels().dump());
 }
@@ -1069,6 +1082,7 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
       record.response_bytes = res.body().size();
       record.audio_seconds = outcome.audio_seconds;
       record.client_gone = outcome.client_gone;
+      record.language = outcome.language;
       if (record.status >= 400) {
         // Every error response is ErrorResponse's {"error": {"message", "code"}}.
         const auto body = nlohmann::json::parse(res.body(), nullptr, false);

@@ -125,6 +125,7 @@ test('stream=true: the SDK gets a delta per final result as it is recognized, th
   const line = await server.waitForLine((e) => e.message === 'request' && e.request_id === id, 'access line');
   assert.equal(line.httpRequest.status, 200);
   assert.equal(line.outcome, 'ok');
+  assert.equal(line.language, 'en-US', 'the access line names the language');
   assert.ok(Math.abs(line.audio_seconds - whole.duration) < 0.01);
 
   // Refused before any event: a status, which the SDK raises (and would retry, were it a 503).
@@ -297,6 +298,12 @@ test('another region of a served language falls back to its pool, as the config 
     const res = curlTranscribe(clip.file, { language });
     assert.equal(res.status, 200, `${language}: ${res.body}`);
     assert.equal(JSON.parse(res.body).text, us, language);
+  }
+  // The SDK's newer model names mean the default model too.
+  for (const model of ['gpt-4o-transcribe', 'gpt-4o-mini-transcribe']) {
+    const res = curlTranscribe(clip.file, { model });
+    assert.equal(res.status, 200, `${model}: ${res.body}`);
+    assert.equal(JSON.parse(res.body).text, us, model);
   }
 });
 

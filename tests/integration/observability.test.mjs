@@ -136,6 +136,10 @@ test('log levels per module change at run time on the admin listener', async () 
   assert.equal(bad.status, 400);
   assert.match((await bad.json()).error.message, /unknown log module "gatway"/);
   assert.deepEqual((await (await fetch(levels)).json()).modules, { gateway: 'warning' }, 'a bad change applies nothing');
+  const empty = await fetch(levels, { method: 'PUT', body: '{}' });
+  assert.equal(empty.status, 400);
+  assert.match((await empty.json()).error.message, /names no module/);
+  assert.equal((await fetch(levels, { method: 'HEAD' })).status, 200, 'a GET path answers HEAD');
 
   assert.equal((await fetch(levels, { method: 'PUT', body: JSON.stringify({ gateway: 'info' }) })).status, 200);
   const loud = await translate();

@@ -31,8 +31,10 @@ async function translate(body) {
 
 test('curl translates a text and a batch; the language pairs are listed', async () => {
   const out = execFileSync('curl', ['-sS', '-X', 'POST', `${server.url}/v1/translate`, '-H', 'content-type: application/json',
-    '-d', '{"text": "Hello world. The cat is black.", "source": "en", "target": "es"}']).toString();
+    '-H', 'x-request-id: translate-curl', '-d', '{"text": "Hello world. The cat is black.", "source": "en", "target": "es"}']).toString();
   assert.deepEqual(JSON.parse(out), { text: 'Hola Mundo. El gato es negro.', source: 'en', target: 'es', model: 'apertium-eng-spa' });
+  const line = await server.waitForLine((e) => e.message === 'request' && e.request_id === 'translate-curl', 'access line');
+  assert.equal(line.language, 'en', 'the access line names the language translated from');
   const batch = await translate(JSON.stringify({ texts: ['Good morning.', 'I have two dogs.\nThey are big.'], source: 'en', target: 'es' }));
   assert.equal(batch.status, 200, JSON.stringify(batch.body));
   assert.deepEqual(batch.body.texts, ['Buenos días.', 'Tengo dos perros.\nSon grandes.']);

@@ -105,10 +105,12 @@ TEST(TranscriptionTest, AModelTheServingEnginesDoNotListIsUnknown) {
   ASSERT_TRUE(gateway.Start().ok());
   const std::string unknown = Transcribe(gateway, "whisper-9");
   EXPECT_EQ(unknown.substr(0, 12), "HTTP/1.1 404") << unknown;
-  EXPECT_NE(unknown.find("unknown model \\\"whisper-9\\\" (available: whisper-1 as an alias of the default, fake-model)"),
+  EXPECT_NE(unknown.find("unknown model \\\"whisper-9\\\" (available: fake-model; OpenAI's whisper-1, gpt-4o-transcribe and gpt-4o-mini-transcribe mean the default)"),
             std::string::npos) << unknown;  // ASR models only
-  const std::string known = Transcribe(gateway, "fake-model");
-  EXPECT_EQ(known.substr(0, 12), "HTTP/1.1 200") << known;
+  for (const char* model : {"fake-model", "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe"}) {
+    const std::string known = Transcribe(gateway, model);
+    EXPECT_EQ(known.substr(0, 12), "HTTP/1.1 200") << model << ": " << known;
+  }
   gateway.Stop();
 }
 

@@ -11,6 +11,10 @@
 
 namespace voxgate::gateway::openai {
 
+bool IsOpenAiTranscriptionModel(std::string_view model) {
+  return model == "whisper-1" || model == "gpt-4o-transcribe" || model == "gpt-4o-mini-transcribe";
+}
+
 std::string LanguageName(std::string_view code) {
   // The languages Whisper names, sorted by code (with jv and nb, the BCP 47 tags of two).
   static constexpr std::pair<std::string_view, std::string_view> kNames[] = {

@@ -11,6 +11,10 @@ namespace voxgate::gateway::openai {
 
 enum class ResponseFormat { kJson, kText, kSrt, kVtt, kVerboseJson };
 
+// OpenAI's transcription model names (whisper-1, gpt-4o-transcribe, gpt-4o-mini-transcribe):
+// code written for OpenAI sends them, and they mean the default model here.
+bool IsOpenAiTranscriptionModel(std::string_view model);
+
 absl::StatusOr<ResponseFormat> ParseResponseFormat(std::string_view name);
 
 struct Transcription {
