@@ -69,6 +69,9 @@ VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/translation_t
 echo "== synthesis speed (full stack vs espeak-ng directly)"
 VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/synthesis_speed.mjs" 7
 
+echo "== streamed transcription (stream=true: first delta of a long file, beside the whole without stream)"
+VOXGATE_BIN_DIR=$(cd "$bin" && pwd) node "$(dirname "$0")/../bench/transcription_first_delta.mjs" 8
+
 echo "== log analysis (voxctl logs analyze on a generated ${LOG_MB:-1000} MB log; GNU time for peak RSS)"
 logs=$(mktemp -d)
 for form in lines gcloud; do

@@ -352,7 +352,14 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
     const size_t n = std::min(chunk, block.size() - sent);
     absl::Status s = stream->Write(std::span(block).subspan(sent, n));
     if (absl::IsResourceExhausted(s)) {
-      if (!co_await events->WaitReadyForAudio(deadline - std::chrono::steady_clock::now())) {
+      // With a sink, a result ends the wait too: it goes on now, not once the audio may.
+      bool woke = false;
+      if (sink) {
+        woke = co_await events->WaitReadyForAudioOrResult(deadline - std::chrono::steady_clock::now());
+      } else {
+        woke = co_await events->WaitReadyForAudio(deadline - std::chrono::steady_clock::now());
+      }
+      if (!woke) {
         stream->Cancel();
         co_return absl::DeadlineExceededError("recognition did not finish within the request timeout");
       }

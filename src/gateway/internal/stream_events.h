@@ -107,6 +107,15 @@ class StreamEvents : public speech::RecognitionObserver {
     co_return which.index() == 0;
   }
 
+  // The same, but also true when a result came: a caller that passes results on as they come
+  // (stream=true) is then not held behind the audio's flow control.
+  asio::awaitable<bool> WaitReadyForAudioOrResult(std::chrono::steady_clock::duration timeout) {
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
+    auto which = co_await (ready_wake_.Wait() || results_wake_.Wait() || timer.async_wait(kAwait));
+    co_return which.index() != 2;
+  }
+
   // Returns once the stream has ended (at once if it has), without taking any result.
   asio::awaitable<void> WaitDone() {
     while (!done()) co_await done_wake_.Wait();
