@@ -309,8 +309,11 @@ using FinalSink = std::function<asio::awaitable<absl::Status>(const speech::Reco
 // Runs a whole clip through a recognition stream, a block at a time (decoded on the blocking pool
 // as the stream takes it), respecting the stream's flow control. Results are taken as they come:
 // an hour-long clip has more of them than a stream may queue. CANCELLED: the client hung up.
+// `processed_seconds`: the audio the engine has said it consumed (all of it, on success), which is
+// what a recognition that ended early processed, not what was decoded ahead of it.
 asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> RecognizeClip(
-    Context& ctx, const speech::RecognitionConfig& config, UploadAudio& clip, const Incoming& in, const FinalSink& sink = {}) {
+    Context& ctx, const speech::RecognitionConfig& config, UploadAudio& clip, const Incoming& in, double& processed_seconds,
+    const FinalSink& sink = {}) {
   EventsOwner<StreamEvents> events(co_await asio::this_coro::executor);
   auto started = ctx.service->StartRecognition(config, events.observer());
   if (!started.ok()) co_return started.status();
@@ -320,10 +323,15 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
   std::vector<speech::RecognitionResult> finals;
   // Keeps the finals queued so far; false if results were dropped. Once the stream has ended
   // TryNext keeps saying so, and the loop below hears it.
+  processed_seconds = 0;
+  auto note_progress = [&](const speech::RecognitionResult& r) {
+    processed_seconds = std::max(processed_seconds, r.audio_consumed_seconds);
+  };
   auto take_finals = [&] {
     while (auto next = events->TryNext()) {
       if (next->overflowed) return false;
       if (next->done) break;
+      note_progress(*next->result);
       if (next->result->is_final) finals.push_back(std::move(*next->result));
     }
     return true;
@@ -388,8 +396,10 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
     if (next.done) {
       if (watch.hung_up()) co_return absl::CancelledError("the client closed the connection");
       if (!next.done->ok()) co_return *next.done;
+      processed_seconds = clip.seconds();
       co_return finals;
     }
+    note_progress(*next.result);
     if (!next.result->is_final) continue;
     finals.push_back(std::move(*next.result));
     if (absl::Status sunk_status = co_await sink_finals(); !sunk_status.ok()) {
@@ -430,13 +440,14 @@ asio::awaitable<Outcome> StreamTranscription(Context& ctx, const Request& req, c
     if (!sent) co_return absl::CancelledError("the client went away");
     co_return absl::OkStatus();
   };
-  auto finals = co_await RecognizeClip(ctx, config, clip, in, send_delta);
-  if (!finals.ok() && !body.started()) co_return RecognitionFailed(finals.status(), clip.seconds());
+  double processed = 0;
+  auto finals = co_await RecognizeClip(ctx, config, clip, in, processed, send_delta);
+  if (!finals.ok() && !body.started()) co_return RecognitionFailed(finals.status(), processed);
 
   Outcome outcome;
   AccessRecord& record = outcome.streamed.emplace();
   record.status = 200;
-  record.audio_seconds = clip.seconds();
+  record.audio_seconds = processed;
   record.result = finals.status();
   bool complete = false;  // the last chunk went out
   bool started = body.started();
@@ -539,8 +550,9 @@ asio::awaitable<Outcome> Transcribe(Context& ctx, const Request& req, const Inco
     Outcome streamed = co_await StreamTranscription(ctx, req, in, config, *clip);
     co_return with_language(std::move(streamed));
   }
-  auto finals = co_await RecognizeClip(ctx, config, *clip, in);
-  if (!finals.ok()) co_return with_language(RecognitionFailed(finals.status(), clip->seconds()));
+  double processed = 0;
+  auto finals = co_await RecognizeClip(ctx, config, *clip, in, processed);
+  if (!finals.ok()) co_return with_language(RecognitionFailed(finals.status(), processed));
 
   openai::Transcription t{std::move(*finals), language.empty() ? config.language_code : language, clip->seconds(),
                           word_timestamps};
@@ -579,8 +591,9 @@ asio::awaitable<Outcome> MimiRecognize(Context& ctx, const Request& req, const I
   rc.interim_results = false;
   in.Stamp(rc);
   rc.report = in.report;
-  auto finals = co_await RecognizeClip(ctx, rc, *clip, in);
-  if (!finals.ok()) co_return RecognitionFailed(finals.status(), clip->seconds());
+  double processed = 0;
+  auto finals = co_await RecognizeClip(ctx, rc, *clip, in, processed);
+  if (!finals.ok()) co_return RecognitionFailed(finals.status(), processed);
   config->progressive = false;  // one answer with everything
   mimi::Session session(*config, mimi::NewSessionId());
   for (const auto& r : *finals) session.OnResult(r);

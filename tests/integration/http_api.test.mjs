@@ -177,6 +177,10 @@ test('stream=true: the SDK gets a delta per final result as it is recognized, th
     const line = await server.waitForLine((e) => e.message === 'request' && e.request_id === id, `access line of ${id}`);
     assert.equal(line.outcome, 'client_gone');
     assert.match(line.error, /^the client (went away|closed the connection)$/, JSON.stringify(line));
+    // What was processed is what the engine says it took, not what was decoded ahead of it.
+    const engine = await server.waitForLine((e) => e['logging.googleapis.com/labels']?.tier === 'engine' && e.request_id === id,
+      `the engine's line of ${id}`);
+    assert.ok(line.audio_seconds <= engine.audio_seconds + 0.5, `endpoint ${line.audio_seconds} s, engine ${engine.audio_seconds} s`);
   }
   const after = await client.audio.transcriptions.create({ file: await toFile(readFileSync(librivoxClips()[0].file), 'a.wav'), model: 'whisper-1' });
   assert.ok(after.text.length > 0, 'the server still serves');
