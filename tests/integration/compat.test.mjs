@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { Server, librivoxClips, streamFile, sleep, synthesize, tempDir, wordErrorRate, withTimeout } from './harness.mjs';
+import { Server, oneRecognizer, librivoxClips, streamFile, sleep, synthesize, tempDir, wordErrorRate, withTimeout } from './harness.mjs';
 
 let server, voskUrl;
 const clip = librivoxClips()[1];
@@ -264,14 +264,7 @@ test('mimi: refusals come in the handshake; HTTP recognition, translation and sy
 // as it may, so the server keeps it waiting for longer than the 1 s timeout: its audio is held
 // back (the pool takes 10 s ahead), then the last results take seconds after its end of audio.
 test('idle timeout: a client the server keeps waiting is never cut off; a silent one gets close 1008 and the reason', async () => {
-  const idle = await Server.start({ config: `
-vosk_listen: 127.0.0.1:0
-limits: {idle_timeout_seconds: 1}
-pools:
-  - name: asr-en
-    languages: [en-US]
-    engines: [{engine: pocketsphinx, capacity: 1}]
-` });
+  const idle = await Server.start({ config: oneRecognizer('vosk_listen: 127.0.0.1:0\nlimits: {idle_timeout_seconds: 1}') });
   try {
     const url = `ws://${idle.logs.find((e) => e.message === 'voxgate listening').vosk_listen}`;
     const short = librivoxClips()[0];
@@ -318,13 +311,7 @@ pools:
 // the limit keeps its results on every protocol (the resampler's tail once pushed vosk and mimi
 // over at the end of audio, losing the whole stream), and one sample more is refused with 1009.
 test('a stream of exactly max_stream_seconds keeps its results on every protocol; one sample more gets 1009', async () => {
-  const limited = await Server.start({ config: `
-limits: {max_stream_seconds: 2}
-pools:
-  - name: asr-en
-    languages: [en-US]
-    engines: [{engine: pocketsphinx, capacity: 1}]
-` });
+  const limited = await Server.start({ config: oneRecognizer('limits: {max_stream_seconds: 2}') });
   try {
     const rate = 8000;  // resampled to the model's 16 kHz
     const audio = (samples) => pcm16k.subarray(0, samples * 2);

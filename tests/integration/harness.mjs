@@ -122,6 +122,16 @@ export class LoggingProcess {
 }
 
 // A running `voxgate serve`.
+// A config with one pocketsphinx engine of one slot, after `settings` (YAML: limits, api_keys, ...).
+export function oneRecognizer(settings = '') {
+  return `${settings}
+pools:
+  - name: asr-en
+    languages: [en-US]
+    engines: [{engine: pocketsphinx, capacity: 1}]
+`;
+}
+
 export class Server extends LoggingProcess {
   // `config: null` runs the embedded default (no --config), as `make run` does.
   static async start({ config = '', args = [], readyTimeoutMs = 60000 } = {}) {

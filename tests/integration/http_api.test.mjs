@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import WebSocket from 'ws';
-import { Server, librivoxClips, streamFile, wordErrorRate, synthesize, tempDir, sleep, BIN } from './harness.mjs';
+import { Server, oneRecognizer, librivoxClips, streamFile, wordErrorRate, synthesize, tempDir, sleep, BIN } from './harness.mjs';
 
 // Measured: WER 0.324 over the five LibriVox clips (pocketsphinx en-us, 71 words); bound just above.
 const LIBRIVOX_WER_BOUND = 0.33;
@@ -341,15 +341,10 @@ function rawRequest(port, parts, { gapMs = 0, abandon = false } = {}) {
 }
 
 test('uploads: the key is checked first, then the size, before the body is read; a stalled, slow, malformed or abandoned one is answered and logged', async () => {
-  const small = await Server.start({ config: `
+  const small = await Server.start({ config: oneRecognizer(`
 limits: {max_upload_bytes: 100000, idle_timeout_seconds: 1, request_timeout_seconds: 3}
 api_keys:
-  - {name: team-a, sha256: ${sha256('the-key')}}
-pools:
-  - name: asr-en
-    languages: [en-US]
-    engines: [{engine: pocketsphinx, capacity: 1}]
-` });
+  - {name: team-a, sha256: ${sha256('the-key')}}`) });
   try {
     const big = path.join(dir, 'big.wav');
     execFileSync('sox', [librivoxClips()[0].file, big, 'repeat', '2']);
