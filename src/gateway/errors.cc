@@ -9,9 +9,8 @@
 
 namespace voxgate::gateway {
 
-std::string ErrorBody(const absl::Status& s) { return ErrorBody(s, HttpStatusFor(s)); }
-
-std::string ErrorBody(const absl::Status& s, int http) {
+std::string ErrorBody(const absl::Status& s) {
+  const int http = HttpStatusFor(s);
   nlohmann::json body = {{"error",
                           {{"message", ShownMessage(s)},
                            {"type", http < 500 ? "invalid_request_error" : "server_error"},

@@ -15,8 +15,6 @@ using speech::HttpStatusFor;
 using speech::ShownMessage;
 // {"error": {"message": ..., "type": ..., "code": ...}}
 std::string ErrorBody(const absl::Status& status);
-// The same, sent with another status than the status's own (408 for a stalled upload, say).
-std::string ErrorBody(const absl::Status& status, int http_status);
 // Seconds a client should wait before retrying, or 0 when retrying will not help.
 int RetryAfterSeconds(const absl::Status& status);
 // RFC 6455 close code: 1007 bad data, 1008 policy (bad config), 1009 too big, 1011 server error,

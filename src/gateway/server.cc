@@ -844,11 +844,11 @@ bool IsMalformed(const boost::system::error_code& ec) {
 // Reads a request's body, allowing limits.idle_timeout_seconds between reads and the request's
 // deadline in all, so that a client trickling its body holds its share of the upload memory no
 // longer than that. OUT_OF_RANGE over the body limit; DEADLINE_EXCEEDED stalled or past the
-// deadline (`deadline_passed` says which); INVALID_ARGUMENT malformed (the client is told those);
+// deadline (a stall is ClientIdleError: 408); INVALID_ARGUMENT malformed (the client is told those);
 // another error: the connection closed.
 asio::awaitable<absl::Status> ReadBody(beast::tcp_stream& stream, beast::flat_buffer& buffer,
                                        http::request_parser<http::string_body>& parser, const core::LimitsConfig& limits,
-                                       std::chrono::steady_clock::time_point deadline, bool& deadline_passed) {
+                                       std::chrono::steady_clock::time_point deadline) {
   parser.body_limit(MaxBodyBytes(limits));
   // A watchdog cancels the read rather than the stream's own timeout, which would close the
   // socket: the client that stalled is still told why (408 or 504). It runs on the connection's
@@ -874,13 +874,11 @@ asio::awaitable<absl::Status> ReadBody(beast::tcp_stream& stream, beast::flat_bu
       co_return absl::OutOfRangeError(absl::StrCat("upload exceeds the limit of ", limits.max_upload_bytes, " bytes"));
     }
     if (timed_out) {
-      deadline_passed = until_deadline;
       if (until_deadline) {
         co_return absl::DeadlineExceededError(
             absl::StrCat("the upload did not finish within limits.request_timeout_seconds (", limits.request_timeout_seconds, " s)"));
       }
-      co_return absl::DeadlineExceededError(
-          absl::StrCat("no byte of the upload came for limits.idle_timeout_seconds (", limits.idle_timeout_seconds, " s)"));
+      co_return speech::ClientIdleError(limits.idle_timeout_seconds, "byte of the upload (limits.idle_timeout_seconds)");
     }
     if (IsMalformed(ec)) co_return absl::InvalidArgumentError(absl::StrCat("malformed request body: ", ec.message()));
     if (ec) co_return absl::UnavailableError(ec.message());
@@ -987,20 +985,18 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
         http::response<http::empty_body> cont{http::status::continue_, 11};
         co_await http::async_write(stream, cont, kAwait);
       }
-      bool deadline_passed = false;
-      absl::Status body = co_await ReadBody(stream, buffer, parser, limits, in.deadline, deadline_passed);
+      absl::Status body = co_await ReadBody(stream, buffer, parser, limits, in.deadline);
       if (absl::IsOutOfRange(body)) {
         early = ErrorResponse(body);
         reject = true;
       } else if (absl::IsDeadlineExceeded(body) || absl::IsInvalidArgument(body)) {
         // 504 as any request past its deadline; 408 (the client's own silence) for a stall; 400
         // malformed. The rest of the body is not read.
-        const bool stall = absl::IsDeadlineExceeded(body) && !deadline_passed;
-        early = stall ? JsonResponse(408, ErrorBody(body, 408)) : ErrorResponse(body);
+        early = ErrorResponse(body);
         reject = true;
         body_abandoned = true;
       } else if (!body.ok()) {
-        // Closed mid-upload (or a body Beast cannot parse): nobody to answer, still a request.
+        // Closed mid-upload: nobody to answer, still a request.
         AccessRecord record;
         record.route = RouteOfRefused(PathOf(parser.get().target()), listener, admin, upgrade, IsMimiRequest(parser.get()));
         record.status = 499;

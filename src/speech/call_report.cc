@@ -21,8 +21,8 @@ namespace {
 constexpr char kClientIdle[] = "type.voxgate.dev/client-idle";
 }  // namespace
 
-absl::Status ClientIdleError(double seconds) {
-  absl::Status s = absl::DeadlineExceededError(absl::StrCat("no message for ", seconds, " s"));
+absl::Status ClientIdleError(double seconds, std::string_view what) {
+  absl::Status s = absl::DeadlineExceededError(absl::StrCat("no ", absl::string_view(what.data(), what.size()), " for ", seconds, " s"));
   s.SetPayload(kClientIdle, absl::Cord());
   return s;
 }

@@ -73,8 +73,8 @@ void AddCallReportFields(nlohmann::json& fields, const CallReport::Values& repor
 // for a caller that went away; 408 for ClientIdleError.
 int HttpStatusFor(const absl::Status& status);
 // The client sent nothing for `seconds` while the server waited for it: DEADLINE_EXCEEDED, but
-// the client's doing (a client error in access lines), not the server's.
-absl::Status ClientIdleError(double seconds);
+// the client's doing (a client error in access lines), not the server's. `what`: what it owed.
+absl::Status ClientIdleError(double seconds, std::string_view what = "message");
 // The status as a short lowercase code: "invalid_argument", "over_capacity", "too_large", ...
 std::string ErrorCode(const absl::Status& status);
 // The status's message as a client and the logs get it: at most kShownMessageBytes (cut at a
