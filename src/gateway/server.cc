@@ -321,12 +321,12 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
   CancelOnHangUp watch(in.connection ? &in.connection->socket() : nullptr, *stream);
   const auto deadline = in.deadline;  // the upload took its part of it
   std::vector<speech::RecognitionResult> finals;
-  // Keeps the finals queued so far; false if results were dropped. Once the stream has ended
-  // TryNext keeps saying so, and the loop below hears it.
   processed_seconds = 0;
   auto note_progress = [&](const speech::RecognitionResult& r) {
     processed_seconds = std::max(processed_seconds, r.audio_consumed_seconds);
   };
+  // Keeps the finals queued so far; false if results were dropped. Once the stream has ended
+  // TryNext keeps saying so, and the loop below hears it.
   auto take_finals = [&] {
     while (auto next = events->TryNext()) {
       if (next->overflowed) return false;
@@ -360,14 +360,8 @@ asio::awaitable<absl::StatusOr<std::vector<speech::RecognitionResult>>> Recogniz
     const size_t n = std::min(chunk, block.size() - sent);
     absl::Status s = stream->Write(std::span(block).subspan(sent, n));
     if (absl::IsResourceExhausted(s)) {
-      // With a sink, a result ends the wait too: it goes on now, not once the audio may.
-      bool woke = false;
-      if (sink) {
-        woke = co_await events->WaitReadyForAudioOrResult(deadline - std::chrono::steady_clock::now());
-      } else {
-        woke = co_await events->WaitReadyForAudio(deadline - std::chrono::steady_clock::now());
-      }
-      if (!woke) {
+      // A result ends the wait too: it is taken (and sunk) now, not once the audio may go on.
+      if (!co_await events->WaitReadyForAudioOrResult(deadline - std::chrono::steady_clock::now())) {
         stream->Cancel();
         co_return absl::DeadlineExceededError("recognition did not finish within the request timeout");
       }
@@ -426,18 +420,19 @@ asio::awaitable<Outcome> StreamTranscription(Context& ctx, const Request& req, c
   };
   // No co_await inside ?:, && or || here: g++ 12 destroys the temporaries of such an expression
   // twice (it corrupted the heap when a client went away mid-stream).
+  const absl::Status client_gone = absl::CancelledError("the client went away");
   std::string text;
   const FinalSink send_delta = [&](const speech::RecognitionResult& r) -> asio::awaitable<absl::Status> {
     if (r.transcript.empty()) co_return absl::OkStatus();
     if (!body.started()) {
       const bool started = co_await start();
-      if (!started) co_return absl::CancelledError("the client went away");
+      if (!started) co_return client_gone;
     }
     const std::string delta = text.empty() ? r.transcript : " " + r.transcript;
     text += delta;
     const std::string event = openai::TextDeltaEvent(delta);
     const bool sent = co_await body.Send(event);
-    if (!sent) co_return absl::CancelledError("the client went away");
+    if (!sent) co_return client_gone;
     co_return absl::OkStatus();
   };
   double processed = 0;
@@ -841,6 +836,18 @@ bool IsMalformed(const boost::system::error_code& ec) {
   return ec && ec.category() == http_errors && ec != http::error::end_of_stream && ec != http::error::partial_message;
 }
 
+// Answers a request whose head could not be parsed (`partial`: what was), then the connection
+// closes. False: the answer did not go out.
+asio::awaitable<bool> AnswerUnparsed(beast::tcp_stream& stream, const Request& partial, int http_status, const absl::Status& why) {
+  Response res = JsonResponse(http_status, ErrorBody(why));
+  res.set("x-request-id", RequestIdFor(partial));
+  res.keep_alive(false);
+  res.prepare_payload();
+  stream.expires_after(std::chrono::seconds(5));
+  auto [ec, n] = co_await http::async_write(stream, res, kAwait);
+  co_return !ec;
+}
+
 // Reads a request's body, allowing limits.idle_timeout_seconds between reads and the request's
 // deadline in all, so that a client trickling its body holds its share of the upload memory no
 // longer than that. OUT_OF_RANGE over the body limit; DEADLINE_EXCEEDED stalled or past the
@@ -925,22 +932,12 @@ asio::awaitable<void> Session(Context& ctx, tcp::socket socket, Listener listene
     stream.expires_after(kHeaderTimeout);
     auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, kAwait);
     if (ec == http::error::header_limit) {  // answered, not reset, so that the client learns why
-      Response res = JsonResponse(431, ErrorBody(absl::InvalidArgumentError(
-                                           absl::StrCat("the request line and headers exceed ", kMaxHeaderBytes / 1024, " KiB"))));
-      res.set("x-request-id", RequestIdFor(parser.get()));
-      res.keep_alive(false);
-      res.prepare_payload();
-      stream.expires_after(std::chrono::seconds(5));
-      if (auto [wec, wn] = co_await http::async_write(stream, res, kAwait); !wec) co_await DiscardBody(stream, buffer, 1 << 20);
+      const auto too_big = absl::InvalidArgumentError(absl::StrCat("the request line and headers exceed ", kMaxHeaderBytes / 1024, " KiB"));
+      if (co_await AnswerUnparsed(stream, parser.get(), 431, too_big)) co_await DiscardBody(stream, buffer, 1 << 20);
       co_return;
     }
     if (IsMalformed(ec)) {  // told why, as nginx does, rather than a bare close
-      Response res = JsonResponse(400, ErrorBody(absl::InvalidArgumentError(absl::StrCat("malformed request: ", ec.message()))));
-      res.set("x-request-id", RequestIdFor(parser.get()));
-      res.keep_alive(false);
-      res.prepare_payload();
-      stream.expires_after(std::chrono::seconds(5));
-      co_await http::async_write(stream, res, kAwait);
+      co_await AnswerUnparsed(stream, parser.get(), 400, absl::InvalidArgumentError(absl::StrCat("malformed request: ", ec.message())));
       co_return;
     }
     if (ec) co_return;  // closed or timed out: nothing to answer

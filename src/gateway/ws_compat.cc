@@ -59,7 +59,8 @@ class SteppedStream {
     co_return absl::OkStatus();
   }
   bool started() const { return stream_ != nullptr; }
-  double audio_seconds() const { return audio_seconds_; }
+  // The client's audio so far, counted at its own rate (exact, unlike the resampled samples).
+  double audio_seconds() const { return client_rate_ > 0 ? static_cast<double>(client_samples_) / client_rate_ : 0; }
   const ResultLatency& latency() const { return latency_; }
 
   // Client audio (s16le bytes); waits (bounded) while the stream's buffer is full.
@@ -67,10 +68,7 @@ class SteppedStream {
     std::vector<int16_t> raw;
     parser_.Append(bytes, raw);
     client_samples_ += raw.size();
-    audio_seconds_ = static_cast<double>(client_samples_) / client_rate_;  // at the client's rate: exact
-    if (audio_seconds_ > ctx_.options.limits.max_stream_seconds) {
-      co_return absl::OutOfRangeError(absl::StrCat("stream exceeds the limit of ", ctx_.options.limits.max_stream_seconds, " s of audio"));
-    }
+    if (audio_seconds() > ctx_.options.limits.max_stream_seconds) co_return StreamTooLong(ctx_.options.limits.max_stream_seconds);
     co_return co_await WriteSamples(resampler_->Process(raw));
   }
 
@@ -129,7 +127,7 @@ class SteppedStream {
     if (samples.empty()) co_return absl::OkStatus();
     while (true) {
       absl::Status s = stream_->Write(samples);
-      if (s.ok()) latency_.OnAudioSent(audio_seconds_);
+      if (s.ok()) latency_.OnAudioSent(audio_seconds());
       if (absl::IsFailedPrecondition(s)) co_return absl::OkStatus();  // ended; Take reports why
       if (!absl::IsResourceExhausted(s)) co_return s;
       if (!co_await events_->WaitReadyForAudio(Seconds(ctx_.options.limits.max_stream_seconds + 60))) {
@@ -158,7 +156,6 @@ class SteppedStream {
   bool done_ = false;
   int client_rate_ = 0;
   uint64_t client_samples_ = 0;
-  double audio_seconds_ = 0;  // of client audio
 };
 
 // A client message, or (ec set) why the reading ended.

@@ -88,6 +88,7 @@ class AudioInput {
 struct StreamState {
   Incoming in;
   native::StreamConfig config;
+  AudioInput input;  // its seconds() is the stream's audio, as limits and the access line count it
   speech::RecognitionStreamPtr stream;
   EventsOwner<StreamEvents> events;
   absl::Status client_error;  // why the reader gave up on the client, sent by the writer
@@ -95,7 +96,6 @@ struct StreamState {
   bool ended = false;  // the client sent its end of audio
   Clock::time_point last_message{};  // or when the reader was ready for one again
   bool awaiting_room = false;  // audio waits for room in the stream: the client owes nothing
-  double audio_seconds = 0;
   int finals = 0;
   int partials = 0;
   Clock::time_point end_of_audio{};
@@ -166,7 +166,7 @@ void EndOfAudio(Ws& ws, StreamState& st, const core::LimitsConfig& limits) {
 asio::awaitable<absl::Status> WriteAudio(StreamState& st, std::span<const int16_t> samples, const core::LimitsConfig& limits) {
   while (true) {
     absl::Status s = st.stream->Write(samples);
-    if (s.ok()) st.latency.OnAudioSent(st.audio_seconds);
+    if (s.ok()) st.latency.OnAudioSent(st.input.seconds());
     // FAILED_PRECONDITION: the stream already ended (say, its engine died); the writer reports
     // the stream's own status, which is the one that tells the client what happened.
     if (absl::IsFailedPrecondition(s)) co_return absl::OkStatus();
@@ -180,7 +180,7 @@ asio::awaitable<absl::Status> WriteAudio(StreamState& st, std::span<const int16_
   }
 }
 
-asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Context& ctx) {
+asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, Context& ctx) {
   const auto& limits = ctx.options.limits;
   beast::flat_buffer buffer;
   std::vector<int16_t> samples;
@@ -211,7 +211,7 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
       if (msg->type == native::ClientMessage::Type::kConfig) {
         co_return fail(absl::FailedPreconditionError("config must come first and only once (query parameters count as config)"));
       }
-      auto rest = input.Flush();
+      auto rest = st.input.Flush();
       if (!rest.ok()) co_return fail(rest.status());
       samples = std::move(*rest);
       if (!samples.empty()) {
@@ -221,11 +221,8 @@ asio::awaitable<void> ReadLoop(Ws& ws, StreamState& st, AudioInput& input, Conte
       continue;  // the writer closes the connection after the last final result
     }
     samples.clear();
-    if (auto s = input.Append(data, samples); !s.ok()) co_return fail(s);
-    st.audio_seconds = input.seconds();
-    if (st.audio_seconds > limits.max_stream_seconds) {
-      co_return fail(absl::OutOfRangeError(absl::StrCat("stream exceeds the limit of ", limits.max_stream_seconds, " s of audio")));
-    }
+    if (auto s = st.input.Append(data, samples); !s.ok()) co_return fail(s);
+    if (st.input.seconds() > limits.max_stream_seconds) co_return fail(StreamTooLong(limits.max_stream_seconds));
     if (samples.empty()) continue;
     if (st.events->done()) co_return;  // ended early; the writer closes with the reason
     if (auto s = co_await WriteAudio(st, samples, limits); !s.ok()) co_return fail(s);
@@ -423,7 +420,6 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
 
   StreamState st;
   st.in = std::move(in);
-  AudioInput input;
   absl::Status status = absl::OkStatus();
   std::string_view target = req.target();
   const size_t q = target.find('?');
@@ -442,7 +438,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     const auto ec = first_message.error;
     if (first_message.silent) {
       status = speech::ClientIdleError(limits.idle_timeout_seconds);  // told and closed already
-    } else if (auto why = ec ? ReadError(ec, limits.max_frame_bytes) : std::nullopt) {
+    } else if (auto why = ReadError(ec, limits.max_frame_bytes)) {
       status = *why;
     } else if (ec) {
       st.client_gone = true;  // gone before saying anything: still a stream, with its access line
@@ -457,7 +453,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     }
   }
   if (status.ok()) status = native::CheckConfig(st.config);
-  if (status.ok()) status = input.Init(st.config);
+  if (status.ok()) status = st.input.Init(st.config);
   if (status.ok() && !st.config.translate_to.empty()) status = CheckTranslatable(ctx, st.config);
   if (status.ok()) {
     st.events = EventsOwner<StreamEvents>(co_await asio::this_coro::executor);
@@ -479,8 +475,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     absl::Status first_status;
     if (first_is_audio) {
       std::vector<int16_t> samples;
-      first_status = input.Append({static_cast<const char*>(first.data().data()), first.size()}, samples);
-      st.audio_seconds = input.seconds();
+      first_status = st.input.Append({static_cast<const char*>(first.data().data()), first.size()}, samples);
       if (first_status.ok() && !samples.empty()) first_status = co_await WriteAudio(st, samples, limits);
     }
     if (!first_status.ok()) {
@@ -492,7 +487,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
     using namespace asio::experimental::awaitable_operators;
     if (first_status.ok()) {
       st.last_message = Clock::now();
-      co_await ((ReadLoop(ws, st, input, ctx) && WriteLoop(ws, st, ctx)) || IdleWatch(st, limits));
+      co_await ((ReadLoop(ws, st, ctx) && WriteLoop(ws, st, ctx)) || IdleWatch(st, limits));
     } else {
       co_await WriteLoop(ws, st, ctx);
     }
@@ -513,7 +508,7 @@ asio::awaitable<void> RunRecognizeWebSocket(beast::tcp_stream stream, Request re
   record.result = st.client_gone ? absl::OkStatus() : status;
   record.client_gone = st.client_gone;
   record.seconds = seconds;
-  record.audio_seconds = st.audio_seconds;
+  record.audio_seconds = st.input.seconds();
   nlohmann::json extra = {{"final_results", st.finals}, {"partial_results", st.partials}};
   st.latency.AddFields(extra);
   RecordStream(req, st.in, record, extra);

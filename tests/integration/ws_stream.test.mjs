@@ -215,7 +215,6 @@ test('a client that leaves before its first message, or breaks the WebSocket pro
   const goneBefore = (await streams('client_gone')) ?? 0;
   for (const leave of [(ws) => ws.terminate(), (ws) => ws.close(1000)]) {
     const s = await openWithId(`${server.wsUrl}/v1/recognize`);  // no query: the config is still owed
-    await sleep(200);
     leave(s.ws);
     const line = await server.waitForLine((e) => e.message === 'stream' && e.request_id === s.id, `access line of ${s.id}`);
     assert.equal(line.outcome, 'client_gone', JSON.stringify(line));

@@ -33,6 +33,11 @@ inline absl::Status MessageTooBig(size_t max_bytes) {
   return absl::OutOfRangeError(absl::StrCat("message exceeds the limit of ", max_bytes, " bytes"));
 }
 
+// What a stream over limits.max_stream_seconds of the client's audio is told.
+inline absl::Status StreamTooLong(double max_seconds) {
+  return absl::OutOfRangeError(absl::StrCat("stream exceeds the limit of ", max_seconds, " s of audio"));
+}
+
 // Why reading a client's message failed, for the client and the access line; nullopt: the client
 // went away (closed, or the connection dropped). On a protocol violation (a bad opcode, a text
 // message that is not UTF-8) Beast has already closed with 1002 or 1007; the client did not leave,
